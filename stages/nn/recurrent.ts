@@ -1,9 +1,12 @@
-// The recurrent layers the genre models use, behind one factory so that the implementation
-// (stock tfjs-layers today, a faster one for the wasm backend later) can change without
-// touching the models.
+// The recurrent layers the genre models use, behind one factory so that models need not know
+// which implementation runs. The default is FastRecurrent (stages/nn/rnn/layer.ts): same
+// weights and maths as tfjs-layers' LSTM/GRU with sigmoid gates, several times faster to train
+// on the wasm backend (see docs/RNN.md). `impl: 'stock'` builds the tfjs-layers equivalent.
 import * as tf from '@tensorflow/tfjs';
+import { FastRecurrent, type RecurrentCell } from './rnn/layer.js';
 
-export type RecurrentCell = 'lstm' | 'gru';
+export { FastRecurrent } from './rnn/layer.js';
+export type { RecurrentCell } from './rnn/layer.js';
 
 export interface RecurrentOptions {
   cell: RecurrentCell;
@@ -14,23 +17,54 @@ export interface RecurrentOptions {
   /** true: [batch, T, units*(dirs)]; false: the last step only, [batch, units*(dirs)]. */
   returnSequences: boolean;
   name?: string;
+  /** Seed of the weight initialisers; without it they draw from Math.random. */
+  seed?: number;
+  /** LSTM only: forget-gate bias initialised to 1 (Keras' unit_forget_bias). Default false. */
+  unitForgetBias?: boolean;
+  /** 'fast' (default) or 'stock' (tf.layers.lstm/gru, for comparison). */
+  impl?: 'fast' | 'stock';
 }
 
 /**
- * A recurrent layer usable in any tf.LayersModel. Weights use tfjs' own layout (LSTM: kernel
- * [F,4H], recurrentKernel [H,4H], bias [4H], gate order i,f,c,o), so they can be copied to and
- * from tf.layers.lstm / tf.layers.gru.
+ * A recurrent layer usable in any tf.LayersModel (sequential or functional), trainable with
+ * fit / optimizer.minimize, saved and loaded with the model once this module is imported.
+ * Weights use tfjs' own layout (LSTM: kernel [F,4H], recurrentKernel [H,4H], bias [4H], gate
+ * order i,f,c,o; GRU: [F,3H], [H,3H], [3H], gates z,r,h; bidirectional: forward weights then
+ * backward ones), so they can be copied to and from tf.layers.lstm / tf.layers.gru built with
+ * recurrentActivation 'sigmoid'. Gates use the sigmoid, as PyTorch and Keras 2.3+ do
+ * (tfjs-layers' own default is hardSigmoid).
  */
 export function recurrent(opts: RecurrentOptions): tf.layers.Layer {
-  const base = { units: opts.units, returnSequences: opts.returnSequences };
-  const make = (name?: string): tf.RNN =>
-    opts.cell === 'lstm'
-      ? tf.layers.lstm({ ...base, ...(name === undefined ? {} : { name }) })
-      : tf.layers.gru({ ...base, ...(name === undefined ? {} : { name }) });
-  if (!opts.bidirectional) return make(opts.name);
-  return tf.layers.bidirectional({
-    layer: make(),
-    mergeMode: 'concat',
-    ...(opts.name === undefined ? {} : { name: opts.name }),
-  });
+  const named = opts.name === undefined ? {} : { name: opts.name };
+  if ((opts.impl ?? 'fast') === 'fast') {
+    return new FastRecurrent({
+      cell: opts.cell,
+      units: opts.units,
+      bidirectional: opts.bidirectional,
+      returnSequences: opts.returnSequences,
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+      ...(opts.unitForgetBias === undefined ? {} : { unitForgetBias: opts.unitForgetBias }),
+      ...named,
+    });
+  }
+  return stockRecurrent(opts);
+}
+
+function stockRecurrent(opts: RecurrentOptions): tf.layers.Layer {
+  const seedAt = (k: number): { seed?: number } => (opts.seed === undefined ? {} : { seed: opts.seed + k });
+  const make = (d: number, name?: string): tf.RNN => {
+    const args = {
+      units: opts.units,
+      returnSequences: opts.returnSequences,
+      recurrentActivation: 'sigmoid' as const,
+      kernelInitializer: tf.initializers.glorotNormal(seedAt(3 * d)),
+      recurrentInitializer: tf.initializers.orthogonal(seedAt(3 * d + 1)),
+      ...(name === undefined ? {} : { name }),
+    };
+    return opts.cell === 'lstm'
+      ? tf.layers.lstm({ ...args, unitForgetBias: opts.unitForgetBias ?? false })
+      : tf.layers.gru(args);
+  };
+  if (!opts.bidirectional) return make(0, opts.name);
+  return tf.layers.bidirectional({ layer: make(0), mergeMode: 'concat', ...(opts.name === undefined ? {} : { name: opts.name }) });
 }

@@ -1,0 +1,107 @@
+// A whole GRU sequence as tfjs ops with a hand-written gradient; the same structure and reasons
+// as lstm.ts (one input-projection matMul for all steps, few ops per step, weight gradients as
+// one matMul per batch against explicitly transposed operands).
+//
+// Maths and layout are tfjs-layers' GRU (Keras reset_after=false): kernel [F,3H],
+// recurrentKernel [H,3H], bias [3H], gates z, r, h:
+//   z = sig(x·Wz + h·Uz + bz), r = sig(x·Wr + h·Ur + br),
+//   hh = tanh(x·Wh + (r*h)·Uh + bh), h' = z*h + (1-z)*hh.
+import * as tf from '@tensorflow/tfjs';
+import { customOp, project, type SequenceOptions } from './project.js';
+
+/** Runs a GRU over x [B,T,F] from zero state; differentiable w.r.t. all four inputs. */
+export function gruSequence(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  opts: SequenceOptions,
+): tf.Tensor {
+  const [batch, steps, features] = x.shape;
+  const units = recurrentKernel.shape[0];
+  if (kernel.shape[0] !== features || kernel.shape[1] !== 3 * units || recurrentKernel.shape[1] !== 3 * units) {
+    throw new Error(`gruSequence: kernel ${kernel.shape} / recurrentKernel ${recurrentKernel.shape} do not fit input ${x.shape}`);
+  }
+  const xp = project(x, kernel, bias);
+  const order = Array.from({ length: steps }, (_, k) => (opts.goBackwards ? steps - 1 - k : k));
+
+  const op = customOp(([xpIn, , uIn], save) => {
+    const [xzr, xh] = tf.split(xpIn!, [2 * units, units], 2) as [tf.Tensor, tf.Tensor];
+    const xzrs = tf.unstack(xzr, 1);
+    const xhs = tf.unstack(xh, 1);
+    const [uzr, uh] = tf.split(uIn!, [2 * units, units], 1) as [tf.Tensor2D, tf.Tensor2D];
+    const gates: tf.Tensor[] = new Array(steps); // sigmoid(z, r) per time step
+    const cands: tf.Tensor[] = new Array(steps); // hh
+    const rhs: tf.Tensor[] = new Array(steps); // r*h_prev
+    const hPrev: tf.Tensor[] = new Array(steps);
+    const hs: tf.Tensor[] = new Array(steps);
+    let h: tf.Tensor = tf.zeros([batch, units]);
+    order.forEach((t, k) => {
+      const a = tf.sigmoid(k === 0 ? xzrs[t]! : tf.add(xzrs[t]!, tf.matMul(h, uzr)));
+      const [z, r] = tf.split(a, 2, 1) as [tf.Tensor, tf.Tensor];
+      const rh = tf.mul(r, h);
+      const hh = tf.tanh(k === 0 ? xhs[t]! : tf.add(xhs[t]!, tf.matMul(rh, uh)));
+      const hNew = tf.add(hh, tf.mul(z, tf.sub(h, hh)));
+      gates[t] = a;
+      cands[t] = hh;
+      rhs[t] = rh;
+      hPrev[t] = h;
+      hs[t] = hNew;
+      h = hNew;
+    });
+    save([
+      tf.stack(gates, 1),
+      tf.stack(cands, 1),
+      tf.stack(rhs, 1),
+      tf.stack(hPrev, 1),
+      tf.reshape(x, [batch * steps, features]),
+      uzr,
+      uh,
+    ]);
+    const value = opts.returnSequences ? tf.stack(hs, 1) : tf.clone(h);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [A, HH, RH, Hp, x2, uzrS, uhS] = saved as [
+          tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D,
+        ];
+        // Step-independent factors for all steps at once:
+        // da_h = dh*(1-z)*(1-hh^2); da_z = dh*(h_prev-hh)*z(1-z); da_r = d(rh)*h_prev*r(1-r);
+        // dh_prev = dh*z + d(rh)*r + [da_z,da_r]·Uzr^T, with d(rh) = da_h·Uh^T.
+        const [Z, R] = tf.split(A, 2, 2) as [tf.Tensor, tf.Tensor];
+        const Ph = tf.mul(tf.sub(1, Z), tf.sub(1, tf.square(HH)));
+        const Pz = tf.mul(tf.sub(Hp, HH), tf.mul(Z, tf.sub(1, Z)));
+        const Pr = tf.mul(Hp, tf.mul(R, tf.sub(1, R)));
+        const [Phs, Pzs, Prs, Zs, Rs] = [Ph, Pz, Pr, Z, R].map((p) => tf.unstack(p, 1)) as [
+          tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[],
+        ];
+        const dys = opts.returnSequences ? tf.unstack(dy, 1) : null;
+        const uzrT = tf.transpose(uzrS);
+        const uhT = tf.transpose(uhS);
+        const dAzr: tf.Tensor[] = new Array(steps);
+        const dAh: tf.Tensor[] = new Array(steps);
+        let dhNext: tf.Tensor | null = null;
+        for (let k = steps - 1; k >= 0; k--) {
+          const t = order[k]!;
+          const dOut = dys === null ? (k === steps - 1 ? dy : null) : dys[t]!;
+          const dh: tf.Tensor = dhNext === null ? dOut! : dOut === null ? dhNext : tf.add(dOut, dhNext);
+          const dah = tf.mul(dh, Phs[t]!);
+          const drh = tf.matMul(dah, uhT);
+          const dazr = tf.concat([tf.mul(dh, Pzs[t]!), tf.mul(drh, Prs[t]!)], 1);
+          dAzr[t] = dazr;
+          dAh[t] = dah;
+          if (k > 0) dhNext = tf.add(tf.add(tf.mul(dh, Zs[t]!), tf.mul(drh, Rs[t]!)), tf.matMul(dazr, uzrT));
+        }
+        const dAzr2 = tf.reshape(tf.stack(dAzr, 1), [batch * steps, 2 * units]);
+        const dAh2 = tf.reshape(tf.stack(dAh, 1), [batch * steps, units]);
+        const dXp2 = tf.concat([dAzr2, dAh2], 1);
+        const dW = tf.matMul(tf.transpose(x2), dXp2);
+        const dUzr = tf.matMul(tf.transpose(tf.reshape(Hp, [batch * steps, units])), dAzr2);
+        const dUh = tf.matMul(tf.transpose(tf.reshape(RH, [batch * steps, units])), dAh2);
+        const dB = tf.sum(dXp2, 0);
+        return [tf.reshape(dXp2, [batch, steps, 3 * units]), dW, tf.concat([dUzr, dUh], 1), dB];
+      },
+    };
+  });
+  return op(xp, kernel, recurrentKernel, bias);
+}

@@ -1,0 +1,123 @@
+// FastRecurrent: an LSTM or GRU layer (optionally bidirectional) built on the sequence ops of
+// lstm.ts / gru.ts, for use inside any tf.LayersModel. Its weights have the shapes, order and
+// meaning of tf.layers.lstm / tf.layers.gru (wrapped in tf.layers.bidirectional when
+// bidirectional), so `fast.setWeights(stock.getWeights())` and the reverse just work.
+import * as tf from '@tensorflow/tfjs';
+import { gruSequence } from './gru.js';
+import { lstmSequence } from './lstm.js';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
+type Kwargs = Parameters<tf.layers.Layer['call']>[1];
+
+export type RecurrentCell = 'lstm' | 'gru';
+
+export interface FastRecurrentArgs extends LayerArgs {
+  cell: RecurrentCell;
+  units: number;
+  bidirectional?: boolean;
+  returnSequences?: boolean;
+  /** LSTM only: initialise the forget-gate bias to 1 (Keras' unit_forget_bias). Default false, as tfjs. */
+  unitForgetBias?: boolean;
+  /**
+   * Seed of the weight initialisers (kernel: glorot normal, recurrent kernel: orthogonal, bias:
+   * zeros, as tfjs-layers). Without it tfjs draws from Math.random.
+   */
+  seed?: number;
+}
+
+interface Direction {
+  kernel: LayerVariable;
+  recurrentKernel: LayerVariable;
+  bias: LayerVariable;
+}
+
+export class FastRecurrent extends tf.layers.Layer {
+  static className = 'FastRecurrent';
+  readonly cell: RecurrentCell;
+  readonly units: number;
+  readonly bidirectional: boolean;
+  readonly returnSequences: boolean;
+  readonly unitForgetBias: boolean;
+  readonly seed: number | undefined;
+  #dirs: Direction[] = [];
+
+  constructor(args: FastRecurrentArgs) {
+    super(args);
+    if (args.cell !== 'lstm' && args.cell !== 'gru') {
+      throw new Error(`FastRecurrent: cell must be 'lstm' or 'gru', got '${String(args.cell)}'`);
+    }
+    if (!Number.isInteger(args.units) || args.units <= 0) {
+      throw new Error(`FastRecurrent: units must be a positive integer, got ${args.units}`);
+    }
+    this.cell = args.cell;
+    this.units = args.units;
+    this.bidirectional = args.bidirectional ?? false;
+    this.returnSequences = args.returnSequences ?? false;
+    this.unitForgetBias = args.unitForgetBias ?? false;
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const features = shape[shape.length - 1];
+    if (shape.length !== 3 || features == null) {
+      throw new Error(`FastRecurrent '${this.name}': expects input [batch, steps, features], got [${shape.join(',')}]`);
+    }
+    const gates = this.cell === 'lstm' ? 4 : 3;
+    const h = this.units;
+    const seedAt = (k: number): { seed?: number } => (this.seed === undefined ? {} : { seed: this.seed + k });
+    const names = this.bidirectional ? ['forward/', 'backward/'] : [''];
+    this.#dirs = names.map((prefix, d) => {
+      const dir: Direction = {
+        kernel: this.addWeight(`${prefix}kernel`, [features, gates * h], 'float32', tf.initializers.glorotNormal(seedAt(3 * d))),
+        recurrentKernel: this.addWeight(
+          `${prefix}recurrent_kernel`, [h, gates * h], 'float32', tf.initializers.orthogonal(seedAt(3 * d + 1)),
+        ),
+        bias: this.addWeight(`${prefix}bias`, [gates * h], 'float32', tf.initializers.zeros()),
+      };
+      if (this.cell === 'lstm' && this.unitForgetBias) {
+        dir.bias.write(tf.tidy(() => tf.concat([tf.zeros([h]), tf.ones([h]), tf.zeros([2 * h])])));
+      }
+      return dir;
+    });
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const out = this.units * (this.bidirectional ? 2 : 1);
+    return this.returnSequences ? [shape[0] ?? null, shape[1] ?? null, out] : [shape[0] ?? null, out];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor3D;
+      const run = this.cell === 'lstm' ? lstmSequence : gruSequence;
+      const outs = this.#dirs.map((dir, d) =>
+        run(
+          x,
+          dir.kernel.read() as tf.Tensor2D,
+          dir.recurrentKernel.read() as tf.Tensor2D,
+          dir.bias.read() as tf.Tensor1D,
+          { goBackwards: d === 1, returnSequences: this.returnSequences },
+        ),
+      );
+      return outs.length === 1 ? outs[0]! : tf.concat(outs, -1);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      cell: this.cell,
+      units: this.units,
+      bidirectional: this.bidirectional,
+      returnSequences: this.returnSequences,
+      unitForgetBias: this.unitForgetBias,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
+  }
+}
+
+tf.serialization.registerClass(FastRecurrent);

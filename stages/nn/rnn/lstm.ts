@@ -1,0 +1,139 @@
+// A whole LSTM sequence as two tfjs ops with hand-written gradients, shaped for the wasm
+// backend. Why by hand: tfjs-layers' LSTM runs each step's cell through autodiff, so its
+// backward is dozens of tiny ops per step plus a weight-gradient matMul per step with a
+// transposed operand. The wasm backend sends every transposed matMul to a naive scalar loop
+// (about 12x slower than XNNPACK, which it only uses for plain [M,K]x[K,N] products), and each
+// op costs tens of microseconds of dispatch. So here:
+//   - the input projection of all steps is one matMul (x·W, XNNPACK);
+//   - a step is 11 small ops forward and 7 backward; everything that does not depend on the
+//     recurrence (activation derivatives, the products they enter) is computed for all steps
+//     at once before the backward loop;
+//   - every weight gradient is one large matMul per batch over all steps, with explicitly
+//     transposed operands (a transpose kernel is fast, a transposed matMul is not), and the
+//     per-step matMul runs against a transposed recurrent kernel made once per batch, so XNNPACK
+//     packs it once (its operator cache is keyed by the weight tensor).
+//
+// Layout and maths are tfjs-layers' (kernel [F,4H], recurrentKernel [H,4H], bias [4H], gates
+// i,f,c,o; c' = f*c + i*tanh(.), h = o*tanh(c'); sigmoid as recurrent activation). Internally
+// the candidate gate uses tanh(z) = 2*sigmoid(2z) - 1 so one sigmoid covers all four gates: the
+// weights enter pre-scaled (columns of the c gate doubled) through recorded tf.mul ops, whose
+// own gradients undo the scaling.
+import * as tf from '@tensorflow/tfjs';
+import { customOp, project, type SequenceOptions } from './project.js';
+
+export type { SequenceOptions } from './project.js';
+
+/** Column scale [4H] that doubles the candidate (c) gate: tanh(z) = 2*sigmoid(2z) - 1. */
+function gateScale(units: number): tf.Tensor1D {
+  const s = new Float32Array(4 * units).fill(1);
+  s.fill(2, 2 * units, 3 * units);
+  return tf.tensor1d(s);
+}
+
+/**
+ * Runs an LSTM over x [B,T,F] from zero state. Differentiable w.r.t. x, kernel, recurrentKernel
+ * and bias (tf.grad, optimizer.minimize, LayersModel.fit).
+ */
+export function lstmSequence(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  opts: SequenceOptions,
+): tf.Tensor {
+  const [batch, steps, features] = x.shape;
+  const units = recurrentKernel.shape[0];
+  if (kernel.shape[0] !== features || kernel.shape[1] !== 4 * units || recurrentKernel.shape[1] !== 4 * units) {
+    throw new Error(`lstmSequence: kernel ${kernel.shape} / recurrentKernel ${recurrentKernel.shape} do not fit input ${x.shape}`);
+  }
+  const scale = gateScale(units);
+  // Recorded ops: their gradients (dy*scale) take the scaled-space gradients back to W, U, b.
+  const w = tf.mul(kernel, scale) as tf.Tensor2D;
+  const u = tf.mul(recurrentKernel, scale) as tf.Tensor2D;
+  const b = tf.mul(bias, scale) as tf.Tensor1D;
+  scale.dispose();
+  const xp = project(x, w, b);
+  // Iteration order: position k of the loop works on time step order[k].
+  const order = Array.from({ length: steps }, (_, k) => (opts.goBackwards ? steps - 1 - k : k));
+
+  const op = customOp(([xpIn, , uIn], save) => {
+    const xs = tf.unstack(xpIn!, 1);
+    // Per time step t (not iteration position): sigmoid of the gates, c, c before, h before.
+    const sig: tf.Tensor[] = new Array(steps);
+    const cs: tf.Tensor[] = new Array(steps);
+    const cPrev: tf.Tensor[] = new Array(steps);
+    const hPrev: tf.Tensor[] = new Array(steps);
+    const hs: tf.Tensor[] = new Array(steps);
+    const zeros = tf.zeros([batch, units]);
+    let h: tf.Tensor = zeros;
+    let c: tf.Tensor = zeros;
+    order.forEach((t, k) => {
+      const z = k === 0 ? xs[t]! : tf.add(xs[t]!, tf.matMul(h, uIn!));
+      const s = tf.sigmoid(z);
+      const [si, sf, sg, so] = tf.split(s, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const g = tf.sub(tf.mul(sg, 2), 1);
+      const cNew = k === 0 ? tf.mul(si, g) : tf.add(tf.mul(sf, c), tf.mul(si, g));
+      const hNew = tf.mul(so, tf.tanh(cNew));
+      sig[t] = s;
+      cPrev[t] = c;
+      hPrev[t] = h;
+      cs[t] = cNew;
+      hs[t] = hNew;
+      h = hNew;
+      c = cNew;
+    });
+    const sAll = tf.stack(sig, 1);
+    const cAll = tf.stack(cs, 1);
+    const cPrevAll = tf.stack(cPrev, 1);
+    const hPrevAll = tf.stack(hPrev, 1);
+    save([sAll, cAll, cPrevAll, hPrevAll, tf.reshape(x, [batch * steps, features]), uIn!]);
+    const value = opts.returnSequences ? tf.stack(hs, 1) : tf.clone(h);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [S, C, Cp, Hp, x2, uSaved] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor2D, tf.Tensor2D];
+        const G = 4 * units;
+        // Step-independent factors, for all steps at once ([B,T,*]):
+        // dz_i = dc*g*si', dz_f = dc*c_prev*sf', dz_c = dc*i*2*sg', dz_o = dh*tanh(c)*so',
+        // dc += dh*o*(1 - tanh(c)^2); s' = s*(1-s).
+        const [Si, Sf, Sg, So] = tf.split(S, 4, 2) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const D = tf.mul(S, tf.sub(1, S));
+        const [Di, Df, Dg, Do] = tf.split(D, 4, 2) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const TC = tf.tanh(C);
+        const P = tf.concat(
+          [tf.mul(tf.sub(tf.mul(Sg, 2), 1), Di), tf.mul(Cp, Df), tf.mul(tf.mul(Si, Dg), 2), tf.mul(TC, Do)],
+          2,
+        );
+        const K = tf.mul(So, tf.sub(1, tf.square(TC)));
+        const Ps = tf.unstack(P, 1);
+        const Ks = tf.unstack(K, 1);
+        const Fs = tf.unstack(Sf, 1);
+        const dys = opts.returnSequences ? tf.unstack(dy, 1) : null;
+        const ut = tf.transpose(uSaved);
+        const dz: tf.Tensor[] = new Array(steps);
+        let dhNext: tf.Tensor | null = null;
+        let dcNext: tf.Tensor | null = null;
+        for (let k = steps - 1; k >= 0; k--) {
+          const t = order[k]!;
+          const dOut = dys === null ? (k === steps - 1 ? dy : null) : dys[t]!;
+          const dh: tf.Tensor = dhNext === null ? dOut! : dOut === null ? dhNext : tf.add(dOut, dhNext);
+          const dcHere = tf.mul(dh, Ks[t]!);
+          const dc: tf.Tensor = dcNext === null ? dcHere : tf.add(dcNext, dcHere);
+          const dzt = tf.mul(tf.concat([dc, dc, dc, dh], 1), Ps[t]!);
+          dz[t] = dzt;
+          if (k > 0) {
+            dcNext = tf.mul(dc, Fs[t]!);
+            dhNext = tf.matMul(dzt, ut);
+          }
+        }
+        const dXp = tf.stack(dz, 1);
+        const dZ2 = tf.reshape(dXp, [batch * steps, G]);
+        const dW = tf.matMul(tf.transpose(x2), dZ2);
+        const dU = tf.matMul(tf.transpose(tf.reshape(Hp, [batch * steps, units])), dZ2);
+        const dB = tf.sum(dZ2, 0);
+        return [dXp, dW, dU, dB];
+      },
+    };
+  });
+  return op(xp, w, u, b);
+}

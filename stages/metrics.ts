@@ -1,0 +1,220 @@
+// The `metrics` stage kind: scores the trained genre model (and the mean-pool baseline, when it
+// was trained) on one split and writes outputs/metrics/: metrics.json, predictions.npy,
+// targets.npy, ids.json, metrics.md and plots. A reduce kind over train, fixlen and labels.
+//
+// It assumes nothing about where the train tree came from: `pipeline evaluate` runs this kind
+// with a train input built from another run's train tree or from a model folder, so the kind
+// only needs model/... (and optionally history.json, baseline/...) in that tree.
+import { UserError } from '../src/errors.js';
+import { decodeNpy } from '../src/npy.js';
+import type { Artifact, CollectionArtifact, ReduceContext, ReduceKind, StageContext, TreeArtifact } from '../src/stage-api.js';
+import { SPLITS, readLabelsFiles } from './data/labels-files.js';
+import type { LabelsData, SplitName } from './data/labels-files.js';
+import type { History } from './report/metrics-json.js';
+import { buildReport } from './report/report.js';
+import type { ScoredModel } from './report/report.js';
+import { MODEL_DIR, loadScorer } from './report/score.js';
+import type { GenreScorer } from './report/score.js';
+
+export interface MetricsParams {
+  split: SplitName;
+  threshold: number;
+  /** Movies per prediction batch (speed and memory only). */
+  batchSize: number;
+}
+
+export function readMetricsParams(ctx: Pick<StageContext, 'paramOr'>): MetricsParams {
+  const split = ctx.paramOr<unknown>('metrics.split', 'test');
+  const threshold = ctx.paramOr<unknown>('metrics.threshold', 0.5);
+  const batchSize = ctx.paramOr<unknown>('metrics.batch_size', 32);
+  const problems: string[] = [];
+  if (typeof split !== 'string' || !(SPLITS as readonly string[]).includes(split)) {
+    problems.push(`metrics.split must be one of ${SPLITS.join(', ')}, got ${JSON.stringify(split)}`);
+  }
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) {
+    problems.push(`metrics.threshold must be a number between 0 and 1 (exclusive), got ${JSON.stringify(threshold)}`);
+  }
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
+    problems.push(`metrics.batch_size must be a positive integer, got ${JSON.stringify(batchSize)}`);
+  }
+  if (problems.length > 0) throw new UserError(problems.join('; '), 'fix it in conf/default.yaml or with -p, e.g. -p metrics.split=val');
+  return { split: split as SplitName, threshold: threshold as number, batchSize: batchSize as number };
+}
+
+/** The split scored: the one asked for, or val when test is asked for and has no movies. */
+export function chooseSplit(split: LabelsData['split'], requested: SplitName): SplitName {
+  if (split[requested].length > 0) return requested;
+  if (requested === 'test' && split.val.length > 0) return 'val';
+  const sizes = SPLITS.map((s) => `${s} ${split[s].length}`).join(', ');
+  throw new UserError(
+    `metrics.split is ${requested} but that split has no movies${requested === 'test' ? ', and neither has val' : ''} (${sizes})`,
+    'pick a split with movies (-p metrics.split=...) or change the labels split (labels.* params)',
+  );
+}
+
+/**
+ * Finds the three inputs. By stage name first (the default pipeline's train, fixlen, labels);
+ * otherwise by shape, so that a pipeline.yaml with other stage names still works.
+ */
+export function pickInputs(inputs: Readonly<Record<string, Artifact>>): { train: TreeArtifact; labels: TreeArtifact; fixlen: CollectionArtifact } {
+  const all = Object.entries(inputs);
+  const tree = (name: string, test: (t: TreeArtifact) => boolean): TreeArtifact | undefined => {
+    const named = inputs[name];
+    if (named?.type === 'tree') return named;
+    return all.map(([, a]) => a).find((a): a is TreeArtifact => a.type === 'tree' && test(a));
+  };
+  const train = tree('train', (t) => t.tree[`${MODEL_DIR}/model.json`] !== undefined);
+  const labels = tree('labels', (t) => t.tree['genres.json'] !== undefined && t.tree['split.json'] !== undefined);
+  const named = inputs.fixlen;
+  const fixlen = named?.type === 'collection' ? named : all.map(([, a]) => a).find((a): a is CollectionArtifact => a.type === 'collection');
+  const missing = [train === undefined ? 'train (a tree with model/model.json)' : '', labels === undefined ? 'labels (genres.json, split.json)' : '', fixlen === undefined ? 'fixlen (per-movie features)' : ''].filter((s) => s.length > 0);
+  if (missing.length > 0 || train === undefined || labels === undefined || fixlen === undefined) {
+    throw new UserError(`the metrics stage is missing inputs: ${missing.join(', ')} (it has: ${all.map(([k, a]) => `${k} (${a.type})`).join(', ') || 'none'})`, 'give it deps: [train, fixlen, labels] in pipeline.yaml');
+  }
+  return { train, labels, fixlen };
+}
+
+async function readHistory(ctx: ReduceContext, tree: TreeArtifact['tree'], path: string): Promise<History | null> {
+  const hash = tree[path];
+  if (hash === undefined) return null;
+  try {
+    const h = await ctx.store.readJson<History>(hash);
+    if (!Array.isArray(h?.epochs)) throw new Error('no "epochs" list');
+    return h;
+  } catch (e) {
+    // Training curves are a nicety: a bad history must not cost the user the metrics.
+    ctx.log('warn', `${path} from the train stage is not readable (${(e as Error).message}); the report has no training curves`);
+    return null;
+  }
+}
+
+/** Scores the movies with one model, in batches of features read from the fixlen collection. */
+async function predictAll(
+  ctx: ReduceContext,
+  scorer: GenreScorer,
+  fixlen: CollectionArtifact,
+  ids: readonly string[],
+  genres: number,
+  batchSize: number,
+): Promise<Float32Array> {
+  const out = new Float32Array(ids.length * genres);
+  let shape: [number, number] | undefined;
+  for (let b = 0; b < ids.length; b += batchSize) {
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+    const batchIds = ids.slice(b, b + batchSize);
+    const arrays = await Promise.all(
+      batchIds.map(async (id) => {
+        const item = fixlen.items.get(id)!;
+        const name = item.tree[`${id}.npy`] !== undefined ? `${id}.npy` : Object.keys(item.tree).find((k) => k.endsWith('.npy'));
+        const hash = name === undefined ? undefined : item.tree[name];
+        if (name === undefined || hash === undefined) throw new UserError(`movie ${id}: the fixlen stage's output has no .npy file`, 'rerun fixlen with --force');
+        const a = decodeNpy(await ctx.store.read(hash), `fixlen ${name}`);
+        if (a.dtype !== '<f4' || a.shape.length !== 2) throw new UserError(`movie ${id}: fixlen ${name} is ${a.dtype} [${a.shape.join(',')}], expected float32 [L,D]`, 'rerun fixlen with --force');
+        const s = a.shape as [number, number];
+        shape ??= s;
+        if (s[0] !== shape[0] || s[1] !== shape[1]) {
+          throw new UserError(`movie ${id}: fixlen ${name} has shape [${s.join(',')}] but other movies have [${shape.join(',')}]`, 'rerun fixlen so that every movie has the same length');
+        }
+        return a.data as Float32Array;
+      }),
+    );
+    const [L, D] = shape!;
+    const x = new Float32Array(batchIds.length * L * D);
+    arrays.forEach((a, i) => x.set(a, i * L * D));
+    const p = await scorer.predict(x, [batchIds.length, L, D]);
+    if (p.length !== batchIds.length * genres) {
+      throw new UserError(`the ${scorer.name} model returned ${p.length / batchIds.length} scores per movie, but the labels have ${genres} genres`, 'retrain the model on these labels (pipeline run train)');
+    }
+    for (let i = 0; i < p.length; i++) {
+      if (!Number.isFinite(p[i]!)) {
+        throw new UserError(`the ${scorer.name} model returned a non-finite score (${p[i]}) for movie ${batchIds[Math.floor(i / genres)]}`, 'the model diverged: retrain it, e.g. with a lower train.lr');
+      }
+    }
+    out.set(p, b * genres);
+    ctx.progress({ done: Math.min(ids.length, b + batchSize), total: ids.length, message: `scoring ${scorer.name}` });
+  }
+  return out;
+}
+
+async function scoreModel(
+  ctx: ReduceContext,
+  train: TreeArtifact,
+  prefix: string,
+  labels: LabelsData,
+  fixlen: CollectionArtifact,
+  ids: readonly string[],
+  batchSize: number,
+): Promise<ScoredModel> {
+  const scorer = await loadScorer((rel) => {
+    const hash = train.tree[`${prefix}${rel}`];
+    if (hash === undefined) throw new UserError(`the trained model has no ${prefix}${rel}`, 'rerun train (pipeline run train --force), or point --model at a complete model folder');
+    return ctx.store.path(hash);
+  });
+  try {
+    if (scorer.genres !== undefined && scorer.genres.join('\u0000') !== labels.genres.join('\u0000')) {
+      throw new UserError(
+        `the ${scorer.name} model was trained on genres [${scorer.genres.join(', ')}] but the labels have [${labels.genres.join(', ')}]`,
+        'retrain on these labels, or evaluate with the labels the model was trained on',
+      );
+    }
+    const predictions = await predictAll(ctx, scorer, fixlen, ids, labels.genres.length, batchSize);
+    return { model: scorer.name, predictions, history: await readHistory(ctx, train.tree, `${prefix}history.json`) };
+  } finally {
+    scorer.dispose();
+  }
+}
+
+const metrics: ReduceKind = {
+  name: 'metrics',
+  type: 'reduce',
+  version: 1,
+  summary: 'per-genre precision/recall@threshold, AP, mAP, F1 on a split; metrics.md and plots against published figures',
+  perfParams: ['metrics.batch_size'],
+  async run(ctx) {
+    const p = readMetricsParams(ctx);
+    const { train, labels: labelsArt, fixlen } = pickInputs(ctx.inputs);
+    const labels = await readLabelsFiles(ctx.store, labelsArt);
+    const split = chooseSplit(labels.split, p.split);
+    if (split !== p.split) ctx.log('warn', `no ${p.split} movies in the split: scoring ${split} instead`);
+    const G = labels.genres.length;
+    const ids: string[] = [];
+    const missing: string[] = [];
+    for (const id of labels.split[split]) {
+      const onehot = labels.labels[id];
+      if (onehot === undefined) {
+        throw new UserError(`labels: movie ${id} is in split.json (${split}) but not in labels.json`, 'rerun labels with --force');
+      }
+      if (onehot.length !== G) throw new UserError(`labels: movie ${id} has ${onehot.length} one-hot columns but genres.json has ${G}`, 'rerun labels with --force');
+      if (fixlen.items.has(id)) ids.push(id);
+      else missing.push(id);
+    }
+    if (missing.length > 0) ctx.log('warn', `${missing.length} movies of ${split} have no features (skipped upstream) and are left out: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`);
+    if (ids.length === 0) {
+      throw new UserError(`no movie of the ${split} split has features to score (${missing.length} missing)`, 'check the fixlen and embed stages for skipped movies (pipeline status)');
+    }
+    const targets = new Int8Array(ids.length * G);
+    ids.forEach((id, i) => targets.set(labels.labels[id]!.map((v) => (v > 0 ? 1 : 0)), i * G));
+
+    const ours = await scoreModel(ctx, train, '', labels, fixlen, ids, p.batchSize);
+    const hasBaseline = train.tree[`baseline/${MODEL_DIR}/model.json`] !== undefined;
+    const baseline = hasBaseline ? await scoreModel(ctx, train, 'baseline/', labels, fixlen, ids, p.batchSize) : null;
+
+    const report = await buildReport({
+      ...ours,
+      genres: labels.genres,
+      ids,
+      targets,
+      split,
+      requestedSplit: p.split,
+      threshold: p.threshold,
+      missing,
+      baseline,
+      outDir: `outputs/${ctx.stage}`,
+    });
+    const tree: Record<string, string> = {};
+    for (const [path, data] of report.files) tree[path] = await ctx.store.put(data);
+    return { tree, meta: report.meta, ...(report.headline === undefined ? {} : { headline: report.headline }), summary: report.summary };
+  },
+};
+
+export default metrics;

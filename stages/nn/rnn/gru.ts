@@ -7,9 +7,13 @@
 //   z = sig(x·Wz + h·Uz + bz), r = sig(x·Wr + h·Ur + br),
 //   hh = tanh(x·Wh + (r*h)·Uh + bh), h' = z*h + (1-z)*hh.
 import * as tf from '@tensorflow/tfjs';
-import { customOp, project, type SequenceOptions } from './project.js';
+import { joinAlong, splitAlong, stack0, unstack0 } from './kernels.js';
+import { columnSums, customOp, fastTanh, project, type SequenceOptions } from './project.js';
 
-/** Runs a GRU over x [B,T,F] from zero state; differentiable w.r.t. all four inputs. */
+/**
+ * Runs a GRU over a time-major x [T,B,F] from zero state; returns [T,B,H] or the final h [B,H].
+ * Differentiable w.r.t. all four inputs.
+ */
 export function gruSequence(
   x: tf.Tensor3D,
   kernel: tf.Tensor2D,
@@ -17,7 +21,7 @@ export function gruSequence(
   bias: tf.Tensor1D,
   opts: SequenceOptions,
 ): tf.Tensor {
-  const [batch, steps, features] = x.shape;
+  const [steps, batch, features] = x.shape;
   const units = recurrentKernel.shape[0];
   if (kernel.shape[0] !== features || kernel.shape[1] !== 3 * units || recurrentKernel.shape[1] !== 3 * units) {
     throw new Error(`gruSequence: kernel ${kernel.shape} / recurrentKernel ${recurrentKernel.shape} do not fit input ${x.shape}`);
@@ -26,10 +30,10 @@ export function gruSequence(
   const order = Array.from({ length: steps }, (_, k) => (opts.goBackwards ? steps - 1 - k : k));
 
   const op = customOp(([xpIn, , uIn], save) => {
-    const [xzr, xh] = tf.split(xpIn!, [2 * units, units], 2) as [tf.Tensor, tf.Tensor];
-    const xzrs = tf.unstack(xzr, 1);
-    const xhs = tf.unstack(xh, 1);
-    const [uzr, uh] = tf.split(uIn!, [2 * units, units], 1) as [tf.Tensor2D, tf.Tensor2D];
+    const [xzr, xh] = splitAlong(xpIn!, [2 * units, units], 2) as [tf.Tensor, tf.Tensor];
+    const xzrs = unstack0(xzr);
+    const xhs = unstack0(xh);
+    const [uzr, uh] = splitAlong(uIn!, [2 * units, units], 1) as [tf.Tensor2D, tf.Tensor2D];
     const gates: tf.Tensor[] = new Array(steps); // sigmoid(z, r) per time step
     const cands: tf.Tensor[] = new Array(steps); // hh
     const rhs: tf.Tensor[] = new Array(steps); // r*h_prev
@@ -38,9 +42,9 @@ export function gruSequence(
     let h: tf.Tensor = tf.zeros([batch, units]);
     order.forEach((t, k) => {
       const a = tf.sigmoid(k === 0 ? xzrs[t]! : tf.add(xzrs[t]!, tf.matMul(h, uzr)));
-      const [z, r] = tf.split(a, 2, 1) as [tf.Tensor, tf.Tensor];
+      const [z, r] = splitAlong(a, [units, units], 1) as [tf.Tensor, tf.Tensor];
       const rh = tf.mul(r, h);
-      const hh = tf.tanh(k === 0 ? xhs[t]! : tf.add(xhs[t]!, tf.matMul(rh, uh)));
+      const hh = fastTanh(k === 0 ? xhs[t]! : tf.add(xhs[t]!, tf.matMul(rh, uh)));
       const hNew = tf.add(hh, tf.mul(z, tf.sub(h, hh)));
       gates[t] = a;
       cands[t] = hh;
@@ -50,15 +54,15 @@ export function gruSequence(
       h = hNew;
     });
     save([
-      tf.stack(gates, 1),
-      tf.stack(cands, 1),
-      tf.stack(rhs, 1),
-      tf.stack(hPrev, 1),
+      stack0(gates),
+      stack0(cands),
+      stack0(rhs),
+      stack0(hPrev),
       tf.reshape(x, [batch * steps, features]),
       uzr,
       uh,
     ]);
-    const value = opts.returnSequences ? tf.stack(hs, 1) : tf.clone(h);
+    const value = opts.returnSequences ? stack0(hs) : tf.clone(h);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -68,14 +72,14 @@ export function gruSequence(
         // Step-independent factors for all steps at once:
         // da_h = dh*(1-z)*(1-hh^2); da_z = dh*(h_prev-hh)*z(1-z); da_r = d(rh)*h_prev*r(1-r);
         // dh_prev = dh*z + d(rh)*r + [da_z,da_r]·Uzr^T, with d(rh) = da_h·Uh^T.
-        const [Z, R] = tf.split(A, 2, 2) as [tf.Tensor, tf.Tensor];
+        const [Z, R] = splitAlong(A, [units, units], 2) as [tf.Tensor, tf.Tensor];
         const Ph = tf.mul(tf.sub(1, Z), tf.sub(1, tf.square(HH)));
         const Pz = tf.mul(tf.sub(Hp, HH), tf.mul(Z, tf.sub(1, Z)));
         const Pr = tf.mul(Hp, tf.mul(R, tf.sub(1, R)));
-        const [Phs, Pzs, Prs, Zs, Rs] = [Ph, Pz, Pr, Z, R].map((p) => tf.unstack(p, 1)) as [
+        const [Phs, Pzs, Prs, Zs, Rs] = [Ph, Pz, Pr, Z, R].map((p) => unstack0(p)) as [
           tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[],
         ];
-        const dys = opts.returnSequences ? tf.unstack(dy, 1) : null;
+        const dys = opts.returnSequences ? unstack0(dy) : null;
         const uzrT = tf.transpose(uzrS);
         const uhT = tf.transpose(uhS);
         const dAzr: tf.Tensor[] = new Array(steps);
@@ -87,19 +91,19 @@ export function gruSequence(
           const dh: tf.Tensor = dhNext === null ? dOut! : dOut === null ? dhNext : tf.add(dOut, dhNext);
           const dah = tf.mul(dh, Phs[t]!);
           const drh = tf.matMul(dah, uhT);
-          const dazr = tf.concat([tf.mul(dh, Pzs[t]!), tf.mul(drh, Prs[t]!)], 1);
+          const dazr = joinAlong([tf.mul(dh, Pzs[t]!), tf.mul(drh, Prs[t]!)], 1);
           dAzr[t] = dazr;
           dAh[t] = dah;
           if (k > 0) dhNext = tf.add(tf.add(tf.mul(dh, Zs[t]!), tf.mul(drh, Rs[t]!)), tf.matMul(dazr, uzrT));
         }
-        const dAzr2 = tf.reshape(tf.stack(dAzr, 1), [batch * steps, 2 * units]);
-        const dAh2 = tf.reshape(tf.stack(dAh, 1), [batch * steps, units]);
-        const dXp2 = tf.concat([dAzr2, dAh2], 1);
+        const dAzr2 = tf.reshape(stack0(dAzr), [batch * steps, 2 * units]);
+        const dAh2 = tf.reshape(stack0(dAh), [batch * steps, units]);
+        const dXp2 = joinAlong([dAzr2, dAh2], 1);
         const dW = tf.matMul(tf.transpose(x2), dXp2);
         const dUzr = tf.matMul(tf.transpose(tf.reshape(Hp, [batch * steps, units])), dAzr2);
         const dUh = tf.matMul(tf.transpose(tf.reshape(RH, [batch * steps, units])), dAh2);
-        const dB = tf.sum(dXp2, 0);
-        return [tf.reshape(dXp2, [batch, steps, 3 * units]), dW, tf.concat([dUzr, dUh], 1), dB];
+        const dB = columnSums(dXp2 as tf.Tensor2D);
+        return [tf.reshape(dXp2, [steps, batch, 3 * units]), dW, joinAlong([dUzr, dUh], 1), dB];
       },
     };
   });

@@ -93,17 +93,21 @@ export class FastRecurrent extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor3D;
+      // The sequence ops work time-major, so that each step is a contiguous block; one
+      // transpose serves both directions.
+      const xt = tf.transpose(x, [1, 0, 2]) as tf.Tensor3D;
       const run = this.cell === 'lstm' ? lstmSequence : gruSequence;
       const outs = this.#dirs.map((dir, d) =>
         run(
-          x,
+          xt,
           dir.kernel.read() as tf.Tensor2D,
           dir.recurrentKernel.read() as tf.Tensor2D,
           dir.bias.read() as tf.Tensor1D,
           { goBackwards: d === 1, returnSequences: this.returnSequences },
         ),
       );
-      return outs.length === 1 ? outs[0]! : tf.concat(outs, -1);
+      const out = outs.length === 1 ? outs[0]! : tf.concat(outs, -1);
+      return this.returnSequences ? tf.transpose(out, [1, 0, 2]) : out;
     });
   }
 

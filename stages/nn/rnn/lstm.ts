@@ -19,7 +19,8 @@
 // weights enter pre-scaled (columns of the c gate doubled) through recorded tf.mul ops, whose
 // own gradients undo the scaling.
 import * as tf from '@tensorflow/tfjs';
-import { customOp, project, type SequenceOptions } from './project.js';
+import { joinAlong, splitAlong, stack0, unstack0 } from './kernels.js';
+import { columnSums, customOp, fastTanh, project, type SequenceOptions } from './project.js';
 
 export type { SequenceOptions } from './project.js';
 
@@ -31,8 +32,9 @@ function gateScale(units: number): tf.Tensor1D {
 }
 
 /**
- * Runs an LSTM over x [B,T,F] from zero state. Differentiable w.r.t. x, kernel, recurrentKernel
- * and bias (tf.grad, optimizer.minimize, LayersModel.fit).
+ * Runs an LSTM over a time-major x [T,B,F] from zero state; returns [T,B,H] (time-major) or the
+ * final h [B,H]. Differentiable w.r.t. x, kernel, recurrentKernel and bias (tf.grad,
+ * optimizer.minimize, LayersModel.fit).
  */
 export function lstmSequence(
   x: tf.Tensor3D,
@@ -41,7 +43,7 @@ export function lstmSequence(
   bias: tf.Tensor1D,
   opts: SequenceOptions,
 ): tf.Tensor {
-  const [batch, steps, features] = x.shape;
+  const [steps, batch, features] = x.shape;
   const units = recurrentKernel.shape[0];
   if (kernel.shape[0] !== features || kernel.shape[1] !== 4 * units || recurrentKernel.shape[1] !== 4 * units) {
     throw new Error(`lstmSequence: kernel ${kernel.shape} / recurrentKernel ${recurrentKernel.shape} do not fit input ${x.shape}`);
@@ -57,7 +59,7 @@ export function lstmSequence(
   const order = Array.from({ length: steps }, (_, k) => (opts.goBackwards ? steps - 1 - k : k));
 
   const op = customOp(([xpIn, , uIn], save) => {
-    const xs = tf.unstack(xpIn!, 1);
+    const xs = unstack0(xpIn!);
     // Per time step t (not iteration position): sigmoid of the gates, c, c before, h before.
     const sig: tf.Tensor[] = new Array(steps);
     const cs: tf.Tensor[] = new Array(steps);
@@ -70,10 +72,10 @@ export function lstmSequence(
     order.forEach((t, k) => {
       const z = k === 0 ? xs[t]! : tf.add(xs[t]!, tf.matMul(h, uIn!));
       const s = tf.sigmoid(z);
-      const [si, sf, sg, so] = tf.split(s, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const [si, sf, sg, so] = splitAlong(s, [units, units, units, units], 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
       const g = tf.sub(tf.mul(sg, 2), 1);
       const cNew = k === 0 ? tf.mul(si, g) : tf.add(tf.mul(sf, c), tf.mul(si, g));
-      const hNew = tf.mul(so, tf.tanh(cNew));
+      const hNew = tf.mul(so, fastTanh(cNew));
       sig[t] = s;
       cPrev[t] = c;
       hPrev[t] = h;
@@ -82,12 +84,12 @@ export function lstmSequence(
       h = hNew;
       c = cNew;
     });
-    const sAll = tf.stack(sig, 1);
-    const cAll = tf.stack(cs, 1);
-    const cPrevAll = tf.stack(cPrev, 1);
-    const hPrevAll = tf.stack(hPrev, 1);
+    const sAll = stack0(sig);
+    const cAll = stack0(cs);
+    const cPrevAll = stack0(cPrev);
+    const hPrevAll = stack0(hPrev);
     save([sAll, cAll, cPrevAll, hPrevAll, tf.reshape(x, [batch * steps, features]), uIn!]);
-    const value = opts.returnSequences ? tf.stack(hs, 1) : tf.clone(h);
+    const value = opts.returnSequences ? stack0(hs) : tf.clone(h);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -96,19 +98,19 @@ export function lstmSequence(
         // Step-independent factors, for all steps at once ([B,T,*]):
         // dz_i = dc*g*si', dz_f = dc*c_prev*sf', dz_c = dc*i*2*sg', dz_o = dh*tanh(c)*so',
         // dc += dh*o*(1 - tanh(c)^2); s' = s*(1-s).
-        const [Si, Sf, Sg, So] = tf.split(S, 4, 2) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const [Si, Sf, Sg, So] = splitAlong(S, [units, units, units, units], 2) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const D = tf.mul(S, tf.sub(1, S));
-        const [Di, Df, Dg, Do] = tf.split(D, 4, 2) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const TC = tf.tanh(C);
-        const P = tf.concat(
+        const [Di, Df, Dg, Do] = splitAlong(D, [units, units, units, units], 2) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const TC = fastTanh(C);
+        const P = joinAlong(
           [tf.mul(tf.sub(tf.mul(Sg, 2), 1), Di), tf.mul(Cp, Df), tf.mul(tf.mul(Si, Dg), 2), tf.mul(TC, Do)],
           2,
         );
         const K = tf.mul(So, tf.sub(1, tf.square(TC)));
-        const Ps = tf.unstack(P, 1);
-        const Ks = tf.unstack(K, 1);
-        const Fs = tf.unstack(Sf, 1);
-        const dys = opts.returnSequences ? tf.unstack(dy, 1) : null;
+        const Ps = unstack0(P);
+        const Ks = unstack0(K);
+        const Fs = unstack0(Sf);
+        const dys = opts.returnSequences ? unstack0(dy) : null;
         const ut = tf.transpose(uSaved);
         const dz: tf.Tensor[] = new Array(steps);
         let dhNext: tf.Tensor | null = null;
@@ -119,18 +121,18 @@ export function lstmSequence(
           const dh: tf.Tensor = dhNext === null ? dOut! : dOut === null ? dhNext : tf.add(dOut, dhNext);
           const dcHere = tf.mul(dh, Ks[t]!);
           const dc: tf.Tensor = dcNext === null ? dcHere : tf.add(dcNext, dcHere);
-          const dzt = tf.mul(tf.concat([dc, dc, dc, dh], 1), Ps[t]!);
+          const dzt = tf.mul(joinAlong([dc, dc, dc, dh], 1), Ps[t]!);
           dz[t] = dzt;
           if (k > 0) {
             dcNext = tf.mul(dc, Fs[t]!);
             dhNext = tf.matMul(dzt, ut);
           }
         }
-        const dXp = tf.stack(dz, 1);
+        const dXp = stack0(dz);
         const dZ2 = tf.reshape(dXp, [batch * steps, G]);
         const dW = tf.matMul(tf.transpose(x2), dZ2);
         const dU = tf.matMul(tf.transpose(tf.reshape(Hp, [batch * steps, units])), dZ2);
-        const dB = tf.sum(dZ2, 0);
+        const dB = columnSums(dZ2 as tf.Tensor2D);
         return [dXp, dW, dU, dB];
       },
     };

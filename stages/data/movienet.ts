@@ -1,0 +1,162 @@
+// The movienet source: MovieNet's per-shot keyframes, indexed in place.
+//
+// Layout: <root>/<keyframes_dir>/<imdb_id>/shot_XXXX_img_K.jpg, <root>/meta/<imdb_id>.json,
+// optionally <root>/movie1K.split.v1.json. Listing costs a readdir per movie folder and a stat
+// per sampled frame (ctx.hashFiles goes through the file-state cache, so unchanged frames are
+// never re-read): it runs on every `pipeline status`, over up to ~4.8 M frames.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { ItemError, UserError } from '../../src/errors.js';
+import type { ItemOutput, SourceItem, StageContext, StoreAccess } from '../../src/stage-api.js';
+import { frameListKey, type FrameList } from './frame-list.js';
+import { parseFrameName, sampleFrames, sortFrameNames, type ParsedFrame, type Sampling } from './frame-names.js';
+import { checkJpeg } from './jpeg-check.js';
+import type { SourceProblem } from './params.js';
+
+/**
+ * What a MovieNet item's run reads, kept compact because the engine holds every item's source
+ * at once (MovieNet: 1,100 items, 4.8 M frames): names joined by '/' (which no file name can
+ * hold) and the 16-hex-digit hashes concatenated, in frame order, instead of an object per
+ * frame. Paths are relative to dataset.root, so moving the dataset invalidates nothing.
+ */
+export type MovienetSource = {
+  source: 'movienet';
+  /** The movie's folder relative to dataset.root, e.g. "240P/tt0120338". */
+  dir: string;
+  names: string;
+  hashes: string;
+  /** Image files whose names are not keyframe names (left out; reported when the item runs). */
+  unrecognised?: string[];
+  problem?: SourceProblem;
+};
+
+const HASH_LEN = 16;
+/** Paths per ctx.hashFiles call: bounds memory on MovieNet-sized folders. */
+const HASH_BATCH = 20_000;
+
+export async function listMovienetItems(
+  ctx: StageContext,
+  opts: { root: string; keyframesDir: string; sampling: Sampling },
+): Promise<SourceItem[]> {
+  const kfRoot = join(opts.root, opts.keyframesDir);
+  let entries;
+  try {
+    entries = await readdir(kfRoot, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e;
+    throw new UserError(
+      `dataset.root: no keyframes folder ${kfRoot}`,
+      `point dataset.root at a MovieNet folder holding ${opts.keyframesDir}/<imdb_id>/shot_XXXX_img_K.jpg (see docs/DATA.md), ` +
+        `or write the demo dataset there with 'pipeline demo --to DIR'`,
+    );
+  }
+  const ids = entries
+    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.isSymbolicLink()))
+    .map((e) => e.name)
+    .sort();
+  const limit = pLimit(32);
+  const listed = await Promise.all(
+    ids.map((id) =>
+      limit(async () => {
+        let names: string[];
+        try {
+          names = await readdir(join(kfRoot, id));
+        } catch (e) {
+          // A symbolic link to something that is not a folder: not a movie.
+          if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+          throw e;
+        }
+        const { frames, unrecognised } = sortFrameNames(names);
+        return { id, frames: sampleFrames(frames, opts.sampling), unrecognised };
+      }),
+    ),
+  );
+  const movies = listed.filter((m): m is { id: string; frames: ParsedFrame[]; unrecognised: string[] } => m !== undefined);
+
+  const items: SourceItem[] = [];
+  for (let start = 0; start < movies.length; ) {
+    let end = start;
+    let count = 0;
+    while (end < movies.length && (count === 0 || count + movies[end]!.frames.length <= HASH_BATCH)) count += movies[end++]!.frames.length;
+    const batch = movies.slice(start, end);
+    const paths: string[] = [];
+    for (const m of batch) for (const f of m.frames) paths.push(join(kfRoot, m.id, f.name));
+    const hashed = await ctx.hashFiles(paths);
+    let k = 0;
+    for (const m of batch) {
+      const dir = `${opts.keyframesDir}/${m.id}`;
+      let hashes = '';
+      let problem: SourceProblem | undefined;
+      for (const f of m.frames) {
+        const h = hashed[k++]!;
+        hashes += h.hash;
+        if (h.size === 0 && problem === undefined) {
+          problem = { file: join(kfRoot, m.id, f.name), message: 'empty file (0 bytes)', hint: 're-download this movie\'s keyframes, or delete the file' };
+        }
+      }
+      if (m.frames.length === 0) {
+        problem = {
+          file: join(kfRoot, m.id),
+          message: m.unrecognised.length > 0 ? `no keyframes named shot_XXXX_img_K.jpg (found ${m.unrecognised.length} other images)` : 'no keyframes in the folder',
+          hint: 'extract this movie\'s keyframes from the MovieNet archive again, or delete the empty folder',
+        };
+      }
+      const source: MovienetSource = {
+        source: 'movienet',
+        dir,
+        names: m.frames.map((f) => f.name).join('/'),
+        hashes,
+        ...(m.unrecognised.length > 0 ? { unrecognised: m.unrecognised.slice(0, 20) } : {}),
+        ...(problem === undefined ? {} : { problem }),
+      };
+      items.push({ id: m.id, source });
+    }
+    start = end;
+  }
+  return items;
+}
+
+/** Decodes a MovienetSource's frame list (names and hashes). */
+export function movienetFrames(src: MovienetSource): Array<{ name: string; hash: string }> {
+  if (src.names === '') return [];
+  return src.names.split('/').map((name, i) => ({ name, hash: src.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN) }));
+}
+
+/**
+ * Checks each listed frame (JPEG markers) and stores the movie's frame list, pointing at the
+ * frames in place.
+ */
+export async function runMovienetItem(ctx: StageContext, store: StoreAccess, root: string, id: string, src: MovienetSource): Promise<ItemOutput> {
+  if (src.problem !== undefined) throw new ItemError(id, src.problem.message, { file: src.problem.file, hint: src.problem.hint });
+  const frames = movienetFrames(src);
+  const limit = pLimit(16);
+  const bad = (
+    await Promise.all(
+      frames.map((f) =>
+        limit(async () => {
+          const file = join(root, src.dir, f.name);
+          const why = await checkJpeg(file);
+          return why === undefined ? undefined : { file, why };
+        }),
+      ),
+    )
+  ).filter((b) => b !== undefined);
+  if (bad.length > 0) {
+    const first = bad[0]!;
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more bad frames: ${bad.slice(1, 4).map((b) => b.file).join(', ')}${bad.length > 4 ? ', ...' : ''})` : '';
+    throw new ItemError(id, `${first.why}${more}`, { file: first.file, hint: 're-download this movie\'s keyframes, or delete the broken files' });
+  }
+  const list: FrameList = { movie: id, source: 'movienet', frames: [] };
+  for (const f of frames) {
+    const p = parseFrameName(f.name)!;
+    list.frames.push({ name: f.name, shot: p.shot, img: p.img, hash: f.hash, path: `${src.dir}/${f.name}` });
+  }
+  if (src.unrecognised !== undefined) {
+    ctx.log('warn', `movie ${id}: left out images not named shot_XXXX_img_K.jpg: ${src.unrecognised.join(', ')}`);
+  }
+  return {
+    tree: { [frameListKey(id)]: await store.put(JSON.stringify(list)) },
+    meta: { frames: frames.length, ...(src.unrecognised === undefined ? {} : { unrecognised: src.unrecognised }) },
+  };
+}

@@ -1,0 +1,287 @@
+// The videos source: a folder of trailers, keyframes extracted with ffmpeg.
+//
+// Two ways to pick frames: MovieNet-like (default) finds shot boundaries with ffmpeg's
+// scene-change score (`select='gt(scene,T)'`) and takes 3 frames per shot, at 1/6, 1/2 and 5/6
+// of the shot; or a fixed rate (`frames.fps` > 0), one frame per 1/fps seconds, each its own
+// "shot". Frames are scaled to 240 px high (MovieNet's 240P) and named like MovieNet's.
+// ffmpeg is a real dependency (Debian package `ffmpeg`), found lazily: only this source needs it.
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { ItemError, UserError } from '../../src/errors.js';
+import type { Hash, ItemOutput, SourceItem, StageContext, StoreAccess, Tree } from '../../src/stage-api.js';
+import { frameListKey, type FrameList } from './frame-list.js';
+import { frameName, sampleFrames, type Sampling } from './frame-names.js';
+import type { SourceProblem } from './params.js';
+
+const run = promisify(execFile);
+
+export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.webm', '.mov'];
+export const FRAME_HEIGHT = 240;
+/** Timestamps extracted per ffmpeg process (one input per timestamp, each seeking on its own). */
+const SEEK_BATCH = 24;
+
+export interface FfmpegTools {
+  ffmpeg: string;
+  ffprobe: string;
+  /** First line of `ffmpeg -version`, e.g. "ffmpeg version 5.1.6-0+deb12u1". */
+  version: string;
+}
+
+const INSTALL_HINT = 'install it: apt-get install ffmpeg (Debian/Ubuntu), brew install ffmpeg (macOS); or set FFMPEG_PATH and FFPROBE_PATH';
+
+const found = new Map<string, Promise<FfmpegTools>>();
+
+/**
+ * Finds ffmpeg and ffprobe (FFMPEG_PATH / FFPROBE_PATH, else on PATH). A missing tool is a
+ * UserError naming the install command.
+ */
+export function findFfmpeg(
+  tools: { ffmpeg?: string; ffprobe?: string } = {},
+): Promise<FfmpegTools> {
+  const ffmpeg = tools.ffmpeg ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg';
+  const ffprobe = tools.ffprobe ?? process.env['FFPROBE_PATH'] ?? 'ffprobe';
+  const key = `${ffmpeg}\0${ffprobe}`;
+  let p = found.get(key);
+  if (p === undefined) {
+    const probe = async (bin: string): Promise<string> => {
+      try {
+        const { stdout } = await run(bin, ['-version']);
+        return stdout.split('\n')[0]!.trim();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'is not installed (or not on PATH)' : `does not run (${(e as Error).message.split('\n')[0]})`;
+        throw new UserError(`${bin} ${why}: dataset.source 'videos' needs ffmpeg and ffprobe to extract keyframes`, INSTALL_HINT);
+      }
+    };
+    p = Promise.all([probe(ffmpeg), probe(ffprobe)]).then(([version]) => ({ ffmpeg, ffprobe, version }));
+    // A failed search is not cached: the user may install ffmpeg and retry in the same process.
+    p.catch(() => found.delete(key));
+    found.set(key, p);
+  }
+  return p;
+}
+
+/** What a video item's run reads. */
+export type VideoSource = {
+  source: 'videos';
+  /** File name, relative to dataset.root. */
+  file: string;
+  hash: Hash;
+  /** Extraction: scene detection with a threshold, or a fixed rate. */
+  scene_threshold?: number;
+  fps?: number;
+  height: number;
+  problem?: SourceProblem;
+};
+
+export interface Extraction {
+  sceneThreshold: number;
+  fps: number;
+}
+
+export function parseExtraction(p: { scene_threshold?: unknown; fps?: unknown }): Extraction {
+  const t = p.scene_threshold ?? 0.3;
+  const fps = p.fps ?? 0;
+  if (typeof t !== 'number' || !(t > 0 && t < 1)) {
+    throw new UserError(`frames.scene_threshold must be a number between 0 and 1 (exclusive), got ${JSON.stringify(t)}`, 'ffmpeg\'s scene score: 0.3 is a common cut threshold');
+  }
+  if (typeof fps !== 'number' || !(fps >= 0) || !Number.isFinite(fps)) {
+    throw new UserError(`frames.fps must be a number >= 0, got ${JSON.stringify(fps)}`, '0 detects shots; e.g. 1 takes one frame per second');
+  }
+  return { sceneThreshold: t, fps };
+}
+
+export async function listVideoItems(ctx: StageContext, opts: { root: string; extraction: Extraction }): Promise<SourceItem[]> {
+  let entries;
+  try {
+    entries = await readdir(opts.root, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e;
+    throw new UserError(`dataset.root: no folder ${opts.root}`, 'point dataset.root at the folder holding the videos (mp4, mkv, webm, mov) and the labels file');
+  }
+  const files = entries
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && VIDEO_EXTENSIONS.includes(extname(e.name).toLowerCase()))
+    .map((e) => e.name)
+    .sort();
+  const byId = new Map<string, string[]>();
+  for (const f of files) {
+    const id = f.slice(0, f.length - extname(f).length);
+    byId.set(id, [...(byId.get(id) ?? []), f]);
+  }
+  const hashed = await ctx.hashFiles(files.map((f) => join(opts.root, f)));
+  const hashOf = new Map(files.map((f, i) => [f, hashed[i]!]));
+  const items: SourceItem[] = [];
+  for (const [id, names] of [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const file = names[0]!;
+    const h = hashOf.get(file)!;
+    let problem: SourceProblem | undefined;
+    if (names.length > 1) {
+      problem = { file: join(opts.root, file), message: `several videos for one movie: ${names.join(', ')}`, hint: 'keep one video per movie id (file name without extension)' };
+    } else if (h.size === 0) {
+      problem = { file: join(opts.root, file), message: 'empty file (0 bytes)', hint: 're-download the video, or delete it' };
+    }
+    const source: VideoSource = {
+      source: 'videos',
+      file,
+      hash: h.hash,
+      ...(opts.extraction.fps > 0 ? { fps: opts.extraction.fps } : { scene_threshold: opts.extraction.sceneThreshold }),
+      height: FRAME_HEIGHT,
+      ...(problem === undefined ? {} : { problem }),
+    };
+    items.push({ id, source });
+  }
+  return items;
+}
+
+function lastLines(stderr: string, n = 2): string {
+  return stderr.trim().split('\n').slice(-n).join(' / ').trim();
+}
+
+async function probe(tools: FfmpegTools, id: string, file: string, signal: AbortSignal): Promise<{ start: number; duration: number }> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run(
+      tools.ffprobe,
+      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration,start_time:format=duration,start_time', '-of', 'json', file],
+      { signal, maxBuffer: 1 << 20 },
+    ));
+  } catch (e) {
+    if (signal.aborted) throw e;
+    const why = lastLines((e as { stderr?: string }).stderr ?? '') || (e as Error).message;
+    throw new ItemError(id, `ffprobe cannot read the video: ${why}`, { file, hint: 're-download or re-encode the video, or delete it' });
+  }
+  const info = JSON.parse(stdout) as { streams?: Array<Record<string, string>>; format?: Record<string, string> };
+  const stream = info.streams?.[0];
+  if (stream === undefined) throw new ItemError(id, 'no video stream in the file', { file, hint: 'the file holds no video; delete it' });
+  const num = (v: string | undefined): number | undefined => (v === undefined || !Number.isFinite(Number(v)) ? undefined : Number(v));
+  const duration = num(stream['duration']) ?? num(info.format?.['duration']);
+  const start = num(stream['start_time']) ?? num(info.format?.['start_time']) ?? 0;
+  if (duration === undefined || !(duration > 0)) {
+    throw new ItemError(id, 'the video has no duration (ffprobe reports none)', { file, hint: 'remux it, e.g. ffmpeg -i IN -c copy OUT.mp4' });
+  }
+  return { start, duration };
+}
+
+/** Times (seconds from the video's start) where ffmpeg's scene score passes the threshold. */
+async function detectCuts(tools: FfmpegTools, id: string, file: string, threshold: number, start: number, signal: AbortSignal): Promise<number[]> {
+  let stderr: string;
+  try {
+    ({ stderr } = await run(
+      tools.ffmpeg,
+      ['-hide_banner', '-nostdin', '-i', file, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', `select='gt(scene,${threshold})',showinfo`, '-f', 'null', '-'],
+      { signal, maxBuffer: 256 << 20 },
+    ));
+  } catch (e) {
+    if (signal.aborted) throw e;
+    throw new ItemError(id, `ffmpeg cannot decode the video: ${lastLines((e as { stderr?: string }).stderr ?? '') || (e as Error).message}`, {
+      file,
+      hint: 're-download or re-encode the video, or delete it',
+    });
+  }
+  const cuts: number[] = [];
+  for (const line of stderr.split('\n')) {
+    if (!line.includes('Parsed_showinfo')) continue;
+    const m = /pts_time:\s*(-?[0-9.]+)/.exec(line);
+    if (m !== null) cuts.push(Number(m[1]) - start);
+  }
+  return cuts;
+}
+
+/** Extracts one frame per timestamp into `outs` (same order), scaled to FRAME_HEIGHT. */
+async function extractAt(tools: FfmpegTools, id: string, file: string, times: number[], outs: string[], signal: AbortSignal): Promise<void> {
+  for (let b = 0; b < times.length; b += SEEK_BATCH) {
+    const args = ['-hide_banner', '-nostdin', '-v', 'error'];
+    const n = Math.min(SEEK_BATCH, times.length - b);
+    for (let k = 0; k < n; k++) args.push('-ss', times[b + k]!.toFixed(3), '-i', file);
+    for (let k = 0; k < n; k++) {
+      args.push('-map', `${k}:v:0`, '-frames:v', '1', '-vf', `scale=-2:${FRAME_HEIGHT}`, '-q:v', '2', '-update', '1', '-y', outs[b + k]!);
+    }
+    try {
+      await run(tools.ffmpeg, args, { signal, maxBuffer: 16 << 20 });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      throw new ItemError(id, `ffmpeg cannot extract frames: ${lastLines((e as { stderr?: string }).stderr ?? '') || (e as Error).message}`, {
+        file,
+        hint: 're-download or re-encode the video, or delete it',
+      });
+    }
+  }
+}
+
+interface PlannedFrame {
+  shot: number;
+  img: number;
+  time: number;
+}
+
+/** Shot boundaries -> three frames per shot at 1/6, 1/2 and 5/6 of the shot. */
+export function planSceneFrames(cuts: readonly number[], duration: number): PlannedFrame[] {
+  const bounds = [0];
+  for (const c of [...cuts].sort((a, b) => a - b)) if (c > bounds[bounds.length - 1]! + 1e-3 && c < duration - 1e-3) bounds.push(c);
+  bounds.push(duration);
+  const out: PlannedFrame[] = [];
+  for (let s = 0; s + 1 < bounds.length; s++) {
+    const a = bounds[s]!;
+    const len = bounds[s + 1]! - a;
+    for (let img = 0; img < 3; img++) out.push({ shot: s, img, time: a + ((img + 0.5) / 3) * len });
+  }
+  return out;
+}
+
+/** Extracts a video's keyframes into the store: `{"<id>.json": list, "<id>/shot_..._img_K.jpg": jpeg}`. */
+export async function runVideoItem(ctx: StageContext, store: StoreAccess, root: string, id: string, src: VideoSource, sampling: Sampling): Promise<ItemOutput> {
+  if (src.problem !== undefined) throw new ItemError(id, src.problem.message, { file: src.problem.file, hint: src.problem.hint });
+  const tools = await findFfmpeg();
+  const file = join(root, src.file);
+  const tmp = store.tempPath('-frames');
+  await mkdir(tmp, { recursive: true });
+  try {
+    const { start, duration } = await probe(tools, id, file, ctx.signal);
+    let frames: PlannedFrame[];
+    if (src.fps !== undefined) {
+      // One pass at a fixed rate; frame k is at k/fps and is its own shot.
+      try {
+        await run(
+          tools.ffmpeg,
+          ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-map', '0:v:0', '-vf', `fps=${src.fps},scale=-2:${src.height}`, '-q:v', '2', '-start_number', '0', join(tmp, 'f_%07d.jpg')],
+          { signal: ctx.signal, maxBuffer: 16 << 20 },
+        );
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        throw new ItemError(id, `ffmpeg cannot decode the video: ${lastLines((e as { stderr?: string }).stderr ?? '') || (e as Error).message}`, {
+          file,
+          hint: 're-download or re-encode the video, or delete it',
+        });
+      }
+      const made = (await readdir(tmp)).filter((f) => f.startsWith('f_')).sort();
+      const all = made.map((_, k) => ({ shot: k, img: 0, time: k / src.fps! }));
+      frames = sampleFrames(all, sampling);
+      const keep = new Set(frames.map((f) => f.shot));
+      await Promise.all(made.map((f, k) => (keep.has(k) ? Promise.resolve() : rm(join(tmp, f)))));
+    } else {
+      const cuts = await detectCuts(tools, id, file, src.scene_threshold ?? 0.3, start, ctx.signal);
+      frames = sampleFrames(planSceneFrames(cuts, duration), sampling);
+      await extractAt(tools, id, file, frames.map((f) => f.time), frames.map((f) => join(tmp, frameName(f.shot, f.img))), ctx.signal);
+    }
+    const tree: Tree = {};
+    const list: FrameList = { movie: id, source: 'videos', frames: [] };
+    for (const f of frames) {
+      const name = frameName(f.shot, f.img);
+      const path = src.fps !== undefined ? join(tmp, `f_${String(f.shot).padStart(7, '0')}.jpg`) : join(tmp, name);
+      const size = await stat(path).then((s) => s.size, () => 0);
+      if (size === 0) {
+        throw new ItemError(id, `ffmpeg produced no frame at ${f.time.toFixed(3)} s`, { file, hint: 'the video may be damaged near that time; re-encode it, or delete it' });
+      }
+      const hash = await store.putFile(path);
+      tree[`${id}/${name}`] = hash;
+      list.frames.push({ name, shot: f.shot, img: f.img, hash, time: Math.round(f.time * 1000) / 1000 });
+    }
+    if (list.frames.length === 0) throw new ItemError(id, 'ffmpeg extracted no frames', { file, hint: 'check that the video plays; re-encode it, or delete it' });
+    tree[frameListKey(id)] = await store.put(JSON.stringify(list));
+    return { tree, meta: { frames: list.frames.length, duration: Math.round(duration * 1000) / 1000, shots: new Set(frames.map((f) => f.shot)).size } };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

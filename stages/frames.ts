@@ -1,0 +1,102 @@
+// Stage kind `frames`: each movie's ordered keyframe list (the item = a movie).
+//
+// Sources (`dataset.source`): `demo` renders a synthetic dataset into the store, `movienet`
+// indexes MovieNet's keyframes in place (hashed, never copied), `videos` extracts keyframes from
+// trailers with ffmpeg into the store. Every item's output is `{"<id>.json": FrameList}` (see
+// data/frame-list.ts, the contract with embed), plus the frames where this stage wrote them.
+import { ItemError, UserError } from '../src/errors.js';
+import { runEach, type ItemOutput, type ItemTask, type MapContext, type MapKind, type StageContext } from '../src/stage-api.js';
+import { DEMO_GENERATOR_VERSION } from './data/demo-genres.js';
+import { listDemoItems, runDemoItem, type DemoSource } from './data/demo.js';
+import { parseSampling, type Sampling } from './data/frame-names.js';
+import { listMovienetItems, runMovienetItem, type MovienetSource } from './data/movienet.js';
+import { datasetSource, keyframesDirOf, rootOf } from './data/params.js';
+import { findFfmpeg, listVideoItems, parseExtraction, runVideoItem, type VideoSource } from './data/videos.js';
+
+type Source = DemoSource | MovienetSource | VideoSource;
+
+const READ_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EIO', 'EISDIR', 'ENOTDIR', 'ELOOP']);
+
+function sampling(ctx: StageContext): Sampling {
+  return parseSampling({
+    images_per_shot: ctx.paramOr('frames.images_per_shot', undefined),
+    stride: ctx.paramOr('frames.stride', undefined),
+    max_frames: ctx.paramOr('frames.max_frames', undefined),
+  });
+}
+
+async function runItem(ctx: MapContext, task: ItemTask, s: Sampling): Promise<ItemOutput> {
+  const src = task.source as Source | undefined;
+  switch (src?.source) {
+    case 'demo':
+      return runDemoItem(ctx.store, task.id, src);
+    case 'movienet':
+      return runMovienetItem(ctx, ctx.store, rootOf(ctx), task.id, src);
+    case 'videos':
+      return runVideoItem(ctx, ctx.store, rootOf(ctx), task.id, src, s);
+    default:
+      throw new ItemError(task.id, `frames: item source of unknown shape ${JSON.stringify(src)?.slice(0, 80)}`);
+  }
+}
+
+const frames: MapKind = {
+  name: 'frames',
+  type: 'map',
+  version: 1,
+  summary: 'each movie\'s keyframes in shot order (demo generator, MovieNet in place, or ffmpeg on videos)',
+  // None of these changes an item's output: the data's location (content hashes pin the data,
+  // so moving it invalidates nothing), how many demo movies there are (each movie's frames
+  // depend only on its seed and index: adding movies adds items), and files only labels reads.
+  perfParams: ['dataset.root', 'dataset.movies', 'dataset.split_file', 'dataset.labels_file'],
+
+  env(ctx) {
+    switch (datasetSource(ctx)) {
+      case 'demo':
+        // Loaded lazily: sharp is only needed to render the demo.
+        return import('./data/demo-render.js').then((m) => ({ ...m.demoRenderEnv(), demo_generator: String(DEMO_GENERATOR_VERSION) }));
+      case 'videos':
+        return findFfmpeg().then((t) => ({ ffmpeg: t.version }));
+      case 'movienet':
+        return {};
+    }
+  },
+
+  async listItems(ctx) {
+    const source = datasetSource(ctx);
+    const s = sampling(ctx);
+    switch (source) {
+      case 'demo':
+        return listDemoItems({ movies: ctx.paramOr('dataset.movies', 200), seed: ctx.paramOr('dataset.seed', 0) });
+      case 'movienet':
+        return listMovienetItems(ctx, { root: rootOf(ctx), keyframesDir: keyframesDirOf(ctx), sampling: s });
+      case 'videos': {
+        const extraction = parseExtraction({ scene_threshold: ctx.paramOr('frames.scene_threshold', undefined), fps: ctx.paramOr('frames.fps', undefined) });
+        return listVideoItems(ctx, { root: rootOf(ctx), extraction });
+      }
+    }
+  },
+
+  async run(ctx, tasks, sink) {
+    const s = sampling(ctx);
+    if (tasks.some((t) => (t.source as Source | undefined)?.source === 'videos')) {
+      // Fail the stage once, before any item, when ffmpeg is missing: it is not a data problem.
+      await findFfmpeg();
+    }
+    await runEach(ctx, tasks, sink, async (task) => {
+      try {
+        return await runItem(ctx, task, s);
+      } catch (e) {
+        if (e instanceof ItemError || e instanceof UserError || ctx.signal.aborted) throw e;
+        // A dataset file that cannot be read is that movie's problem; anything else (a full
+        // disk, a bug) stops the stage.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (typeof code === 'string' && READ_ERRORS.has(code)) {
+          throw new ItemError(task.id, (e as Error).message, { cause: e, hint: 'check that the file exists and is readable' });
+        }
+        throw e;
+      }
+    });
+  },
+};
+
+export default frames;

@@ -1,0 +1,197 @@
+// The command line. Each command is one line here and a module under commands/, imported only
+// when that command runs, so `--help` and `status` do not load the stage kinds' heavy
+// libraries (onnxruntime, sharp, tfjs).
+import { Command, Option } from 'commander';
+import { ConfigError } from './diagnostics.js';
+import { UserError } from './errors.js';
+import { packageVersion } from './version.js';
+
+export interface GlobalOptions {
+  workspace?: string;
+  conf: string[];
+  param: string[];
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function withProjectOptions(cmd: Command): Command {
+  return cmd
+    .option('--conf <file>', 'layer another parameter file over conf/default.yaml (repeatable)', collect, [])
+    .option('-p, --param <key=value>', 'override one parameter, e.g. -p train.lr=0.0005 (repeatable)', collect, []);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pipeline')
+    .description('A cached workflow DAG for movie-genre classification: frames -> CLIP embeddings -> fixed length -> genre model -> metrics.')
+    .version(packageVersion())
+    .option('-C, --workspace <dir>', 'run in this workspace (default: the nearest folder upward holding pipeline.yaml)')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: false });
+
+  withProjectOptions(
+    program
+      .command('run')
+      .description('run the target stages and what they need, reusing every cached result')
+      .argument('[stages...]', 'stages to run (default: all)')
+      .option('--force', 'recompute the named stages (all stages when none is named) even when cached')
+      .option('--dry-run', 'say what would run, run nothing')
+      .option('--json', 'print one JSON object as the last line of stdout, nothing else')
+      .option('-j, --jobs <n>', 'items to work on at once (default: CPU count)', (v) => parseInt(v, 10))
+      .option('--no-wait', 'fail at once if another run holds the workspace'),
+  ).action(async (stages: string[], opts: Record<string, unknown>, cmd: Command) => {
+    const m = await import('./commands/run.js');
+    process.exitCode = await m.runCommand(stages, { ...(cmd.optsWithGlobals() as object), ...opts } as never);
+  });
+
+  withProjectOptions(
+    program
+      .command('status')
+      .description('say which stages are stale and why, without running or changing anything')
+      .argument('[stages...]', 'stages to check (default: all)')
+      .option('--json', 'print JSON'),
+  ).action(async (stages: string[], _opts: unknown, cmd: Command) => {
+    const m = await import('./commands/status.js');
+    process.exitCode = await m.statusCommand(stages, cmd.optsWithGlobals() as never);
+  });
+
+  program
+    .command('runs')
+    .description('list past runs: id, time, params changed since the previous run, headline metric')
+    .option('--json', 'print JSON')
+    .option('-n, --limit <n>', 'how many (newest last)', (v) => parseInt(v, 10), 50)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const m = await import('./commands/runs.js');
+      process.exitCode = await m.runsCommand(cmd.optsWithGlobals() as never);
+    });
+
+  program
+    .command('show')
+    .description("show a run's record: stages, fingerprints, outputs, failures")
+    .argument('<run>', 'run id or unique prefix (or "latest")')
+    .option('--json', 'print the whole record as JSON')
+    .action(async (run: string, _opts: unknown, cmd: Command) => {
+      const m = await import('./commands/runs.js');
+      process.exitCode = await m.showCommand(run, cmd.optsWithGlobals() as never);
+    });
+
+  withProjectOptions(
+    program
+      .command('dag')
+      .description('draw the stage graph')
+      .option('--mermaid', 'print a Mermaid flowchart'),
+  ).action(async (_opts: unknown, cmd: Command) => {
+    const m = await import('./commands/dag.js');
+    process.exitCode = await m.dagCommand(cmd.optsWithGlobals() as never);
+  });
+
+  program
+    .command('checkout')
+    .description("write a run's outputs under DIR/<stage>/ and its resolved params to DIR/params.yaml")
+    .argument('<run>', 'run id or unique prefix (or "latest")')
+    .option('--to <dir>', 'target folder', 'outputs')
+    .action(async (run: string, _opts: unknown, cmd: Command) => {
+      const m = await import('./commands/checkout.js');
+      process.exitCode = await m.checkoutCommand(run, cmd.optsWithGlobals() as never);
+    });
+
+  program
+    .command('reproduce')
+    .description("re-execute a run from its record (its params and inputs, not today's conf) and compare every output hash")
+    .argument('<run>', 'run id or unique prefix (or "latest")')
+    .option('--no-cache', 'recompute every stage instead of reusing cached results')
+    .option('--json', 'print one JSON object')
+    .action(async (run: string, _opts: unknown, cmd: Command) => {
+      const m = await import('./commands/reproduce.js');
+      process.exitCode = await m.reproduceCommand(run, cmd.optsWithGlobals() as never);
+    });
+
+  program
+    .command('verify')
+    .description('re-hash every cached object; quarantine corrupt ones so the next run recomputes them')
+    .option('--json', 'print JSON')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const m = await import('./commands/maintenance.js');
+      process.exitCode = await m.verifyCommand(cmd.optsWithGlobals() as never);
+    });
+
+  program
+    .command('gc')
+    .description('remove cached objects that no kept run references, and say how much was freed')
+    .option('--keep-last <n>', 'keep the objects of the newest N runs (default: all runs)', (v) => parseInt(v, 10))
+    .option('--json', 'print JSON')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const m = await import('./commands/maintenance.js');
+      process.exitCode = await m.gcCommand(cmd.optsWithGlobals() as never);
+    });
+
+  const metrics = program
+    .command('metrics')
+    .description("print a run's per-genre metrics table (default: the latest run)")
+    .argument('[run]', 'run id or unique prefix', 'latest')
+    .option('--json', 'print metrics.json')
+    .action(async (run: string, _opts: unknown, cmd: Command) => {
+      const m = await import('./commands/metrics.js');
+      process.exitCode = await m.metricsCommand(run, cmd.optsWithGlobals() as never);
+    });
+  metrics
+    .command('diff')
+    .description('per-genre deltas between two runs, and the params that differ')
+    .argument('<a>', 'run id or prefix')
+    .argument('<b>', 'run id or prefix')
+    .option('--json', 'print JSON')
+    .action(async (a: string, b: string, _opts: unknown, cmd: Command) => {
+      const m = await import('./commands/metrics.js');
+      process.exitCode = await m.metricsDiffCommand(a, b, cmd.optsWithGlobals() as never);
+    });
+
+  withProjectOptions(
+    program
+      .command('evaluate')
+      .description('score a trained model (a run, or a model folder) on the current data, without retraining')
+      .requiredOption('--model <run-or-path>', 'a run id/prefix whose train stage holds the model, or a folder with model/ inside')
+      .addOption(new Option('--split <split>', 'which split to score').choices(['train', 'val', 'test']))
+      .option('--json', 'print metrics.json'),
+  ).action(async (_opts: unknown, cmd: Command) => {
+    const m = await import('./commands/metrics.js');
+    process.exitCode = await m.evaluateCommand(cmd.optsWithGlobals() as never);
+  });
+
+  withProjectOptions(
+    program
+      .command('demo')
+      .description('write the demo dataset in MovieNet layout (240P/<id>/shot_*.jpg, meta/<id>.json) to a folder')
+      .requiredOption('--to <dir>', 'target folder'),
+  ).action(async (_opts: unknown, cmd: Command) => {
+    const m = await import('./commands/demo.js');
+    process.exitCode = await m.demoCommand(cmd.optsWithGlobals() as never);
+  });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    process.exitCode = reportError(e);
+  }
+}
+
+/** Prints an error for a person and returns the exit code. */
+export function reportError(e: unknown): number {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`${e.format()}\n`);
+    return 2;
+  }
+  if (e instanceof UserError) {
+    process.stderr.write(`error: ${e.message}${e.hint ? `\n  fix: ${e.hint}` : ''}\n`);
+    return 1;
+  }
+  if (e instanceof Error && e.name === 'RunNotFound') {
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return 70;
+}

@@ -1,0 +1,40 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { Checkout } from '../outputs.js';
+import { loadRecord, specFromRecord } from '../runs.js';
+import { openEngine, type WorkspaceOptions } from './runs.js';
+
+export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to?: string }): Promise<number> {
+  const engine = openEngine(opts);
+  try {
+    const row = engine.runs.resolve(run);
+    const record = await loadRecord(engine.store, row.id);
+    const root = engine.project.root;
+    const to = resolve(process.cwd(), opts.to ?? 'outputs');
+    const isDefault = to === join(root, 'outputs');
+    // The default target shares the run's own checkout state, so it stays incremental.
+    const checkout = isDefault
+      ? new Checkout(engine.store, join(engine.cacheDir, 'checkout.json'), root)
+      : new Checkout(engine.store, join(to, '.pipeline-checkout.json'), to);
+    let files = 0;
+    for (const [name, s] of Object.entries(record.stages)) {
+      if (!s.output) continue;
+      const spec = specFromRecord(name, s);
+      const base = isDefault ? engine.outBase(spec) : spec.uses ? join(to, name) : join(to, name);
+      const tree = await engine.treeOf(s.output);
+      const r = checkout.write(base, s.output.root, tree, { link: spec.uses !== undefined || !isDefault });
+      files += r.written;
+      process.stdout.write(`${name}: ${Object.keys(tree).length} files${r.written ? ` (${r.written} written)` : ''}${r.removed ? `, ${r.removed} removed` : ''}\n`);
+    }
+    checkout.save();
+    mkdirSync(to, { recursive: true });
+    const tmp = join(to, '.params.yaml.tmp');
+    writeFileSync(tmp, `# Resolved parameters of run ${row.id}\n${stringify(record.params)}`);
+    renameSync(tmp, join(to, 'params.yaml'));
+    process.stdout.write(`run ${row.id} checked out to ${opts.to ?? 'outputs'} (${files} files written)\n`);
+    return 0;
+  } finally {
+    engine.close();
+  }
+}

@@ -1,0 +1,47 @@
+// Everything the engine reports, as typed events. The engine never prints: the listr2 UI, the
+// plain-line logger and `--json` are presenters of these events.
+import type { ProgressUpdate } from './stage-api.js';
+import type { ItemErrorJson } from './plan.js';
+
+export type StageState = 'ran' | 'cached' | 'failed' | 'skipped';
+
+export interface ItemCounts {
+  total: number;
+  ran: number;
+  cached: number;
+  failed: number;
+}
+
+export interface StageSummary {
+  name: string;
+  state: StageState;
+  items?: ItemCounts;
+  seconds: number;
+  /** Item failures (skipped under on_error: skip, or the one that stopped the stage). */
+  failures?: ItemErrorJson[];
+  /** Why the stage failed, when it did. */
+  error?: string;
+  headline?: { name: string; value: number };
+  summary?: string[];
+}
+
+export interface RunSummary {
+  run: string | undefined;
+  ok: boolean;
+  interrupted: boolean;
+  stages: StageSummary[];
+  seconds: number;
+  /** Lines for the end of the run (headline, where outputs are). */
+  notes: string[];
+}
+
+export type EngineEvent =
+  | { type: 'run-start'; stages: Array<{ name: string; fresh: boolean }> }
+  | { type: 'stage-start'; stage: string; total?: number; toRun?: number }
+  | { type: 'item'; stage: string; item: string; ok: boolean; done: number; toRun: number }
+  | { type: 'progress'; stage: string; update: ProgressUpdate }
+  | { type: 'log'; stage?: string; level: 'info' | 'warn'; message: string }
+  | { type: 'stage-end'; summary: StageSummary }
+  | { type: 'run-end'; summary: RunSummary };
+
+export type Listener = (e: EngineEvent) => void;

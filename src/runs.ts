@@ -1,0 +1,135 @@
+// Run records. A record holds what a run resolved and produced (the pipeline, every param,
+// each stage's fingerprint and output hashes, item failures, versions) and nothing about how
+// long it took, so its hash — the run id — names a result: rerunning the same pipeline on the
+// same data gives the same id. Timings and ran/cached counts live in the run index beside it.
+import type { Db } from './db.js';
+import type { StageFingerprint } from './fingerprint.js';
+import { canonicalJson, type Hash } from './hash.js';
+import type { Conf } from './params.js';
+import type { ItemErrorJson } from './plan.js';
+import type { StageSummary } from './events.js';
+import type { JsonObject, Tree } from './stage-api.js';
+import type { LocalStore } from './store.js';
+
+export type OutputRef =
+  | { type: 'collection'; root: Hash; manifest: Hash }
+  | { type: 'tree'; root: Hash; tree: Tree; meta?: JsonObject };
+
+export interface StageRecord {
+  uses?: string;
+  cmd?: string;
+  deps: string[];
+  pathDeps: string[];
+  params: string[];
+  outs: string[];
+  onError: 'fail' | 'skip';
+  fp: StageFingerprint;
+  fpHash: Hash;
+  ok: boolean;
+  output?: OutputRef;
+  failures?: ItemErrorJson[];
+  headline?: { name: string; value: number };
+}
+
+export interface RunRecord {
+  format: 1;
+  ok: boolean;
+  targets: string[];
+  params: Conf;
+  stages: Record<string, StageRecord>;
+  versions: Record<string, string>;
+}
+
+/** The collection manifest object: per item, its input hash and output (or remembered failure). */
+export interface Manifest {
+  items: Record<string, { in: Hash; tree: Tree; meta?: JsonObject }>;
+  errors?: Record<string, { in: Hash; error: ItemErrorJson }>;
+}
+
+export interface RunRow {
+  seq: number;
+  id: string;
+  time: number;
+  ok: boolean;
+  seconds: number;
+  summary: { targets: string[]; stages: StageSummary[]; headline?: { name: string; value: number } };
+}
+
+/** The run id: the hash of the record's canonical JSON, which is also its object name in the store. */
+export function saveRecord(store: LocalStore, record: RunRecord): Hash {
+  return store.putSync(canonicalJson(record));
+}
+
+export class RunIndex {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  add(id: string, ok: boolean, seconds: number, summary: RunRow['summary']): number {
+    const info = this.#db
+      .prepare('INSERT INTO runs(id, time, ok, seconds, summary) VALUES (?, ?, ?, ?, ?)')
+      .run(id, Date.now(), ok ? 1 : 0, seconds, JSON.stringify(summary));
+    return Number(info.lastInsertRowid);
+  }
+
+  latest(): RunRow | undefined {
+    const r = this.#db.prepare('SELECT * FROM runs ORDER BY seq DESC LIMIT 1').get() as RawRow | undefined;
+    return r ? parseRow(r) : undefined;
+  }
+
+  list(limit = 1000): RunRow[] {
+    return (this.#db.prepare('SELECT * FROM runs ORDER BY seq DESC LIMIT ?').all(limit) as RawRow[]).map(parseRow).reverse();
+  }
+
+  /** Resolves a unique id prefix (like git); throws a message listing the candidates otherwise. */
+  resolve(prefix: string): RunRow {
+    const p = prefix.trim().toLowerCase();
+    if (p === 'latest' || p === 'last' || p === 'HEAD'.toLowerCase()) {
+      const l = this.latest();
+      if (!l) throw new RunNotFound('no runs yet: run `pipeline run` first');
+      return l;
+    }
+    if (!/^[0-9a-f]{1,16}$/.test(p)) throw new RunNotFound(`'${prefix}' is not a run id (16 hex digits, or a unique prefix; see \`pipeline runs\`)`);
+    const rows = (this.#db.prepare("SELECT * FROM runs WHERE id LIKE ? || '%' ORDER BY seq DESC").all(p) as RawRow[]).map(parseRow);
+    const ids = [...new Set(rows.map((r) => r.id))];
+    if (ids.length === 0) throw new RunNotFound(`no run matches '${prefix}' (see \`pipeline runs\`)`);
+    if (ids.length > 1) throw new RunNotFound(`'${prefix}' is ambiguous: ${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', ...' : ''}`);
+    return rows[0]!;
+  }
+}
+
+export class RunNotFound extends Error {
+  override name = 'RunNotFound';
+}
+
+interface RawRow {
+  seq: number;
+  id: string;
+  time: number;
+  ok: number;
+  seconds: number;
+  summary: string;
+}
+
+function parseRow(r: RawRow): RunRow {
+  return { seq: r.seq, id: r.id, time: r.time, ok: r.ok === 1, seconds: r.seconds, summary: JSON.parse(r.summary) as RunRow['summary'] };
+}
+
+export async function loadRecord(store: LocalStore, id: Hash): Promise<RunRecord> {
+  return store.readJson<RunRecord>(id);
+}
+
+/** The stage definition a record holds, in the shape pipeline.yaml loads into. */
+export function specFromRecord(name: string, s: StageRecord): import('./spec.js').StageSpec {
+  return {
+    name,
+    ...(s.uses ? { uses: s.uses as import('../stages/index.js').BuiltinKindName } : {}),
+    ...(s.cmd ? { cmd: s.cmd } : {}),
+    stageDeps: s.deps,
+    pathDeps: s.pathDeps,
+    params: s.params,
+    outs: s.outs,
+    onError: s.onError,
+  };
+}

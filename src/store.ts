@@ -1,0 +1,183 @@
+// The content-addressed store: cache/objects/<2 hex>/<14 hex>. Objects are written atomically
+// (temp file in cache/tmp, fsync, rename) and made read-only; an object's name is the XXH3-64
+// of its bytes, so a reader never sees a partial object and a writer never changes one.
+//
+// `Store` is the seam for a shared store (an S3-compatible bucket) later: get/put/has by hash.
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hashBytes, hashFileSync, isHash, type Hash } from './hash.js';
+import type { StoreAccess } from './stage-api.js';
+
+export interface Store extends StoreAccess {
+  has(hash: Hash): boolean;
+  /** Every object hash with its size. */
+  list(): Iterable<{ hash: Hash; size: number }>;
+  remove(hash: Hash): void;
+  /** Moves an object aside (cache/quarantine) so that it is never read again. */
+  quarantine(hash: Hash): void;
+}
+
+export class LocalStore implements Store {
+  readonly objects: string;
+  readonly tmp: string;
+  readonly quarantineDir: string;
+  /** Called after an object is written (e.g. to lift its quarantine). */
+  onPut: ((hash: Hash) => void) | undefined;
+
+  constructor(cacheDir: string) {
+    this.objects = join(cacheDir, 'objects');
+    this.tmp = join(cacheDir, 'tmp');
+    this.quarantineDir = join(cacheDir, 'quarantine');
+    mkdirSync(this.objects, { recursive: true });
+    mkdirSync(this.tmp, { recursive: true });
+  }
+
+  path(hash: Hash): string {
+    return join(this.objects, hash.slice(0, 2), hash.slice(2));
+  }
+
+  has(hash: Hash): boolean {
+    return existsSync(this.path(hash));
+  }
+
+  async read(hash: Hash): Promise<Buffer> {
+    try {
+      return await readFile(this.path(hash));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error(`cache object ${hash} is missing from cache/objects (run 'pipeline verify', then 'pipeline run' to recompute it)`);
+      }
+      throw e;
+    }
+  }
+
+  async readJson<T = unknown>(hash: Hash): Promise<T> {
+    return JSON.parse((await this.read(hash)).toString('utf8')) as T;
+  }
+
+  tempPath(suffix = ''): string {
+    return join(this.tmp, `${process.pid}-${randomBytes(6).toString('hex')}${suffix}`);
+  }
+
+  putSync(data: Uint8Array | string): Hash {
+    const hash = hashBytes(data);
+    const dest = this.path(hash);
+    if (existsSync(dest)) return hash;
+    const tmp = this.tempPath();
+    const fd = openSync(tmp, 'wx', 0o444);
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.#install(tmp, dest);
+    this.onPut?.(hash);
+    return hash;
+  }
+
+  async put(data: Uint8Array | string): Promise<Hash> {
+    return this.putSync(data);
+  }
+
+  async putFile(path: string): Promise<Hash> {
+    return this.putFileSync(path);
+  }
+
+  /** Moves a finished file into the store (it must be on the same file system, e.g. from tempPath()). */
+  putFileSync(path: string): Hash {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const { hash } = hashFileSync(path);
+    const dest = this.path(hash);
+    if (existsSync(dest)) {
+      unlinkSync(path);
+      return hash;
+    }
+    chmodSync(path, 0o444);
+    this.#install(path, dest);
+    this.onPut?.(hash);
+    return hash;
+  }
+
+  #install(tmp: string, dest: string): void {
+    mkdirSync(join(dest, '..'), { recursive: true });
+    renameSync(tmp, dest);
+  }
+
+  *list(): Iterable<{ hash: Hash; size: number }> {
+    let dirs: string[];
+    try {
+      dirs = readdirSync(this.objects);
+    } catch {
+      return;
+    }
+    for (const d of dirs) {
+      if (d.length !== 2) continue;
+      for (const f of readdirSync(join(this.objects, d))) {
+        const hash = d + f;
+        if (!isHash(hash)) continue;
+        yield { hash, size: statSync(join(this.objects, d, f)).size };
+      }
+    }
+  }
+
+  remove(hash: Hash): void {
+    rmSync(this.path(hash), { force: true });
+  }
+
+  quarantine(hash: Hash): void {
+    mkdirSync(this.quarantineDir, { recursive: true });
+    const src = this.path(hash);
+    if (existsSync(src)) renameSync(src, join(this.quarantineDir, `${hash}-${Date.now()}`));
+  }
+
+  /** Removes temp files left by killed processes (never read: they have no object name). */
+  cleanTemp(olderThanMs = 0): number {
+    let n = 0;
+    for (const f of readdirSync(this.tmp)) {
+      const p = join(this.tmp, f);
+      try {
+        const pid = Number(f.split('-')[0]);
+        const alive = pid > 0 && pid !== process.pid && isAlive(pid);
+        if (!alive && Date.now() - statSync(p).mtimeMs >= olderThanMs && pid !== process.pid) {
+          rmSync(p, { recursive: true, force: true });
+          n++;
+        }
+      } catch {
+        // raced with another cleaner
+      }
+    }
+    return n;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

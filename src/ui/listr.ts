@@ -1,0 +1,101 @@
+// The terminal UI: a listr2 task per stage, an item bar with rate and ETA while a stage works,
+// stage timings at the end. Driven entirely by engine events.
+import { Listr, type ListrTaskWrapper } from 'listr2';
+import { formatSeconds } from '../commands/common.js';
+import type { EngineEvent, RunSummary, StageSummary } from '../events.js';
+import type { Presenter } from './plain.js';
+import { finalLines } from './summary.js';
+
+interface StageTask {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  task?: ListrTaskWrapper<unknown, never, never>;
+  started?: number;
+  line?: string;
+  end?: StageSummary;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+export function listrPresenter(): Presenter {
+  const stages = new Map<string, StageTask>();
+  let listr: Listr | undefined;
+  let running: Promise<unknown> | undefined;
+
+  const show = (name: string, text: string): void => {
+    const st = stages.get(name);
+    if (st?.task) st.task.output = text;
+  };
+
+  return {
+    listener(e: EngineEvent) {
+      switch (e.type) {
+        case 'run-start': {
+          listr = new Listr(
+            e.stages.map((s) => ({
+              title: s.name,
+              task: (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) =>
+                new Promise<void>((resolve, reject) => {
+                  const st: StageTask = { resolve, reject, task };
+                  stages.set(s.name, st);
+                }),
+              rendererOptions: { persistentOutput: false, bottomBar: 1 },
+            })) as never,
+            { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } } as never,
+          );
+          running = listr.run().catch(() => undefined);
+          break;
+        }
+        case 'stage-start': {
+          const st = stages.get(e.stage);
+          if (st) st.started = Date.now();
+          if (e.toRun) show(e.stage, `${e.toRun} of ${e.total} items to compute`);
+          break;
+        }
+        case 'item': {
+          const st = stages.get(e.stage);
+          const secs = (Date.now() - (st?.started ?? Date.now())) / 1000;
+          const rate = secs > 0 ? e.done / secs : 0;
+          const eta = rate > 0 ? (e.toRun - e.done) / rate : 0;
+          show(e.stage, `${bar(e.done, e.toRun)} ${e.done}/${e.toRun} items  ${rate.toFixed(1)}/s  ETA ${formatSeconds(eta)}`);
+          break;
+        }
+        case 'progress': {
+          const u = e.update;
+          const parts: string[] = [];
+          if (u.done !== undefined && u.total !== undefined) parts.push(`${bar(u.done, u.total)} ${u.done}/${u.total}`);
+          if (u.message) parts.push(u.message);
+          show(e.stage, parts.join('  '));
+          break;
+        }
+        case 'log':
+          if (e.stage) show(e.stage, `${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
+          break;
+        case 'stage-end': {
+          const s = e.summary;
+          const st = stages.get(s.name);
+          if (!st) break;
+          st.end = s;
+          const items = s.items ? ` — ${s.items.ran} ran, ${s.items.cached} cached${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
+          if (st.task) st.task.title = `${s.name}  ${s.state} ${formatSeconds(s.seconds)}${items}`;
+          if (s.state === 'failed') st.reject(new Error(`${s.name}: ${(s.error ?? 'failed').split('\n')[0]}`));
+          else if (s.state === 'skipped') {
+            st.task?.skip(`${s.name}  skipped (${s.error ?? 'not run'})`);
+            st.resolve();
+          } else st.resolve();
+          break;
+        }
+        case 'run-end':
+          for (const [, st] of stages) if (!st.end) st.resolve();
+          break;
+      }
+    },
+    async finish(r: RunSummary) {
+      await running;
+      for (const l of finalLines(r)) process.stdout.write(`${l}\n`);
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Text for the end of a run, shared by the presenters.
+import { formatSeconds } from '../commands/common.js';
+import type { RunSummary, StageSummary } from '../events.js';
+import { formatItemError } from '../engine.js';
+
+export function stageLine(s: StageSummary, width: number): string {
+  const name = s.name.padEnd(width);
+  const items = s.items ? `  ${s.items.total} items: ${s.items.ran} ran, ${s.items.cached} cached${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
+  return `${name}  ${s.state.padEnd(7)} ${formatSeconds(s.seconds).padStart(6)}${items}`;
+}
+
+export function finalLines(r: RunSummary): string[] {
+  const lines: string[] = [];
+  const failures = r.stages.flatMap((s) => (s.failures ?? []).map((f) => ({ stage: s.name, f })));
+  if (failures.length > 0) {
+    lines.push(`${failures.length} item${failures.length === 1 ? '' : 's'} failed:`);
+    for (const { stage, f } of failures.slice(0, 20)) lines.push(`  ${stage}: ${formatItemError(f)}`);
+    if (failures.length > 20) lines.push(`  ... and ${failures.length - 20} more (pipeline show ${r.run ?? 'latest'})`);
+  }
+  for (const s of r.stages) {
+    if (s.state === 'failed' && s.error) lines.push(`stage ${s.name} failed: ${s.error}`);
+  }
+  if (r.notes.length > 0) lines.push('', ...r.notes);
+  if (r.interrupted) lines.push('interrupted: finished items are cached; run again to continue');
+  if (r.run) lines.push('', `run ${r.run} ${r.ok ? 'ok' : 'failed'} in ${formatSeconds(r.seconds)}`);
+  return lines;
+}

@@ -10,6 +10,7 @@
 // decoding, one in inference), plus the [N,D] arrays of the movies that have frames in them.
 import { ItemError, UserError } from '../../src/errors.js';
 import type { FrameEncoder } from './encoder.js';
+import { decodeErrorMessage } from './preprocess.js';
 
 export interface FrameRef {
   /** Shown in messages: the keyframe's file name (or its path in the dataset). */
@@ -172,7 +173,7 @@ export async function runEmbedPipeline(
         encoder.prepare(ref.file, b.buf.subarray(k * inputSize, (k + 1) * inputSize)).catch((e: unknown) => {
           failMovie(
             movie,
-            new ItemError(movie.id, `cannot decode the frame: ${(e as Error).message ?? String(e)}`, {
+            new ItemError(movie.id, `cannot decode the frame: ${decodeErrorMessage(e)}`, {
               file: ref.name,
               cause: e,
               hint: 'the file is damaged or not an image: replace it, or skip the movie with on_error: skip',

@@ -155,7 +155,7 @@ function planMap(p: MapPlanInput): StagePlan {
       if (added > 0) reasons.push(`${plural(added, 'item')} added`);
       if (removed > 0) reasons.push(`${plural(removed, 'item')} removed`);
       if (changed > 0) reasons.push(`${plural(changed, 'item')} changed`);
-      if (waiting > 0 && p.itemDep !== undefined) reasons.push(`${plural(waiting, 'item')} wait on upstream ${p.itemDep}`);
+      if (waiting > 0 && p.itemDep !== undefined) reasons.push(`${plural(waiting, 'item')} ${waiting === 1 ? 'waits' : 'wait'} on upstream ${p.itemDep}`);
       if (missing > 0) reasons.push(`${plural(missing, 'cached result')} missing or quarantined`);
     }
   } else if (p.last !== undefined && p.fp !== undefined) {

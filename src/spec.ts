@@ -70,7 +70,7 @@ function schemaValidator(): ValidateFunction {
   if (!validator) {
     const require = createRequire(import.meta.url);
     const Ajv = require('ajv') as typeof import('ajv').default;
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
   }
   return validator;
@@ -122,8 +122,7 @@ function schemaDiagnostics(y: Y, errors: readonly ErrorObject[]): Diagnostic[] {
         break;
       }
       case 'oneOf': {
-        const obj = (y.doc.getIn(path) ?? {}) as Record<string, unknown>;
-        const both = 'uses' in obj && 'cmd' in obj;
+        const both = y.doc.getIn([...path, 'uses']) !== undefined && y.doc.getIn([...path, 'cmd']) !== undefined;
         out.push({
           message: both
             ? `stage '${path[path.length - 1]}' has both 'uses' and 'cmd'; keep one`
@@ -357,8 +356,22 @@ export function loadProject(opts: LoadOptions = {}): Project {
     order = topoOrder(names, (n) => stages.get(n)?.stageDeps ?? []);
   }
 
-  if (diagnostics.length > 0) throw new ConfigError(diagnostics, sources);
+  if (diagnostics.length > 0) throw new ConfigError(sortDiagnostics(diagnostics), sources);
   return { root, specFile, confFile, params, stages, order };
+}
+
+/** Located diagnostics in file order (by line and column), unlocated ones (command line) last. */
+function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  return ds
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => {
+      const la = a.d.location;
+      const lb = b.d.location;
+      if (!la || !lb) return la ? -1 : lb ? 1 : a.i - b.i;
+      if (la.file !== lb.file) return la.file < lb.file ? -1 : 1;
+      return la.line - lb.line || la.col - lb.col || a.i - b.i;
+    })
+    .map((x) => x.d);
 }
 
 function topoOrder(names: readonly string[], deps: (n: string) => readonly string[]): string[] {

@@ -1,0 +1,205 @@
+// The TrainableGenreModel that every tfjs model of this folder uses: a model file only builds
+// its network (input [L,F] -> logits [G]); this wraps it with the loss, Adam, the seeded
+// randomness, state snapshots and saving. The saved model ends in a sigmoid and outputs
+// probabilities; training works on the logits, for a numerically stable loss.
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../../src/errors.js';
+import { lossFunction } from '../nn/losses.js';
+import type {
+  Batch,
+  BuildOptions,
+  GenreModelInfo,
+  LoadedGenreModel,
+  ModelFiles,
+  ModelShape,
+  ModelState,
+  NamedArray,
+  TrainableGenreModel,
+} from './api.js';
+import { modelToFiles, readHandler } from './io.js';
+import { SeededRandom } from './seeded-random.js';
+
+/** Builds a network from the input (symbolic [batch, L, F]) to the logits ([batch, G]). */
+export type NetworkBuilder = (input: tf.SymbolicTensor, opts: BuildOptions) => tf.SymbolicTensor;
+
+/** PyTorch's Adam epsilon (tfjs defaults to 1e-7): the reference project trained with it. */
+const ADAM_EPSILON = 1e-8;
+
+// Adam keeps beta1^t and beta2^t in two private variables. tfjs's setWeights recomputes them
+// with pow(), which differs in the last bits from the running product that training keeps, so
+// an exact resume saves and restores them directly.
+interface AdamInternals {
+  learningRate: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+}
+
+function copyOut(name: string, t: tf.Tensor): NamedArray {
+  return { name, shape: [...t.shape], data: new Float32Array(t.dataSync()) };
+}
+
+class TfGenreModel implements TrainableGenreModel {
+  readonly name: string;
+  readonly shape: ModelShape;
+  readonly #logits: tf.LayersModel;
+  readonly #probs: tf.LayersModel;
+  readonly #loss: ReturnType<typeof lossFunction>;
+  readonly #opt: tf.AdamOptimizer;
+  readonly #vars: tf.Variable[];
+  readonly #rng: SeededRandom;
+
+  constructor(name: string, opts: BuildOptions, build: NetworkBuilder) {
+    this.name = name;
+    this.shape = opts.shape;
+    // Dropout masks draw from Math.random: a generator of their own, seeded apart from the
+    // initialisers', keeps them reproducible (see seeded-random.ts).
+    this.#rng = new SeededRandom(`${opts.seed}:dropout`);
+    const { length, width } = opts.shape;
+    const [logitsModel, probsModel] = new SeededRandom(`${opts.seed}:init`).run(() => {
+      const input = tf.input({ shape: [length, width], name: 'features' });
+      const logits = build(input, opts);
+      const last = logits.shape[logits.shape.length - 1];
+      if (logits.shape.length !== 2 || last !== opts.shape.genres) {
+        throw new Error(`model ${name}: network output is [${logits.shape.join(',')}], expected [batch, ${opts.shape.genres}]`);
+      }
+      const probs = tf.layers.activation({ activation: 'sigmoid', name: 'probabilities' }).apply(logits) as tf.SymbolicTensor;
+      return [
+        tf.model({ inputs: input, outputs: logits, name: `${name}_logits` }),
+        tf.model({ inputs: input, outputs: probs, name }),
+      ];
+    });
+    this.#logits = logitsModel;
+    this.#probs = probsModel;
+    this.#loss = lossFunction(opts.loss);
+    this.#opt = tf.train.adam(opts.lr, 0.9, 0.999, ADAM_EPSILON);
+    // An explicit variable list: without it minimize() would take every trainable variable of
+    // the process, other models' included.
+    this.#vars = this.#logits.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  #tensors(b: Batch): [tf.Tensor3D, tf.Tensor2D] {
+    const { length, width, genres } = this.shape;
+    return [tf.tensor3d(b.x, [b.n, length, width]), tf.tensor2d(b.y, [b.n, genres])];
+  }
+
+  async trainStep(b: Batch): Promise<number> {
+    const loss = this.#rng.run(() =>
+      tf.tidy(() => {
+        const [x, y] = this.#tensors(b);
+        return this.#opt.minimize(() => this.#loss(y, this.#logits.apply(x, { training: true }) as tf.Tensor), true, this.#vars)!;
+      }),
+    );
+    const v = (await loss.data())[0]!;
+    loss.dispose();
+    return v;
+  }
+
+  async evaluate(b: Batch): Promise<{ loss: number; probabilities: Float32Array }> {
+    const [loss, probs] = tf.tidy(() => {
+      const [x, y] = this.#tensors(b);
+      const logits = this.#logits.apply(x, { training: false }) as tf.Tensor;
+      return [this.#loss(y, logits), tf.sigmoid(logits)];
+    });
+    const [l, p] = await Promise.all([loss.data(), probs.data()]);
+    tf.dispose([loss, probs]);
+    return { loss: l[0]!, probabilities: new Float32Array(p) };
+  }
+
+  async predict(x: Float32Array, n: number): Promise<Float32Array> {
+    return predictWith(this.#probs, this.shape, x, n);
+  }
+
+  setLearningRate(lr: number): void {
+    (this.#opt as unknown as AdamInternals).learningRate = lr;
+  }
+
+  async getState(withOptimizer: boolean): Promise<ModelState> {
+    const weights = this.#probs.weights.map((w) => copyOut(w.originalName, w.read()));
+    if (!withOptimizer) return { weights };
+    const slots = await this.#opt.getWeights();
+    const internals = this.#opt as unknown as AdamInternals;
+    const optimizer = [
+      ...slots.map((s) => copyOut(s.name, s.tensor)),
+      copyOut('__accBeta1', internals.accBeta1),
+      copyOut('__accBeta2', internals.accBeta2),
+    ];
+    return { weights, optimizer };
+  }
+
+  async setState(state: ModelState): Promise<void> {
+    const ws = this.#probs.weights;
+    if (state.weights.length !== ws.length) {
+      throw new Error(`model ${this.name}: state has ${state.weights.length} weights, the model ${ws.length}`);
+    }
+    tf.tidy(() => {
+      state.weights.forEach((s, i) => {
+        const w = ws[i]!;
+        if (s.shape.join(',') !== w.shape.join(',')) {
+          throw new Error(`model ${this.name}: weight ${w.originalName} is [${w.shape}], state has [${s.shape}]`);
+        }
+        w.write(tf.tensor(s.data, s.shape));
+      });
+    });
+    if (state.optimizer === undefined) return;
+    const slots = state.optimizer.filter((s) => !s.name.startsWith('__'));
+    await this.#opt.setWeights(slots.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape) })));
+    const internals = this.#opt as unknown as AdamInternals;
+    for (const s of state.optimizer) {
+      if (s.name === '__accBeta1') internals.accBeta1.assign(tf.scalar(s.data[0]!));
+      if (s.name === '__accBeta2') internals.accBeta2.assign(tf.scalar(s.data[0]!));
+    }
+  }
+
+  async save(): Promise<ModelFiles> {
+    return modelToFiles(this.#probs);
+  }
+
+  dispose(): void {
+    this.#loss.dispose();
+    this.#opt.dispose();
+    // The two models share every layer; disposing the one with the extra sigmoid frees them all.
+    this.#probs.dispose();
+  }
+}
+
+async function predictWith(model: tf.LayersModel, shape: ModelShape, x: Float32Array, n: number): Promise<Float32Array> {
+  const { length, width } = shape;
+  if (x.length !== n * length * width) {
+    throw new RangeError(`predict: x holds ${x.length} values, expected ${n}x${length}x${width}`);
+  }
+  const p = tf.tidy(() => model.predict(tf.tensor3d(x, [n, length, width])) as tf.Tensor);
+  const out = new Float32Array(await p.data());
+  p.dispose();
+  return out;
+}
+
+/** Wraps a network builder into a trainable model (see the top of this file). */
+export function tfGenreModel(name: string, opts: BuildOptions, build: NetworkBuilder): TrainableGenreModel {
+  return new TfGenreModel(name, opts, build);
+}
+
+/** Loads a model saved by a TfGenreModel; `resolve` maps a file of the model folder to a path. */
+export async function loadTfGenreModel(info: GenreModelInfo, resolve: (relPath: string) => string): Promise<LoadedGenreModel> {
+  // Custom layers must be registered with tfjs before a model that uses them is deserialised:
+  // loading the registry imports every model module, and with them the layers they use.
+  const { loadModelRegistry } = await import('./registry.js');
+  await loadModelRegistry();
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(readHandler((rel) => readFileSync(resolve(rel)), info.model));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot load the ${info.model} model: ${(e as Error).message}`, 'point at a model folder written by the train stage, or retrain');
+  }
+  const shape: ModelShape = { length: info.inputLength, width: info.inputWidth, genres: info.genres.length };
+  return {
+    name: info.model,
+    shape,
+    info,
+    genres: info.genres,
+    predict: (x, n) => predictWith(model, shape, x, n),
+    dispose: () => model.dispose(),
+  };
+}
+

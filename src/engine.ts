@@ -607,14 +607,14 @@ export class Engine {
     };
   }
 
-  /** Where a stage's files go: outputs/<stage>/ (or its single out) for built-in kinds, the workspace for cmd stages. */
+  /** Where a stage's files go: outputs/<stage>/ (or its single out) for kinds, the workspace for cmd stages. */
   outBase(spec: StageSpec, root = this.project.root): string {
-    return spec.uses ? join(root, spec.outs[0] ?? join('outputs', spec.name)) : root;
+    return spec.cmd === undefined ? join(root, spec.outs[0] ?? join('outputs', spec.name)) : root;
   }
 
   async #materialise(checkout: Checkout, view: StageView): Promise<void> {
     const tree = await this.treeOf(view.output!);
-    checkout.write(this.outBase(view.spec), view.output!.root, tree, { link: view.spec.uses !== undefined });
+    checkout.write(this.outBase(view.spec), view.output!.root, tree, { link: view.spec.cmd === undefined });
   }
 
   /** All files of an output, relative to its base. */

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import seedrandom from 'seedrandom';
 import { recurrent, type RecurrentCell, type RecurrentOptions } from '../stages/nn/recurrent.js';
+import { assertClose, finiteDifferences, randArray, refForward, type Case, type Params } from './helpers/rnn-reference.js';
 
 tf.env().set('PROD', true); // silence tfjs' "running in Node" banner checks
 const silence = console.warn;
@@ -20,16 +20,7 @@ async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   }
 }
 
-function randArray(n: number, seed: string, scale = 1): Float32Array {
-  const rng = seedrandom(seed);
-  return Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale);
-}
 
-interface Case {
-  cell: RecurrentCell;
-  bidirectional: boolean;
-  returnSequences: boolean;
-}
 
 const CASES: Case[] = (['lstm', 'gru'] as const).flatMap((cell) =>
   [false, true].flatMap((bidirectional) => [false, true].map((returnSequences) => ({ cell, bidirectional, returnSequences }))),
@@ -69,16 +60,6 @@ function evaluate(model: tf.LayersModel, x: Float32Array, shape: [number, number
   });
 }
 
-function assertClose(actual: Float32Array, expected: Float32Array, rel: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const scale = Math.max(1e-3, ...Array.from(expected, Math.abs));
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i]! - expected[i]!);
-    if (!(err <= rel * Math.max(Math.abs(expected[i]!), scale * 0.1))) {
-      assert.fail(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (|err| ${err.toExponential(2)}, max |expected| ${scale.toExponential(2)})`);
-    }
-  }
-}
 
 const SHAPE: [number, number, number] = [3, 6, 5];
 const UNITS = 4;
@@ -102,75 +83,6 @@ test('forward and gradients equal tfjs-layers LSTM/GRU on the cpu backend', asyn
   }
 });
 
-// An independent float64 implementation of tfjs' LSTM/GRU equations, for finite differences.
-type Params = { x: Float64Array; w: Float64Array[] }; // w: [kernel, recurrent, bias] per direction
-
-function refForward(c: Case, p: Params, [B, T, F]: [number, number, number], H: number): Float64Array {
-  const sig = (v: number): number => 1 / (1 + Math.exp(-v));
-  const G = c.cell === 'lstm' ? 4 : 3;
-  const dirs = c.bidirectional ? 2 : 1;
-  const D = dirs * H;
-  const out = new Float64Array(c.returnSequences ? B * T * D : B * D);
-  for (let d = 0; d < dirs; d++) {
-    const [W, U, bias] = [p.w[3 * d]!, p.w[3 * d + 1]!, p.w[3 * d + 2]!];
-    for (let b = 0; b < B; b++) {
-      let h = new Float64Array(H);
-      let cs = new Float64Array(H);
-      for (let k = 0; k < T; k++) {
-        const t = d === 1 ? T - 1 - k : k;
-        const xz = new Float64Array(G * H);
-        const hz = new Float64Array(G * H);
-        for (let j = 0; j < G * H; j++) {
-          let s = bias[j]!;
-          for (let f = 0; f < F; f++) s += p.x[(b * T + t) * F + f]! * W[f * G * H + j]!;
-          xz[j] = s;
-        }
-        const hNew = new Float64Array(H);
-        if (c.cell === 'lstm') {
-          for (let j = 0; j < G * H; j++) {
-            let s = 0;
-            for (let q = 0; q < H; q++) s += h[q]! * U[q * G * H + j]!;
-            hz[j] = s;
-          }
-          const cNew = new Float64Array(H);
-          for (let q = 0; q < H; q++) {
-            const i = sig(xz[q]! + hz[q]!);
-            const f = sig(xz[H + q]! + hz[H + q]!);
-            const g = Math.tanh(xz[2 * H + q]! + hz[2 * H + q]!);
-            const o = sig(xz[3 * H + q]! + hz[3 * H + q]!);
-            cNew[q] = f * cs[q]! + i * g;
-            hNew[q] = o * Math.tanh(cNew[q]!);
-          }
-          cs = cNew;
-        } else {
-          const z = new Float64Array(H);
-          const r = new Float64Array(H);
-          for (let q = 0; q < H; q++) {
-            let sz = 0;
-            let sr = 0;
-            for (let m = 0; m < H; m++) {
-              sz += h[m]! * U[m * G * H + q]!;
-              sr += h[m]! * U[m * G * H + H + q]!;
-            }
-            z[q] = sig(xz[q]! + sz);
-            r[q] = sig(xz[H + q]! + sr);
-          }
-          for (let q = 0; q < H; q++) {
-            let sh = 0;
-            for (let m = 0; m < H; m++) sh += r[m]! * h[m]! * U[m * G * H + 2 * H + q]!;
-            const hh = Math.tanh(xz[2 * H + q]! + sh);
-            hNew[q] = z[q]! * h[q]! + (1 - z[q]!) * hh;
-          }
-        }
-        h = hNew;
-        if (c.returnSequences) for (let q = 0; q < H; q++) out[(b * T + t) * D + d * H + q] = h[q]!;
-      }
-      if (!c.returnSequences) for (let q = 0; q < H; q++) out[b * D + d * H + q] = h[q]!;
-    }
-  }
-  return out;
-}
-
 test('gradients match float64 central finite differences', async () => {
   await useBackend('cpu');
   const shape: [number, number, number] = [2, 4, 3];
@@ -185,18 +97,8 @@ test('gradients match float64 central finite differences', async () => {
     // The float64 forward itself must agree with the float32 layer.
     assertClose(Float32Array.from(refForward(c, params, shape, H)), got.out, 1e-5, `${name(c)} reference forward`);
     const loss = (): number => refForward(c, params, shape, H).reduce((s, v, i) => s + v * r[i]!, 0);
-    const eps = 1e-6;
     [params.x, ...params.w].forEach((arr, which) => {
-      const numeric = new Float32Array(arr.length);
-      for (let i = 0; i < arr.length; i++) {
-        const v = arr[i]!;
-        arr[i] = v + eps;
-        const up = loss();
-        arr[i] = v - eps;
-        const down = loss();
-        arr[i] = v;
-        numeric[i] = (up - down) / (2 * eps);
-      }
+      const numeric = finiteDifferences(arr, loss);
       assertClose(got.grads[which]!, numeric, 1e-4, `${name(c)} finite differences, tensor ${which}`);
     });
     model.dispose();

@@ -138,7 +138,7 @@ export async function onnxTrainStep(args: OnnxTrainStepArgs): Promise<number> {
   const fwd = await rnn.forward(xData, batch, weights);
 
   // Head: loss, its weights' gradients, and the gradient arriving at the LSTM's output.
-  const h = tf.variable(tf.tensor(fwd.output, fwd.outputShape), false);
+  const h = tf.variable(tf.tensor(fwd.output, fwd.outputShape));
   const headGrads = tf.variableGrads(() => args.head.loss(h), [...args.head.weights, h]);
   const loss = (await headGrads.value.data())[0]!;
   const dh = (await headGrads.grads[h.name]!.data()) as Float32Array;

@@ -13,8 +13,9 @@ import type { LabelsData, SplitName } from './data/labels-files.js';
 import type { History } from './report/metrics-json.js';
 import { buildReport } from './report/report.js';
 import type { ScoredModel } from './report/report.js';
-import { MODEL_DIR, loadScorer } from './report/score.js';
-import type { GenreScorer } from './report/score.js';
+import { MODEL_DIR, loadGenreModel, predictProbabilities, resolveInTree } from './models/api.js';
+import type { LoadedGenreModel } from './models/api.js';
+import { backendEnv, resolveBackend } from './nn/backend.js';
 
 export interface MetricsParams {
   split: SplitName;
@@ -91,14 +92,15 @@ async function readHistory(ctx: ReduceContext, tree: TreeArtifact['tree'], path:
 /** Scores the movies with one model, in batches of features read from the fixlen collection. */
 async function predictAll(
   ctx: ReduceContext,
-  scorer: GenreScorer,
+  model: LoadedGenreModel,
   fixlen: CollectionArtifact,
   ids: readonly string[],
-  genres: number,
   batchSize: number,
 ): Promise<Float32Array> {
-  const out = new Float32Array(ids.length * genres);
+  const G = model.shape.genres;
+  const out = new Float32Array(ids.length * G);
   let shape: [number, number] | undefined;
+  // Features are read batch by batch, so memory stays bounded on a large split.
   for (let b = 0; b < ids.length; b += batchSize) {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
     const batchIds = ids.slice(b, b + batchSize);
@@ -121,17 +123,14 @@ async function predictAll(
     const [L, D] = shape!;
     const x = new Float32Array(batchIds.length * L * D);
     arrays.forEach((a, i) => x.set(a, i * L * D));
-    const p = await scorer.predict(x, [batchIds.length, L, D]);
-    if (p.length !== batchIds.length * genres) {
-      throw new UserError(`the ${scorer.name} model returned ${p.length / batchIds.length} scores per movie, but the labels have ${genres} genres`, 'retrain the model on these labels (pipeline run train)');
-    }
+    const p = await predictProbabilities(model, x, batchIds.length, L, D, batchSize);
     for (let i = 0; i < p.length; i++) {
       if (!Number.isFinite(p[i]!)) {
-        throw new UserError(`the ${scorer.name} model returned a non-finite score (${p[i]}) for movie ${batchIds[Math.floor(i / genres)]}`, 'the model diverged: retrain it, e.g. with a lower train.lr');
+        throw new UserError(`the ${model.name} model returned a non-finite score (${p[i]}) for movie ${batchIds[Math.floor(i / G)]}`, 'the model diverged: retrain it, e.g. with a lower train.lr');
       }
     }
-    out.set(p, b * genres);
-    ctx.progress({ done: Math.min(ids.length, b + batchSize), total: ids.length, message: `scoring ${scorer.name}` });
+    out.set(p, b * G);
+    ctx.progress({ done: Math.min(ids.length, b + batchSize), total: ids.length, message: `scoring ${model.name}` });
   }
   return out;
 }
@@ -145,22 +144,18 @@ async function scoreModel(
   ids: readonly string[],
   batchSize: number,
 ): Promise<ScoredModel> {
-  const scorer = await loadScorer((rel) => {
-    const hash = train.tree[`${prefix}${rel}`];
-    if (hash === undefined) throw new UserError(`the trained model has no ${prefix}${rel}`, 'rerun train (pipeline run train --force), or point --model at a complete model folder');
-    return ctx.store.path(hash);
-  });
+  const model = await loadGenreModel(resolveInTree(ctx.store, train.tree), { dir: `${prefix}${MODEL_DIR}`, backend: 'auto' });
   try {
-    if (scorer.genres !== undefined && scorer.genres.join('\u0000') !== labels.genres.join('\u0000')) {
+    if (model.genres.join('\u0000') !== labels.genres.join('\u0000')) {
       throw new UserError(
-        `the ${scorer.name} model was trained on genres [${scorer.genres.join(', ')}] but the labels have [${labels.genres.join(', ')}]`,
+        `the ${model.name} model was trained on genres [${model.genres.join(', ')}] but the labels have [${labels.genres.join(', ')}]`,
         'retrain on these labels, or evaluate with the labels the model was trained on',
       );
     }
-    const predictions = await predictAll(ctx, scorer, fixlen, ids, labels.genres.length, batchSize);
-    return { model: scorer.name, predictions, history: await readHistory(ctx, train.tree, `${prefix}history.json`) };
+    const predictions = await predictAll(ctx, model, fixlen, ids, batchSize);
+    return { model: model.name, predictions, history: await readHistory(ctx, train.tree, `${prefix}history.json`) };
   } finally {
-    scorer.dispose();
+    model.dispose();
   }
 }
 
@@ -170,6 +165,10 @@ const metrics: ReduceKind = {
   version: 1,
   summary: 'per-genre precision/recall@threshold, AP, mAP, F1 on a split; metrics.md and plots against published figures',
   perfParams: ['metrics.batch_size'],
+  // Scores come from tfjs: its version and backend (wasm, native TensorFlow) reach the fingerprint.
+  env() {
+    return backendEnv(resolveBackend('auto'));
+  },
   async run(ctx) {
     const p = readMetricsParams(ctx);
     const { train, labels: labelsArt, fixlen } = pickInputs(ctx.inputs);

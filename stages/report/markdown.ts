@@ -32,7 +32,10 @@ function trainingLine(m: MetricsJson): string | null {
   if (t === null) return null;
   const sel = t.selected;
   const selected = sel === null || sel === undefined ? 'no selected epoch recorded' : `epoch ${sel.epoch} selected by ${sel.metric} ${frac(sel.value)}`;
-  const stopped = t.stopped === undefined || t.stopped === null || t.stopped === false ? '' : `; stopped: ${typeof t.stopped === 'string' ? t.stopped : JSON.stringify(t.stopped)}`;
+  const stopped =
+    t.stopped === undefined || t.stopped === null || t.stopped === false
+      ? ''
+      : `; stopped: ${typeof t.stopped === 'string' ? t.stopped.replace(/_/g, ' ') : JSON.stringify(t.stopped)}`;
   return `Training: ${t.epochs} epochs, ${selected}${stopped}.`;
 }
 

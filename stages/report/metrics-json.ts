@@ -33,18 +33,21 @@ export interface Scores {
 /** A point of a training history (history.json `epochs`). Fields beyond epoch may be absent. */
 export interface HistoryEpoch {
   epoch: number;
-  train_loss?: number;
-  val_loss?: number;
-  val_map?: number;
-  val_weighted_f1?: number;
-  lr?: number;
-  seconds?: number;
+  train_loss?: number | null;
+  val_loss?: number | null;
+  val_map?: number | null;
+  val_weighted_f1?: number | null;
+  lr?: number | null;
+  seconds?: number | null;
 }
 
+/** history.json as the train stage writes it (values are null where there was no validation). */
 export interface History {
   epochs: HistoryEpoch[];
-  selected?: { epoch: number; metric: string; value: number };
+  selected?: { epoch: number; metric: string; value: number | null };
+  /** Why training stopped: early_stop, max_epochs, interrupted. */
   stopped?: unknown;
+  note?: string;
 }
 
 export interface MetricsJson extends Scores {

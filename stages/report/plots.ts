@@ -244,7 +244,8 @@ export function trainingSvg(model: string, h: History | null, baseline?: { model
     val.push({ label: `baseline (${baseline.model}) mAP`, color: COLORS.baseline, dash: '4 3', points: values(baseline.history, 'val_map') });
   }
   const body: string[] = [];
-  const selText = h.selected === undefined ? '' : ` — epoch ${h.selected.epoch} selected by ${h.selected.metric} (${h.selected.value.toFixed(3)})`;
+  const sv = h.selected?.value;
+  const selText = h.selected === undefined ? '' : ` — epoch ${h.selected.epoch} selected by ${h.selected.metric}${sv === null || sv === undefined ? '' : ` (${sv.toFixed(3)})`}`;
   body.push(text(margin, 24, `Training: ${model}${selText}`, { size: 16, weight: 'bold' }));
   body.push(...panel(margin, head, pw, ph, 'Loss', loss.filter((c) => c.points.length > 0), epochs, sel));
   body.push(...panel(margin + pw, head, pw, ph, 'Validation metrics', val.filter((c) => c.points.length > 0), epochs, sel));

@@ -38,8 +38,20 @@ export const DESCRIPTOR_BLOCKS = [
   ['global_stats', 28],
 ] as const;
 
+export type DescriptorBlock = (typeof DESCRIPTOR_BLOCKS)[number][0];
+
 export const DESCRIPTOR_DIM = DESCRIPTOR_BLOCKS.reduce((a, [, n]) => a + n, 0);
 if (DESCRIPTOR_DIM !== 512) throw new Error(`builtin descriptor blocks sum to ${DESCRIPTOR_DIM}, not 512`);
+
+/** [start, end) of a block in the descriptor (docs and tests read features by name). */
+export function blockRange(name: DescriptorBlock): [number, number] {
+  let start = 0;
+  for (const [n, len] of DESCRIPTOR_BLOCKS) {
+    if (n === name) return [start, start + len];
+    start += len;
+  }
+  throw new Error(`no descriptor block ${name}`);
+}
 
 const W = DESCRIPTOR_WIDTH;
 const H = DESCRIPTOR_HEIGHT;
@@ -103,6 +115,31 @@ const RIU2 = Uint8Array.from({ length: 256 }, (_, p) => {
 const LBP_DIRS: ReadonlyArray<readonly [number, number]> = [[1, 0], [1, -1], [0, -1], [-1, -1], [-1, 0], [-1, 1], [0, 1], [1, 1]];
 const LBP1 = Int32Array.from(LBP_DIRS, ([dx, dy]) => dy * W + dx);
 const LBP2 = LBP1.map((_, n) => 2 * LBP1[n]!);
+/**
+ * Orientation bins without atan2: for angles theta, phi in [0, pi), theta >= phi exactly when
+ * gy*cos(phi) - gx*sin(phi) >= 0 (gy >= 0 after folding), so a bin is a count of boundaries
+ * passed. Both histograms (12 bins, and 8 per quadrant) share the boundary tables.
+ */
+const boundaries = (bins: number): { cos: Float64Array; sin: Float64Array } => ({
+  cos: Float64Array.from({ length: bins - 1 }, (_, k) => Math.cos((Math.PI * (k + 1)) / bins)),
+  sin: Float64Array.from({ length: bins - 1 }, (_, k) => Math.sin((Math.PI * (k + 1)) / bins)),
+});
+const ORIENT12 = boundaries(12);
+const ORIENT8 = boundaries(8);
+function orientationBin(gx: number, gy: number, b: { cos: Float64Array; sin: Float64Array }): number {
+  if (gy < 0 || (gy === 0 && gx < 0)) {
+    gx = -gx;
+    gy = -gy;
+  }
+  let bin = 0;
+  while (bin < b.cos.length && gy * b.cos[bin]! - gx * b.sin[bin]! >= 0) bin++;
+  return bin;
+}
+/** cos and sin of 2*pi*h for hue h quantised to 1/1024 (the hue histogram has 24 bins). */
+const HUE_STEPS = 1024;
+const HUE_COS = Float64Array.from({ length: HUE_STEPS }, (_, k) => Math.cos((2 * Math.PI * k) / HUE_STEPS));
+const HUE_SIN = Float64Array.from({ length: HUE_STEPS }, (_, k) => Math.sin((2 * Math.PI * k) / HUE_STEPS));
+
 /** Upper edges of the 12 log-scaled gradient-magnitude bins (most frames are mostly flat). */
 const MAG_EDGES = Float64Array.from({ length: 11 }, (_, k) => ((2 ** (k + 0.5) - 1) / 4095) * MAG_MAX);
 
@@ -168,8 +205,8 @@ export function describe(rgb: Uint8Array, out: Float32Array): void {
 
     const c4 = CELL4[i]!;
     layoutRgb[c4 * 3]! += r; layoutRgb[c4 * 3 + 1]! += g; layoutRgb[c4 * 3 + 2]! += b;
-    const ang = 2 * Math.PI * h;
-    const hc = chroma * Math.cos(ang), hs = chroma * Math.sin(ang);
+    const hq = Math.min(HUE_STEPS - 1, Math.floor(h * HUE_STEPS));
+    const hc = chroma * HUE_COS[hq]!, hs = chroma * HUE_SIN[hq]!;
     layoutHsv[c4 * 3]! += s; layoutHsv[c4 * 3 + 1]! += hc; layoutHsv[c4 * 3 + 2]! += hs;
     cellY[c4]! += y; cellY2[c4]! += y * y;
     layoutLuma[CELL8[i]!]! += y;
@@ -201,11 +238,11 @@ export function describe(rgb: Uint8Array, out: Float32Array): void {
       const gx = c + 2 * f + k - (a + 2 * d + g);
       const gy = g + 2 * h + k - (a + 2 * bq + c);
       const mag = Math.min(MAG_MAX, Math.sqrt(gx * gx + gy * gy));
-      let theta = Math.atan2(gy, gx);
-      if (theta < 0) theta += Math.PI;
-      const ob = Math.min(11, Math.floor((theta / Math.PI) * 12));
-      orient[ob]! += mag;
-      orientQ[CELL2[i]! * 8 + Math.min(7, Math.floor((theta / Math.PI) * 8))]! += mag;
+      if (mag > 0) {
+        // Unsigned orientation in [0, pi): an edge and its reverse are the same shape.
+        orient[orientationBin(gx, gy, ORIENT12)]! += mag;
+        orientQ[CELL2[i]! * 8 + orientationBin(gx, gy, ORIENT8)]! += mag;
+      }
       let mb = 0;
       while (mb < 11 && mag >= MAG_EDGES[mb]!) mb++;
       magHist[mb]!++;
@@ -220,12 +257,13 @@ export function describe(rgb: Uint8Array, out: Float32Array): void {
       sumMag += mag;
       sumLap += lap;
       interior++;
-      let p1 = 0;
-      for (let n = 0; n < 8; n++) if (Y[i + LBP1[n]!]! >= e) p1 |= 1 << n;
+      // Unrolled and branch-free: the comparisons are as good as random, so branches mispredict.
+      const p1 =
+        +(f >= e) | (+(c >= e) << 1) | (+(bq >= e) << 2) | (+(a >= e) << 3) | (+(d >= e) << 4) | (+(g >= e) << 5) | (+(h >= e) << 6) | (+(k >= e) << 7);
       lbp[RIU2[p1]!]!++;
       if (x >= 2 && y >= 2 && x < W - 2 && y < H - 2) {
         let p2 = 0;
-        for (let n = 0; n < 8; n++) if (Y[i + LBP2[n]!]! >= e) p2 |= 1 << n;
+        for (let n = 0; n < 8; n++) p2 |= +(Y[i + LBP2[n]!]! >= e) << n;
         lbp[10 + RIU2[p2]!]!++;
         lbp2n++;
       }
@@ -271,11 +309,21 @@ export function describe(rgb: Uint8Array, out: Float32Array): void {
   // Low-frequency DCT of the 16 x 16 luma grid: coarse shapes and their placement.
   const grid = grid16.map((v, i) => v / CELL16_N[i]!);
   const dct = new Float64Array(64);
-  for (let u = 0; u < 8; u++) {
-    for (let v = 0; v < 8; v++) {
+  // Separable: first along y (tmp[v][x]), then along x.
+  const tmp = new Float64Array(8 * 16);
+  for (let v = 0; v < 8; v++) {
+    const bv = DCT16[v]!;
+    for (let xx = 0; xx < 16; xx++) {
       let acc = 0;
-      const bu = DCT16[u]!, bv = DCT16[v]!;
-      for (let yy = 0; yy < 16; yy++) for (let xx = 0; xx < 16; xx++) acc += bv[yy]! * bu[xx]! * grid[yy * 16 + xx]!;
+      for (let yy = 0; yy < 16; yy++) acc += bv[yy]! * grid[yy * 16 + xx]!;
+      tmp[v * 16 + xx] = acc;
+    }
+  }
+  for (let v = 0; v < 8; v++) {
+    for (let u = 0; u < 8; u++) {
+      const bu = DCT16[u]!;
+      let acc = 0;
+      for (let xx = 0; xx < 16; xx++) acc += bu[xx]! * tmp[v * 16 + xx]!;
       // DC / 16 is the mean luma; the AC terms of a frame are a few units at most.
       dct[v * 8 + u] = u === 0 && v === 0 ? acc / 16 : acc / 8;
     }

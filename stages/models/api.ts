@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
-import type { Hash, StoreAccess, Tree } from '../../src/stage-api.js';
+import type { Hash, JsonValue, StoreAccess, Tree } from '../../src/stage-api.js';
 import type { LossSpec } from '../nn/losses.js';
 
 /** Input and output sizes of a genre model. */
@@ -60,6 +60,8 @@ export interface ModelState {
   weights: NamedArray[];
   /** Optimizer slots (Adam moments, step count); absent for a weights-only snapshot. */
   optimizer?: NamedArray[];
+  /** State of the model's own random generator (dropout masks), with the optimizer state. */
+  rng?: JsonValue;
 }
 
 /** Files of a saved model, relative to its folder ("model.json", "weights.bin"). */

@@ -18,7 +18,8 @@ import type {
   TrainableGenreModel,
 } from './api.js';
 import { modelToFiles, readHandler } from './io.js';
-import { SeededRandom } from './seeded-random.js';
+import { type RandomState, SeededRandom } from './seeded-random.js';
+import type { JsonValue } from '../../src/stage-api.js';
 
 /** Builds a network from the input (symbolic [batch, L, F]) to the logits ([batch, G]). */
 export type NetworkBuilder = (input: tf.SymbolicTensor, opts: BuildOptions) => tf.SymbolicTensor;
@@ -47,14 +48,16 @@ class TfGenreModel implements TrainableGenreModel {
   readonly #loss: ReturnType<typeof lossFunction>;
   readonly #opt: tf.AdamOptimizer;
   readonly #vars: tf.Variable[];
-  readonly #rng: SeededRandom;
+  #rng: SeededRandom;
+  readonly #rngSeed: string;
 
   constructor(name: string, opts: BuildOptions, build: NetworkBuilder) {
     this.name = name;
     this.shape = opts.shape;
     // Dropout masks draw from Math.random: a generator of their own, seeded apart from the
     // initialisers', keeps them reproducible (see seeded-random.ts).
-    this.#rng = new SeededRandom(`${opts.seed}:dropout`);
+    this.#rngSeed = `${opts.seed}:dropout`;
+    this.#rng = new SeededRandom(this.#rngSeed);
     const { length, width } = opts.shape;
     const [logitsModel, probsModel] = new SeededRandom(`${opts.seed}:init`).run(() => {
       const input = tf.input({ shape: [length, width], name: 'features' });
@@ -124,7 +127,7 @@ class TfGenreModel implements TrainableGenreModel {
       copyOut('__accBeta1', internals.accBeta1),
       copyOut('__accBeta2', internals.accBeta2),
     ];
-    return { weights, optimizer };
+    return { weights, optimizer, rng: this.#rng.state() as unknown as JsonValue };
   }
 
   async setState(state: ModelState): Promise<void> {
@@ -141,6 +144,7 @@ class TfGenreModel implements TrainableGenreModel {
         w.write(tf.tensor(s.data, s.shape));
       });
     });
+    if (state.rng !== undefined) this.#rng = new SeededRandom(this.#rngSeed, state.rng as unknown as RandomState);
     if (state.optimizer === undefined) return;
     const slots = state.optimizer.filter((s) => !s.name.startsWith('__'));
     await this.#opt.setWeights(slots.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape) })));

@@ -1,0 +1,363 @@
+// The `train` stage kind: fits the genre model chosen by `train.model` on the fixed-length
+// features of the training split, selects the epoch with the best weighted F1 on validation,
+// and (with `train.baseline`) fits the mean-over-time baseline on the same data.
+// A reduce kind over fixlen (per-movie [L,F] float32) and labels (genres, one-hot, split).
+//
+// Output tree (outputs/train/ on checkout):
+//   model/model.json, model/weights.bin   the selected model, tfjs layers format
+//   model/genre-model.json                what loadGenreModel needs (name, genres, shape, ...)
+//   history.json                          per-epoch losses and validation metrics
+//   tensorboard/events.out.tfevents.*     TensorBoard scalars; tensorboard/config.yaml beside it
+//   baseline/...                          the same for the mean_mlp baseline
+// docs/TRAINING.md describes the models, losses, selection, checkpoints and interruption.
+import { stringify as yamlStringify } from 'yaml';
+import { ItemError, UserError } from '../src/errors.js';
+import { hashJson } from '../src/hash.js';
+import { readNpyF32 } from '../src/npy.js';
+import type {
+  Artifact,
+  CollectionArtifact,
+  JsonObject,
+  JsonValue,
+  ReduceContext,
+  ReduceKind,
+  ReduceOutput,
+  StageContext,
+  Tree,
+  TreeArtifact,
+} from '../src/stage-api.js';
+import { LABEL_FILES, readLabelsFiles } from './data/labels-files.js';
+import type { ModelParams, ModelShape } from './models/api.js';
+import type { FitData, FitOptions, FitResult, Split } from './models/fit.js';
+import { BACKEND_CHOICES, backendEnv, resolveBackend } from './nn/backend.js';
+import { LOSS_CHOICES } from './nn/losses.js';
+
+export const TRAIN_VERSION = 1;
+
+export interface TrainParams {
+  model: string;
+  backend: string;
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  lrDecayEvery: number;
+  lrDecay: number;
+  patience: number;
+  hidden: number;
+  layers: number;
+  bidirectional: boolean;
+  maxPooling: number;
+  dropout: number;
+  heads: number;
+  rnn: 'fast' | 'stock';
+  loss: string;
+  focalGamma: number;
+  focalAlpha: number;
+  baseline: boolean;
+}
+
+/** Defaults of conf/default.yaml's train section (used when a conf leaves a key out). */
+export const TRAIN_DEFAULTS: TrainParams = {
+  model: 'reference',
+  backend: 'auto',
+  seed: 0,
+  epochs: 12,
+  batchSize: 32,
+  lr: 0.001,
+  lrDecayEvery: 150,
+  lrDecay: 0.6,
+  patience: 160,
+  hidden: 32,
+  layers: 1,
+  bidirectional: true,
+  maxPooling: 4,
+  dropout: 0.2,
+  heads: 4,
+  rnn: 'fast',
+  loss: 'bce_pos_count',
+  focalGamma: 2,
+  focalAlpha: 0.5,
+  baseline: true,
+};
+
+/** conf key (under train.) -> TrainParams field. */
+const KEYS: Record<string, keyof TrainParams> = {
+  model: 'model',
+  backend: 'backend',
+  seed: 'seed',
+  epochs: 'epochs',
+  batch_size: 'batchSize',
+  lr: 'lr',
+  lr_decay_every: 'lrDecayEvery',
+  lr_decay: 'lrDecay',
+  patience: 'patience',
+  hidden: 'hidden',
+  layers: 'layers',
+  bidirectional: 'bidirectional',
+  max_pooling: 'maxPooling',
+  dropout: 'dropout',
+  heads: 'heads',
+  rnn: 'rnn',
+  loss: 'loss',
+  focal_gamma: 'focalGamma',
+  focal_alpha: 'focalAlpha',
+  baseline: 'baseline',
+};
+
+/** Reads and checks every train.* param; all problems are reported at once. */
+export function readTrainParams(ctx: Pick<StageContext, 'paramOr' | 'params'>): TrainParams {
+  const problems: string[] = [];
+  const known = new Set(Object.keys(KEYS).map((k) => `train.${k}`));
+  for (const k of Object.keys(ctx.params)) {
+    if (k.startsWith('train.') && !known.has(k)) problems.push(`unknown key ${k} (known: ${[...known].map((x) => x.slice(6)).join(', ')})`);
+  }
+  const get = <K extends keyof TrainParams>(key: string, field: K): TrainParams[K] => ctx.paramOr<TrainParams[K]>(`train.${key}`, TRAIN_DEFAULTS[field]);
+  const p = Object.fromEntries(Object.entries(KEYS).map(([k, f]) => [f, get(k, f)])) as unknown as TrainParams;
+  const int = (key: string, v: unknown, min: number): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) problems.push(`train.${key} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  };
+  const num = (key: string, v: unknown, ok: (x: number) => boolean, what: string): void => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) problems.push(`train.${key} must be ${what}, got ${JSON.stringify(v)}`);
+  };
+  const oneOf = (key: string, v: unknown, choices: readonly string[]): void => {
+    if (typeof v !== 'string' || !choices.includes(v)) problems.push(`train.${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+  };
+  if (typeof p.model !== 'string' || p.model.length === 0) problems.push(`train.model must be a model name, got ${JSON.stringify(p.model)}`);
+  oneOf('backend', p.backend, BACKEND_CHOICES);
+  int('seed', p.seed, 0);
+  int('epochs', p.epochs, 1);
+  int('batch_size', p.batchSize, 1);
+  num('lr', p.lr, (x) => x > 0, 'a number > 0');
+  int('lr_decay_every', p.lrDecayEvery, 1);
+  num('lr_decay', p.lrDecay, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+  int('patience', p.patience, 1);
+  int('hidden', p.hidden, 1);
+  int('layers', p.layers, 1);
+  if (typeof p.bidirectional !== 'boolean') problems.push(`train.bidirectional must be true or false, got ${JSON.stringify(p.bidirectional)}`);
+  int('max_pooling', p.maxPooling, 1);
+  num('dropout', p.dropout, (x) => x >= 0 && x < 1, 'a number in [0, 1)');
+  int('heads', p.heads, 1);
+  oneOf('rnn', p.rnn, ['fast', 'stock']);
+  oneOf('loss', p.loss, LOSS_CHOICES);
+  num('focal_gamma', p.focalGamma, (x) => x >= 0, 'a number >= 0');
+  num('focal_alpha', p.focalAlpha, (x) => x > 0 && x < 1, 'a number in (0, 1)');
+  if (typeof p.baseline !== 'boolean') problems.push(`train.baseline must be true or false, got ${JSON.stringify(p.baseline)}`);
+  if (problems.length > 0) throw new UserError(problems.join('; '), 'fix the train section of the conf (conf/README.md documents each key)');
+  return p;
+}
+
+function modelParams(p: TrainParams): ModelParams {
+  return {
+    hidden: p.hidden,
+    layers: p.layers,
+    bidirectional: p.bidirectional,
+    dropout: p.dropout,
+    maxPooling: p.maxPooling,
+    heads: p.heads,
+    rnn: p.rnn,
+  };
+}
+
+/** The fixlen collection and the labels tree, by stage name first, else by shape. */
+function pickInputs(inputs: Readonly<Record<string, Artifact>>): { fixlen: CollectionArtifact; labels: TreeArtifact } {
+  const all = Object.entries(inputs);
+  const byName = (name: string): Artifact | undefined => inputs[name];
+  const fixlen = byName('fixlen')?.type === 'collection' ? (byName('fixlen') as CollectionArtifact) : (all.find(([, a]) => a.type === 'collection')?.[1] as CollectionArtifact | undefined);
+  const isLabels = (a: Artifact | undefined): a is TreeArtifact => a?.type === 'tree' && a.tree[LABEL_FILES.genres] !== undefined;
+  const named = byName('labels');
+  const labels = isLabels(named) ? named : (all.map(([, a]) => a).find(isLabels) as TreeArtifact | undefined);
+  if (fixlen === undefined || labels === undefined) {
+    throw new UserError(
+      `the train stage needs the fixlen features and the labels; it has: ${all.map(([k, a]) => `${k} (${a.type})`).join(', ') || 'no inputs'}`,
+      'give it deps: [fixlen, labels] in pipeline.yaml',
+    );
+  }
+  return { fixlen, labels };
+}
+
+/** Reads the features of the train and val movies into memory, checking shapes and labels. */
+export async function loadTrainData(
+  ctx: Pick<ReduceContext, 'store' | 'itemError' | 'log'>,
+  fixlen: CollectionArtifact,
+  labelsArt: TreeArtifact,
+): Promise<FitData> {
+  const labels = await readLabelsFiles(ctx.store, labelsArt);
+  const genres = labels.genres;
+  let shape: [number, number] | undefined;
+  const read = (id: string): { data: Float32Array; y: number[] } | undefined => {
+    const item = fixlen.items.get(id);
+    if (item === undefined) return undefined;
+    const name = item.tree[`${id}.npy`] !== undefined ? `${id}.npy` : Object.keys(item.tree).find((k) => k.endsWith('.npy'));
+    const hash = name === undefined ? undefined : item.tree[name];
+    if (name === undefined || hash === undefined) {
+      ctx.itemError(new ItemError(id, 'the fixlen output has no .npy file', { hint: 'rerun fixlen (pipeline run fixlen --force)' }));
+      return undefined;
+    }
+    let a;
+    try {
+      a = readNpyF32(ctx.store.path(hash), 2);
+    } catch (e) {
+      ctx.itemError(new ItemError(id, (e as Error).message, { file: name, hint: 'rerun fixlen (pipeline run fixlen --force)' }));
+      return undefined;
+    }
+    const s = a.shape as [number, number];
+    shape ??= s;
+    if (s[0] !== shape[0] || s[1] !== shape[1]) {
+      ctx.itemError(
+        new ItemError(id, `features are [${s.join(',')}] but other movies have [${shape.join(',')}]`, {
+          file: name,
+          hint: 'every movie needs the same fixlen.length: rerun fixlen',
+        }),
+      );
+      return undefined;
+    }
+    const y = labels.labels[id];
+    if (!Array.isArray(y) || y.length !== genres.length) {
+      ctx.itemError(new ItemError(id, `labels.json has ${Array.isArray(y) ? y.length : 'no'} genre columns for it, genres.json ${genres.length}`, { file: LABEL_FILES.labels, hint: 'rerun the labels stage' }));
+      return undefined;
+    }
+    return { data: a.data, y };
+  };
+  const missing: string[] = [];
+  const splitOf = (ids: readonly string[]): Split => {
+    const got: Array<{ id: string; data: Float32Array; y: number[] }> = [];
+    for (const id of ids) {
+      const r = read(id);
+      if (r === undefined) {
+        if (!fixlen.items.has(id)) missing.push(id);
+        continue;
+      }
+      got.push({ id, ...r });
+    }
+    const [L, F] = shape ?? [0, 0];
+    const x = new Float32Array(got.length * L * F);
+    const y = new Float32Array(got.length * genres.length);
+    got.forEach((g, i) => {
+      x.set(g.data, i * L * F);
+      y.set(g.y, i * genres.length);
+    });
+    return { ids: got.map((g) => g.id), x, y, n: got.length };
+  };
+  const train = splitOf(labels.split.train);
+  const val = splitOf(labels.split.val ?? []);
+  if (missing.length > 0) {
+    ctx.log('warn', `${missing.length} movie(s) of the split have no features (left out upstream): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+  }
+  if (shape === undefined || train.n === 0) {
+    throw new UserError('no training movie has features', 'check that the fixlen and labels stages produced the training split');
+  }
+  const modelShape: ModelShape = { length: shape[0], width: shape[1], genres: genres.length };
+  return { shape: modelShape, genres, train, val };
+}
+
+/** Dotted keys -> nested object, for config.yaml. */
+function nest(flat: Readonly<Record<string, unknown>>): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(flat).sort(([a], [b]) => a.localeCompare(b))) {
+    const parts = k.split('.');
+    let o = out;
+    for (const part of parts.slice(0, -1)) {
+      if (typeof o[part] !== 'object' || o[part] === null || Array.isArray(o[part])) o[part] = {};
+      o = o[part] as JsonObject;
+    }
+    o[parts[parts.length - 1]!] = v as JsonValue;
+  }
+  return out;
+}
+
+async function putModel(ctx: ReduceContext, tree: Tree, prefix: string, r: FitResult, configYaml: string): Promise<void> {
+  for (const [name, bytes] of Object.entries(r.files)) tree[`${prefix}model/${name}`] = await ctx.store.put(bytes);
+  tree[`${prefix}history.json`] = await ctx.store.put(`${JSON.stringify(r.history, null, 2)}\n`);
+  tree[`${prefix}tensorboard/${r.events.name}`] = await ctx.store.put(r.events.bytes);
+  tree[`${prefix}tensorboard/config.yaml`] = await ctx.store.put(configYaml);
+}
+
+function summaryMeta(r: FitResult): JsonObject {
+  return {
+    model: r.info.model,
+    selected_epoch: r.history.selected.epoch,
+    selection_metric: r.history.selected.metric,
+    value: r.history.selected.value,
+    epochs_run: r.history.epochs.length,
+    stopped: r.history.stopped,
+  };
+}
+
+const train: ReduceKind = {
+  name: 'train',
+  type: 'reduce',
+  version: TRAIN_VERSION,
+  summary: 'fits the genre model (train.model) on fixlen features, selects on validation weighted F1',
+
+  env(ctx) {
+    return backendEnv(resolveBackend(ctx.paramOr<string>('train.backend', TRAIN_DEFAULTS.backend)));
+  },
+
+  async run(ctx: ReduceContext): Promise<ReduceOutput> {
+    const p = readTrainParams(ctx);
+    const { activateBackend } = await import('./nn/backend.js');
+    const backend = await activateBackend(resolveBackend(p.backend));
+    const { fitModel } = await import('./models/fit.js');
+    const { join } = await import('node:path');
+    const { fixlen, labels } = pickInputs(ctx.inputs);
+    const data = await loadTrainData(ctx, fixlen, labels);
+    ctx.log(
+      'info',
+      `${data.train.n} training and ${data.val.n} validation movies, features [${data.shape.length},${data.shape.width}], ${data.shape.genres} genres, backend ${backend.name}`,
+    );
+    const configYaml =
+      `# Resolved parameters of the train stage (backend resolved to ${backend.name}).\n` + yamlStringify(nest(ctx.params));
+    const scratch = await ctx.scratchDir();
+    const key = hashJson({ version: TRAIN_VERSION, params: ctx.params, fixlen: fixlen.root, labels: labels.root, env: backendEnv(backend) });
+    const common: Omit<FitOptions, 'model' | 'label' | 'scratch' | 'checkpointKey'> = {
+      params: modelParams(p),
+      loss: p.loss,
+      focalGamma: p.focalGamma,
+      focalAlpha: p.focalAlpha,
+      epochs: p.epochs,
+      batchSize: p.batchSize,
+      lr: p.lr,
+      lrDecayEvery: p.lrDecayEvery,
+      lrDecay: p.lrDecay,
+      patience: p.patience,
+      seed: p.seed,
+      backend: backend.name,
+      configYaml,
+    };
+    const hooks = { signal: ctx.signal, progress: ctx.progress.bind(ctx), log: ctx.log.bind(ctx) };
+    const main = await fitModel(data, { ...common, model: p.model, label: p.model, scratch: join(scratch, 'model'), checkpointKey: `${key}:model` }, hooks);
+    let baseline: FitResult | undefined;
+    if (p.baseline) {
+      baseline =
+        p.model === 'mean_mlp'
+          ? main
+          : await fitModel(data, { ...common, model: 'mean_mlp', label: 'baseline mean_mlp', scratch: join(scratch, 'baseline'), checkpointKey: `${key}:baseline` }, hooks);
+    }
+
+    const tree: Tree = {};
+    await putModel(ctx, tree, '', main, configYaml);
+    if (baseline !== undefined) await putModel(ctx, tree, 'baseline/', baseline, configYaml);
+
+    const sel = main.history.selected;
+    const value = sel.value;
+    const meta: JsonObject = {
+      ...summaryMeta(main),
+      backend: backend.name,
+      train_movies: data.train.n,
+      val_movies: data.val.n,
+      baseline: baseline === undefined ? null : summaryMeta(baseline),
+    };
+    const line = (r: FitResult): string =>
+      `${r.info.model}: epoch ${r.history.selected.epoch}/${r.history.epochs.length} selected (${r.history.stopped.replace('_', ' ')}), ` +
+      `val weighted F1 ${r.history.selected.value === null ? 'n/a' : r.history.selected.value.toFixed(3)}`;
+    return {
+      tree,
+      meta,
+      ...(value === null ? {} : { headline: { name: 'val weighted F1', value } }),
+      summary: [line(main), ...(baseline === undefined || baseline === main ? [] : [`baseline ${line(baseline)}`])],
+    };
+  },
+};
+
+export default train;

@@ -1,0 +1,235 @@
+// The train kind end to end on a real store: outputs, history, TensorBoard files, loading the
+// saved model back, learning a planted signal, determinism, abort + resume, errors.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { UserError } from '../src/errors.js';
+import type { ReduceOutput } from '../src/stage-api.js';
+import { loadGenreModel, predictProbabilities, resolveInTree } from '../stages/models/api.js';
+import type { History } from '../stages/models/fit.js';
+import { readEvents } from '../stages/nn/tensorboard/event-writer.js';
+import { multiLabelMetrics } from '../stages/report/metrics-math.js';
+import train from '../stages/train.js';
+import { chanceMap, syntheticMovies, TrainRig, type Synthetic } from './helpers/train-ctx.js';
+
+const SHAPE = { length: 12, width: 24 };
+const BASE = {
+  'train.model': 'reference',
+  'train.backend': 'auto',
+  'train.seed': 0,
+  'train.epochs': 6,
+  'train.batch_size': 16,
+  'train.lr': 0.01,
+  'train.lr_decay_every': 4,
+  'train.lr_decay': 0.5,
+  'train.patience': 50,
+  'train.hidden': 8,
+  'train.layers': 1,
+  'train.bidirectional': true,
+  'train.max_pooling': 4,
+  'train.dropout': 0.1,
+  'train.heads': 2,
+  'train.rnn': 'fast',
+  'train.loss': 'bce_pos_count',
+  'train.focal_gamma': 2,
+  'train.focal_alpha': 0.5,
+  'train.baseline': true,
+};
+
+describe('train stage', () => {
+  let rig: TrainRig;
+  let data: Synthetic;
+  let inputs: Awaited<ReturnType<TrainRig['inputs']>>;
+  let first: ReduceOutput;
+
+  before(async () => {
+    rig = new TrainRig();
+    data = syntheticMovies({ movies: 60, ...SHAPE, genres: 4, frames: 8, seed: 3 });
+    inputs = await rig.inputs(data, SHAPE);
+    first = await train.run(rig.ctx(BASE, inputs));
+  });
+  after(() => rig.dispose());
+
+  it('writes the model, its description, history, TensorBoard files and the baseline', () => {
+    const names = Object.keys(first.tree).sort();
+    for (const p of ['model/model.json', 'model/weights.bin', 'model/genre-model.json', 'history.json', 'tensorboard/config.yaml']) {
+      assert.ok(names.includes(p), `missing ${p} in ${names.join(', ')}`);
+      assert.ok(names.includes(`baseline/${p}`), `missing baseline/${p}`);
+    }
+    assert.equal(names.filter((n) => /^tensorboard\/events\.out\.tfevents\.\d+\.pipeline$/.test(n)).length, 1);
+    const meta = first.meta!;
+    assert.equal(meta['model'], 'reference');
+    assert.equal(meta['backend'], 'wasm');
+    assert.equal(meta['selection_metric'], 'val_weighted_f1');
+    assert.equal(meta['epochs_run'], 6);
+    assert.equal(meta['stopped'], 'max_epochs');
+    assert.equal((meta['baseline'] as Record<string, unknown>)['model'], 'mean_mlp');
+    assert.equal(first.headline?.name, 'val weighted F1');
+    assert.equal(first.summary?.length, 2);
+  });
+
+  it('records a history the metrics stage can read, with the selected epoch the best val F1', async () => {
+    const h = await rig.store.readJson<History>(first.tree['history.json']!);
+    assert.equal(h.epochs.length, 6);
+    for (const e of h.epochs) {
+      for (const k of ['epoch', 'train_loss', 'val_loss', 'val_map', 'val_weighted_f1', 'lr', 'seconds'] as const) {
+        assert.equal(typeof e[k], 'number', `${k} of epoch ${e.epoch}`);
+      }
+    }
+    assert.deepEqual(h.epochs.map((e) => e.lr), [0.01, 0.01, 0.01, 0.01, 0.005, 0.005]);
+    const bestF1 = Math.max(...h.epochs.map((e) => e.val_weighted_f1!));
+    const firstBest = h.epochs.find((e) => e.val_weighted_f1 === bestF1)!;
+    assert.deepEqual(h.selected, { epoch: firstBest.epoch, metric: 'val_weighted_f1', value: bestF1 });
+    assert.equal(first.meta!['selected_epoch'], firstBest.epoch);
+    assert.equal(h.stopped, 'max_epochs');
+  });
+
+  it('saves the selected epoch: the loaded model reproduces its validation F1', async () => {
+    const h = await rig.store.readJson<History>(first.tree['history.json']!);
+    const model = await loadGenreModel(resolveInTree(rig.store, first.tree));
+    try {
+      assert.deepEqual(model.genres, data.genres);
+      assert.equal(model.info.selectedEpoch, h.selected.epoch);
+      const ids = data.split.val;
+      const x = new Float32Array(ids.length * SHAPE.length * SHAPE.width);
+      ids.forEach((id, i) => x.set(data.features.get(id)!, i * SHAPE.length * SHAPE.width));
+      const p = await predictProbabilities(model, x, ids.length, SHAPE.length, SHAPE.width, 7);
+      const y = ids.flatMap((id) => data.labels.get(id)!);
+      const m = multiLabelMetrics({ scores: p, targets: y, rows: ids.length, cols: 4 }, 0.5);
+      assert.ok(Math.abs(m.weightedF1 - h.selected.value!) < 1e-9, `${m.weightedF1} vs ${h.selected.value}`);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('writes TensorBoard events with per-epoch scalars and the config beside them', async () => {
+    const name = Object.keys(first.tree).find((n) => n.startsWith('tensorboard/events.'))!;
+    const events = readEvents(await rig.store.read(first.tree[name]!));
+    assert.equal(events[0]!.fileVersion, 'brain.Event:2');
+    const byTag = new Map<string, Array<[number, number]>>();
+    for (const e of events) {
+      for (const v of e.summary?.value ?? []) {
+        if (v.simpleValue !== undefined) byTag.set(v.tag, [...(byTag.get(v.tag) ?? []), [e.step, v.simpleValue]]);
+      }
+    }
+    const h = await rig.store.readJson<History>(first.tree['history.json']!);
+    for (const tag of ['loss/train', 'loss/val', 'mAP/val', 'weighted_f1/val', 'lr', 'AP/val/Genre0', 'AP/val/Genre3']) {
+      assert.deepEqual(byTag.get(tag)?.map(([s]) => s), [1, 2, 3, 4, 5, 6], tag);
+    }
+    // float32 in the event, float64 in the history
+    byTag.get('loss/val')!.forEach(([s, v]) => assert.equal(v, Math.fround(h.epochs[s - 1]!.val_loss!)));
+    assert.ok(events.some((e) => e.summary?.value.some((v) => v.tag === 'config' && v.metadata?.pluginData?.pluginName === 'text')));
+    const yaml = (await rig.store.read(first.tree['tensorboard/config.yaml']!)).toString();
+    assert.match(yaml, /^train:$/m);
+    assert.match(yaml, /^ {2}model: reference$/m);
+    assert.match(yaml, /^ {2}lr: 0\.01$/m);
+  });
+
+  it('learns the planted genre signal far above chance, and so does the baseline', async () => {
+    const h = await rig.store.readJson<History>(first.tree['history.json']!);
+    const b = await rig.store.readJson<History>(first.tree['baseline/history.json']!);
+    const chance = chanceMap(data, data.split.val);
+    assert.ok(chance < 0.45, `chance mAP ${chance}`);
+    assert.ok(h.epochs.at(-1)!.val_map! > chance + 0.3, `reference mAP ${h.epochs.map((e) => e.val_map).join(', ')} vs chance ${chance}`);
+    assert.ok(b.epochs.at(-1)!.val_map! > chance + 0.3, `baseline mAP ${b.epochs.map((e) => e.val_map).join(', ')} vs chance ${chance}`);
+  });
+
+  it('is reproducible: same seed, data and backend give byte-identical weights', async () => {
+    const again = await train.run(rig.ctx({ ...BASE }, inputs));
+    assert.equal(again.tree['model/weights.bin'], first.tree['model/weights.bin']);
+    assert.equal(again.tree['model/model.json'], first.tree['model/model.json']);
+    assert.equal(again.tree['baseline/model/weights.bin'], first.tree['baseline/model/weights.bin']);
+    const other = await train.run(rig.ctx({ ...BASE, 'train.seed': 1, 'train.baseline': false }, inputs));
+    assert.notEqual(other.tree['model/weights.bin'], first.tree['model/weights.bin']);
+    assert.equal(other.tree['baseline/model/weights.bin'], undefined);
+  });
+
+  it('stops cleanly on abort, keeps the best model so far, and a rerun resumes to the same weights', async () => {
+    const params = { ...BASE, 'train.baseline': false, 'train.dropout': 0.3 };
+    const uninterrupted = await train.run(rig.ctx(params, inputs));
+    // Abort in the middle of epoch 4.
+    const ctx = rig.ctx(params, inputs, {
+      onProgress: (u, c) => {
+        if (typeof u.message === 'string' && u.message.includes('epoch 4/6 batch 2/')) c.abort.abort();
+      },
+    });
+    await assert.rejects(train.run(ctx), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, /interrupted at epoch 4, batch 3\/3; best model so far \(epoch \d\) saved in /);
+      assert.match(e.hint ?? '', /resume after epoch 3/);
+      return true;
+    });
+    const bestDir = /saved in (\S+)/.exec(ctx.logs.find((l) => l.includes('is in')) ?? ctx.logs.join('\n'))?.[1];
+    const scratch = await ctx.scratchDir();
+    const best = await loadGenreModel((rel) => `${scratch}/model/best/${rel}`);
+    assert.equal(best.name, 'reference');
+    best.dispose();
+    const bestHistory = JSON.parse(readFileSync(`${scratch}/model/best/history.json`, 'utf8')) as History;
+    assert.equal(bestHistory.stopped, 'interrupted');
+    assert.equal(bestHistory.epochs.length, 3);
+    void bestDir;
+
+    const resumedCtx = rig.ctx(params, inputs);
+    const resumed = await train.run(resumedCtx);
+    assert.ok(resumedCtx.logs.some((l) => l.includes('resuming after epoch 3')), resumedCtx.logs.join('\n'));
+    assert.equal(resumed.tree['model/weights.bin'], uninterrupted.tree['model/weights.bin']);
+    assert.equal(resumed.tree['history.json'] === undefined, false);
+    const h1 = await rig.store.readJson<History>(uninterrupted.tree['history.json']!);
+    const h2 = await rig.store.readJson<History>(resumed.tree['history.json']!);
+    assert.deepEqual(h2.epochs.map((e) => e.train_loss), h1.epochs.map((e) => e.train_loss));
+    // The resumed run's event file still holds every epoch.
+    const name = Object.keys(resumed.tree).find((n) => n.startsWith('tensorboard/events.'))!;
+    const steps = readEvents(await rig.store.read(resumed.tree[name]!)).flatMap((e) => (e.summary?.value.some((v) => v.tag === 'loss/train') ? [e.step] : []));
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
+  });
+
+  it('early-stops after patience epochs without improvement', async () => {
+    const out = await train.run(rig.ctx({ ...BASE, 'train.patience': 1, 'train.epochs': 30, 'train.baseline': false, 'train.model': 'mean_mlp' }, inputs));
+    const h = await rig.store.readJson<History>(out.tree['history.json']!);
+    assert.equal(h.stopped, 'early_stop');
+    assert.equal(h.epochs.length, h.selected.epoch + 1);
+    assert.ok(h.epochs.length < 30);
+  });
+
+  it('selects the last epoch when there is no validation split, and says so', async () => {
+    const d = syntheticMovies({ movies: 20, ...SHAPE, genres: 4, frames: 8, seed: 4, split: [1, 0] });
+    const ins = await rig.inputs(d, SHAPE);
+    const ctx = rig.ctx({ ...BASE, 'train.epochs': 2, 'train.model': 'mean_mlp' }, ins);
+    const out = await train.run(ctx);
+    const h = await rig.store.readJson<History>(out.tree['history.json']!);
+    assert.deepEqual(h.selected, { epoch: 2, metric: 'val_weighted_f1', value: null });
+    assert.equal(h.epochs[0]!.val_loss, null);
+    assert.ok(ctx.logs.some((l) => l.includes('no validation movies')));
+    assert.equal(out.headline, undefined);
+    // mean_mlp as the model: the baseline is the same files, not a second training.
+    assert.equal(out.tree['baseline/model/weights.bin'], out.tree['model/weights.bin']);
+  });
+
+  it('reports bad params, unknown models and missing native backends as user errors', async () => {
+    await assert.rejects(train.run(rig.ctx({ ...BASE, 'train.model': 'refrence' }, inputs)), /unknown model 'refrence' \(did you mean 'reference'\?\)/);
+    await assert.rejects(
+      train.run(rig.ctx({ ...BASE, 'train.lr': -1, 'train.loss': 'hinge', 'train.lr_rate': 3 }, inputs)),
+      (e: unknown) => e instanceof UserError && /train\.lr must be a number > 0/.test(e.message) && /train\.loss must be one of bce, bce_pos_count/.test(e.message) && /unknown key train\.lr_rate/.test(e.message),
+    );
+    await assert.rejects(
+      train.run(rig.ctx({ ...BASE, 'train.backend': 'tensorflow' }, inputs)),
+      (e: unknown) => e instanceof UserError && /@tensorflow\/tfjs-node is not installed/.test(e.message) && /npm install @tensorflow\/tfjs-node@/.test(e.hint ?? '') && /internet/.test(e.hint ?? ''),
+    );
+    assert.throws(() => train.env!(rig.ctx({ ...BASE, 'train.backend': 'tensorflow-gpu' }, inputs)), /tfjs-node-gpu is not installed/);
+    assert.deepEqual(Object.keys(train.env!(rig.ctx(BASE, inputs)) as Record<string, string>).sort(), ['@tensorflow/tfjs-backend-wasm', 'backend', 'tfjs', 'wasm.simd']);
+  });
+
+  it('reports a movie with features of the wrong shape as an item error and trains without it', async () => {
+    const d = syntheticMovies({ movies: 20, ...SHAPE, genres: 4, frames: 8, seed: 5 });
+    const ins = await rig.inputs(d, SHAPE);
+    const bad = d.split.train[0]!;
+    const items = new Map(ins.fixlen.items);
+    items.set(bad, { tree: { [`${bad}.npy`]: await rig.store.put(Buffer.from('not an npy file')) } });
+    const ctx = rig.ctx({ ...BASE, 'train.epochs': 1, 'train.model': 'mean_mlp' }, { ...ins, fixlen: { ...ins.fixlen, items } });
+    const out = await train.run(ctx);
+    assert.equal(ctx.itemErrors.length, 1);
+    assert.equal(ctx.itemErrors[0]!.item, bad);
+    assert.match(ctx.itemErrors[0]!.describe(), new RegExp(`movie ${bad}: ${bad}\\.npy: .*not a \\.npy file`));
+    assert.equal(out.meta!['train_movies'], d.split.train.length - 1);
+  });
+});

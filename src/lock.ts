@@ -45,8 +45,8 @@ export async function acquireLock(
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
   const file = join(cacheDir, 'run.lock');
   const pidFile = join(cacheDir, 'run.lock.pid');
+  // A new database file is in rollback-journal mode, where BEGIN EXCLUSIVE locks the file at once.
   const db = new Database(file, { timeout: 0 });
-  db.pragma('journal_mode = DELETE');
   let told = false;
   while (!tryAcquire(db)) {
     let holder = 'unknown process';

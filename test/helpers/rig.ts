@@ -70,7 +70,9 @@ export class Rig {
 
   /** Starts the CLI and returns the child, for tests that interrupt it. */
   spawn(args: string[], env: NodeJS.ProcessEnv = {}) {
-    return spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    return Object.assign(child, { closed });
   }
 
   cleanup(): void {

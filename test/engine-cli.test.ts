@@ -1,0 +1,230 @@
+// The real CLI as a process, on temp workspaces: its JSON contracts, history commands, the
+// workspace lock, kill -9 recovery, verify, gc and reproduce.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lastJson, PACKAGE_ROOT, Rig } from './helpers/rig.js';
+
+const rigs: Rig[] = [];
+after(() => rigs.forEach((r) => r.cleanup()));
+
+function cmdWorkspace(extra: Record<string, string> = {}): Rig {
+  const rig = Rig.create({
+    'pipeline.yaml': [
+      'stages:',
+      '  count:',
+      '    cmd: mkdir -p out && cat data/*.txt | wc -c > out/count.txt',
+      '    deps: [data]',
+      '    outs: [out/count.txt]',
+      '  report:',
+      '    cmd: mkdir -p out && echo "count=$(cat out/count.txt) scale=$(grep scale $PIPELINE_PARAMS)" > out/report.txt',
+      '    deps: [count]',
+      '    params: [report]',
+      '    outs: [out/report.txt]',
+      '',
+    ].join('\n'),
+    'conf/default.yaml': 'report:\n  scale: 1\n',
+    'data/a.txt': 'alpha\n',
+    'data/b.txt': 'beta\n',
+    ...extra,
+  });
+  rigs.push(rig);
+  return rig;
+}
+
+interface RunJson {
+  run: string;
+  ok: boolean;
+  stages: Array<{ name: string; state: string; seconds: number; items?: Record<string, number> }>;
+}
+
+describe('CLI', () => {
+  it('run --json ends with one JSON object; status --json says what is stale and why', async () => {
+    const rig = cmdWorkspace();
+    const r1 = await rig.cli(['run', '--json']);
+    assert.equal(r1.code, 0, r1.stderr);
+    const j1 = lastJson<RunJson>(r1.stdout);
+    assert.equal(r1.stdout.trim().split('\n').length, 1, 'nothing but the JSON on stdout');
+    assert.match(j1.run, /^[0-9a-f]{16}$/);
+    assert.deepEqual(j1.stages.map((s) => [s.name, s.state]), [['count', 'ran'], ['report', 'ran']]);
+    assert.match(rig.read('out/report.txt').trim(), /^count=11 scale=\s*scale: 1$/);
+
+    const s1 = await rig.cli(['status', '--json']);
+    assert.deepEqual(JSON.parse(s1.stdout), {
+      stages: [
+        { name: 'count', state: 'fresh', reasons: [] },
+        { name: 'report', state: 'fresh', reasons: [] },
+      ],
+    });
+    writeFileSync(rig.path('data/c.txt'), 'gamma\n');
+    const s2 = await rig.cli(['status', '--json', '-p', 'report.scale=2']);
+    assert.deepEqual(JSON.parse(s2.stdout), {
+      stages: [
+        { name: 'count', state: 'stale', reasons: ['input data changed'] },
+        { name: 'report', state: 'stale', reasons: ['upstream count is stale'] },
+      ],
+    });
+    const human = await rig.cli(['status']);
+    assert.match(human.stdout, /count +stale\n +- input data changed\n/);
+    assert.match(human.stdout, /2 stages stale/);
+
+    const r2 = await rig.cli(['run', '--json']);
+    assert.deepEqual(lastJson<RunJson>(r2.stdout).stages.map((s) => s.state), ['ran', 'ran']);
+    const r3 = await rig.cli(['run', '--json']);
+    const j3 = lastJson<RunJson>(r3.stdout);
+    assert.deepEqual(j3.stages.map((s) => s.state), ['cached', 'cached']);
+    assert.equal(j3.run, lastJson<RunJson>(r2.stdout).run, 'nothing changed: same run id');
+    const dry = await rig.cli(['run', '--dry-run', '--json', '-p', 'report.scale=3']);
+    assert.deepEqual(lastJson<RunJson>(dry.stdout).stages.map((s) => s.state), ['cached', 'ran']);
+    assert.equal(rig.read('out/report.txt').includes('scale: 1'), true, 'a dry run changes nothing');
+  });
+
+  it('runs lists changed params and headlines; show, checkout and prefixes work like git', async () => {
+    const rig = cmdWorkspace();
+    const a = lastJson<RunJson>((await rig.cli(['run', '--json'])).stdout).run;
+    const b = lastJson<RunJson>((await rig.cli(['run', '--json', '-p', 'report.scale=5'])).stdout).run;
+    const runs = JSON.parse((await rig.cli(['runs', '--json'])).stdout) as { runs: Array<{ id: string; changed: string[]; ran: string[] }> };
+    assert.deepEqual(runs.runs.map((r) => r.id), [a, b]);
+    assert.deepEqual(runs.runs[1]!.changed, ['report.scale: 1 -> 5']);
+    assert.deepEqual(runs.runs[1]!.ran, ['report']);
+
+    const show = await rig.cli(['show', b.slice(0, 6)]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, new RegExp(`^run ${b}`));
+    assert.match(show.stdout, /report\.scale = 5/);
+
+    const co = await rig.cli(['checkout', a.slice(0, 8), '--to', 'snap']);
+    assert.equal(co.code, 0, co.stderr);
+    assert.match(rig.read('snap/report/out/report.txt'), /scale: 1/);
+    assert.match(rig.read('snap/params.yaml'), new RegExp(`run ${a}[\\s\\S]*scale: 1`));
+
+    const bad = await rig.cli(['show', 'zz']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /'zz' is not a run id/);
+    const none = await rig.cli(['show', 'ffffffffffffffff']);
+    assert.match(none.stderr, /no run matches 'ffffffffffffffff'/);
+
+    const dag = await rig.cli(['dag', '--mermaid']);
+    assert.match(dag.stdout, /^flowchart LR\n/);
+    assert.match(dag.stdout, /count --> report/);
+  });
+
+  it('a second run waits for the first, or fails at once with --no-wait; kill -9 frees the lock', async () => {
+    const rig = cmdWorkspace();
+    rig.write({
+      'pipeline.yaml': 'stages:\n  slow:\n    cmd: sleep 3 && mkdir -p out && echo done > out/slow.txt\n    outs: [out/slow.txt]\n',
+    });
+    const first = rig.spawn(['run']);
+    const pidFile = rig.path('cache/run.lock.pid');
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await sleep(100);
+    assert.ok(existsSync(pidFile), 'the first run took the lock');
+
+    const noWait = await rig.cli(['run', '--no-wait']);
+    assert.equal(noWait.code, 1);
+    assert.match(noWait.stderr, /another pipeline run holds this workspace \(pid \d+/);
+
+    const waiting = await rig.cli(['run', '--json']);
+    assert.equal(waiting.code, 0, waiting.stderr);
+    assert.match(waiting.stderr, /waiting for another pipeline run to finish/);
+    assert.deepEqual(lastJson<RunJson>(waiting.stdout).stages.map((s) => s.state), ['cached'], 'it found the first run\'s result');
+    await first.closed;
+
+    const victim = rig.spawn(['run', '--force']);
+    for (let i = 0; i < 100; i++) {
+      if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').includes(String(victim.pid))) break;
+      await sleep(50);
+    }
+    victim.kill('SIGKILL');
+    await victim.closed;
+    const after = await rig.cli(['run', '--no-wait', '--json']);
+    assert.equal(after.code, 0, `the lock of a killed run frees itself: ${after.stderr}`);
+  });
+
+  it('verify quarantines a corrupt object; the next run recomputes it; gc says what it freed', async () => {
+    const rig = cmdWorkspace();
+    const j = lastJson<{ run: string }>((await rig.cli(['run', '--json'])).stdout);
+    const show = JSON.parse((await rig.cli(['show', j.run, '--json'])).stdout) as {
+      record: { stages: Record<string, { output: { tree: Record<string, string> } }> };
+    };
+    const h = show.record.stages.report!.output.tree['out/report.txt']!;
+    const obj = rig.path(join('cache/objects', h.slice(0, 2), h.slice(2)));
+    chmodSync(obj, 0o644);
+    writeFileSync(obj, 'tampered');
+    const v = await rig.cli(['verify', '--json']);
+    assert.equal(v.code, 1);
+    assert.deepEqual(JSON.parse(v.stdout).corrupt, [h]);
+    const st = JSON.parse((await rig.cli(['status', '--json'])).stdout) as { stages: Array<{ name: string; reasons: string[] }> };
+    assert.deepEqual(st.stages[1], { name: 'report', state: 'stale', reasons: ['cached result missing or quarantined'] });
+    const r = lastJson<RunJson>((await rig.cli(['run', '--json'])).stdout);
+    assert.deepEqual(r.stages.map((s) => s.state), ['cached', 'ran']);
+    assert.equal((await rig.cli(['verify'])).code, 0);
+
+    await rig.cli(['run', '-p', 'report.scale=7']);
+    const gc = await rig.cli(['gc', '--keep-last', '1', '--json']);
+    assert.equal(gc.code, 0, gc.stderr);
+    const g = JSON.parse(gc.stdout) as { removed: number; freed: number; kept: { runs: number } };
+    assert.ok(g.removed > 0 && g.freed > 0, JSON.stringify(g));
+    assert.equal(g.kept.runs, 1);
+    const human = await rig.cli(['gc']);
+    assert.match(human.stdout, /^removed 0 objects, freed 0 B; kept \d+ objects/);
+  });
+
+  it('reproduce re-executes a run from its record and compares every output hash', async () => {
+    const rig = cmdWorkspace();
+    const a = lastJson<RunJson>((await rig.cli(['run', '--json', '-p', 'report.scale=4'])).stdout).run;
+    await rig.cli(['run']); // today's conf differs from the run's
+    const same = await rig.cli(['reproduce', a, '--no-cache', '--json']);
+    assert.equal(same.code, 0, same.stderr);
+    assert.deepEqual(lastJson(same.stdout), { run: a, identical: true, mismatches: [] });
+
+    writeFileSync(rig.path('data/a.txt'), 'changed\n');
+    const changed = await rig.cli(['reproduce', a]);
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /cannot reproduce run [0-9a-f]{16}: its inputs changed since\n {2}stage count: input data changed/);
+
+    const nd = cmdWorkspace({
+      'pipeline.yaml': 'stages:\n  clock:\n    cmd: mkdir -p out && date +%s%N > out/now.txt\n    outs: [out/now.txt]\n',
+    });
+    const id = lastJson<RunJson>((await nd.cli(['run', '--json'])).stdout).run;
+    const diff = await nd.cli(['reproduce', id, '--no-cache', '--json']);
+    assert.equal(diff.code, 1);
+    const dj = lastJson<{ identical: boolean; mismatches: Array<{ stage: string; path: string }> }>(diff.stdout);
+    assert.equal(dj.identical, false);
+    assert.deepEqual(dj.mismatches.map((m) => [m.stage, m.path]), [['clock', 'out/now.txt']]);
+  });
+
+  it('kill -9 in the middle of a per-item stage: the rerun reuses finished items and equals an uninterrupted run', async () => {
+    const conf = readFileSync(join(PACKAGE_ROOT, 'conf/default.yaml'), 'utf8');
+    const spec = 'stages:\n  frames:\n    uses: frames\n    params: [dataset, frames]\n';
+    const make = (): Rig => {
+      const r = Rig.create({ 'pipeline.yaml': spec, 'conf/default.yaml': conf });
+      rigs.push(r);
+      return r;
+    };
+    const args = ['run', '--json', '-j', '1', '-p', 'dataset.movies=40'];
+    const clean = make();
+    const expected = lastJson<RunJson>((await clean.cli(args)).stdout);
+    assert.equal(expected.ok, true);
+
+    const rig = make();
+    const child = rig.spawn(args.filter((a) => a !== '--json'));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // Kill once some items are done (results are committed at least every 200 ms).
+    for (let i = 0; i < 300 && !/frames: \d+ of 40 items/.test(out); i++) await sleep(20);
+    await sleep(1200);
+    child.kill('SIGKILL');
+    await child.closed;
+
+    const again = await rig.cli(args);
+    assert.equal(again.code, 0, again.stderr);
+    const j = lastJson<RunJson>(again.stdout);
+    const items = j.stages[0]!.items!;
+    assert.ok(items.cached! > 0, `finished items were reused (${JSON.stringify(items)})`);
+    assert.ok(items.ran! < 40, 'and not recomputed');
+    assert.equal(j.run, expected.run, 'the result equals an uninterrupted run');
+    assert.equal((await rig.cli(['verify'])).code, 0, 'nothing half-written in the store');
+  });
+});

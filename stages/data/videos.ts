@@ -139,12 +139,12 @@ function lastLines(stderr: string, n = 2): string {
   return stderr.trim().split('\n').slice(-n).join(' / ').trim();
 }
 
-async function probe(tools: FfmpegTools, id: string, file: string, signal: AbortSignal): Promise<{ start: number; duration: number }> {
+async function probe(tools: FfmpegTools, id: string, file: string, signal: AbortSignal): Promise<{ start: number; duration: number; fps: number | undefined }> {
   let stdout: string;
   try {
     ({ stdout } = await run(
       tools.ffprobe,
-      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration,start_time:format=duration,start_time', '-of', 'json', file],
+      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration,start_time,avg_frame_rate:format=duration,start_time', '-of', 'json', file],
       { signal, maxBuffer: 1 << 20 },
     ));
   } catch (e) {
@@ -161,7 +161,20 @@ async function probe(tools: FfmpegTools, id: string, file: string, signal: Abort
   if (duration === undefined || !(duration > 0)) {
     throw new ItemError(id, 'the video has no duration (ffprobe reports none)', { file, hint: 'remux it, e.g. ffmpeg -i IN -c copy OUT.mp4' });
   }
-  return { start, duration };
+  const [n, d] = (stream['avg_frame_rate'] ?? '').split('/').map(Number);
+  const fps = n !== undefined && d !== undefined && n > 0 && d > 0 ? n / d : undefined;
+  return { start, duration, fps };
+}
+
+/**
+ * Moves a time onto the start of the frame shown at that time. ffmpeg's accurate seek drops
+ * frames that start before the seek point, so seeking into the middle of the last frame would
+ * yield nothing; the start of a frame always yields that frame.
+ */
+export function snapToFrame(time: number, duration: number, fps: number | undefined): number {
+  if (fps === undefined) return Math.max(0, Math.min(time, duration - 0.05));
+  const last = Math.max(0, Math.ceil(duration * fps - 1e-6) - 1);
+  return Math.min(Math.floor(time * fps + 1e-6), last) / fps;
 }
 
 /** Times (seconds from the video's start) where ffmpeg's scene score passes the threshold. */
@@ -238,7 +251,7 @@ export async function runVideoItem(ctx: StageContext, store: StoreAccess, root: 
   const tmp = store.tempPath('-frames');
   await mkdir(tmp, { recursive: true });
   try {
-    const { start, duration } = await probe(tools, id, file, ctx.signal);
+    const { start, duration, fps } = await probe(tools, id, file, ctx.signal);
     let frames: PlannedFrame[];
     if (src.fps !== undefined) {
       // One pass at a fixed rate; frame k is at k/fps and is its own shot.
@@ -262,7 +275,7 @@ export async function runVideoItem(ctx: StageContext, store: StoreAccess, root: 
       await Promise.all(made.map((f, k) => (keep.has(k) ? Promise.resolve() : rm(join(tmp, f)))));
     } else {
       const cuts = await detectCuts(tools, id, file, src.scene_threshold ?? 0.3, start, ctx.signal);
-      frames = sampleFrames(planSceneFrames(cuts, duration), sampling);
+      frames = sampleFrames(planSceneFrames(cuts, duration), sampling).map((f) => ({ ...f, time: snapToFrame(f.time, duration, fps) }));
       await extractAt(tools, id, file, frames.map((f) => f.time), frames.map((f) => join(tmp, frameName(f.shot, f.img))), ctx.signal);
     }
     const tree: Tree = {};

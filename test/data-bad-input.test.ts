@@ -1,0 +1,155 @@
+// Bad input: each problem is an ItemError naming the movie and the file, reported through the
+// sink (frames) or ctx.itemError (labels) so that on_error decides; other movies are unaffected.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ItemError } from '../src/errors.js';
+import frames from '../stages/frames.js';
+import labels from '../stages/labels.js';
+import { writeDemoDataset } from '../stages/data/demo.js';
+import { LABEL_FILES, type LabelsReport } from '../stages/data/labels-files.js';
+import { collectionOf, DataStore, makeDataCtx, removeDir, runMapKind, tempDir } from './helpers/data-ctx.js';
+import { makeVideo } from './helpers/data-videos.js';
+
+const dirs: string[] = [];
+let root = '';
+let good = 0;
+before(async () => {
+  root = tempDir();
+  dirs.push(root);
+  await writeDemoDataset(root, { movies: 8, seed: 1 });
+  const kf = join(root, '240P');
+  const jpeg = readFileSync(join(kf, 'tt9000001', 'shot_0000_img_0.jpg'));
+  // tt9000002: a corrupt JPEG (not a JPEG at all); tt9000003: a truncated one; tt9000004: a
+  // zero-byte frame; tt9000005: an empty movie folder; tt9000006: only wrongly named images.
+  writeFileSync(join(kf, 'tt9000002', 'shot_0001_img_1.jpg'), Buffer.from('this is not an image, just some text bytes'));
+  writeFileSync(join(kf, 'tt9000003', 'shot_0002_img_0.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
+  writeFileSync(join(kf, 'tt9000004', 'shot_0000_img_2.jpg'), '');
+  removeDir(join(kf, 'tt9000005'));
+  mkdirSync(join(kf, 'tt9000005'));
+  removeDir(join(kf, 'tt9000006'));
+  mkdirSync(join(kf, 'tt9000006'));
+  writeFileSync(join(kf, 'tt9000006', 'frame1.jpg'), jpeg);
+  good = 3; // tt9000001, tt9000007, tt9000008
+});
+after(() => dirs.forEach(removeDir));
+
+function framesCtx(datasetRoot: string) {
+  const store = new DataStore(tempDir());
+  dirs.push(store.dir);
+  return { store, ctx: makeDataCtx({ workspace: store.dir, store, stage: 'frames', conf: { dataset: { source: 'movienet', root: datasetRoot } }, declares: ['dataset', 'frames'] }) };
+}
+
+function failure(sink: { failed: Map<string, unknown> }, id: string): ItemError {
+  const e = sink.failed.get(id);
+  assert.ok(e instanceof ItemError, `${id}: expected an ItemError, got ${String(e)}`);
+  assert.equal(e.item, id);
+  return e;
+}
+
+test('listing never throws for one bad movie; each bad movie fails alone, the others complete', async () => {
+  const { ctx } = framesCtx(root);
+  const { items, sink } = await runMapKind(frames, ctx);
+  assert.equal(items.length, 8);
+  assert.deepEqual([...sink.done_.keys()].sort(), ['tt9000001', 'tt9000007', 'tt9000008']);
+  assert.equal(sink.done_.size, good);
+
+  const corrupt = failure(sink, 'tt9000002');
+  assert.equal(corrupt.file, join(root, '240P', 'tt9000002', 'shot_0001_img_1.jpg'));
+  assert.match(corrupt.describe(), /^movie tt9000002: .*shot_0001_img_1\.jpg: not a JPEG/);
+
+  const truncated = failure(sink, 'tt9000003');
+  assert.equal(truncated.file, join(root, '240P', 'tt9000003', 'shot_0002_img_0.jpg'));
+  assert.match(truncated.message, /truncated JPEG/);
+
+  const empty = failure(sink, 'tt9000004');
+  assert.equal(empty.file, join(root, '240P', 'tt9000004', 'shot_0000_img_2.jpg'));
+  assert.match(empty.message, /empty file \(0 bytes\)/);
+
+  const noFrames = failure(sink, 'tt9000005');
+  assert.equal(noFrames.file, join(root, '240P', 'tt9000005'));
+  assert.match(noFrames.message, /no keyframes/);
+
+  const misnamed = failure(sink, 'tt9000006');
+  assert.match(misnamed.message, /no keyframes named shot_XXXX_img_K\.jpg \(found 1 other images\)/);
+  for (const id of ['tt9000002', 'tt9000003', 'tt9000004', 'tt9000005', 'tt9000006']) assert.ok(failure(sink, id).hint);
+});
+
+async function labelsRun(metaEdits: Record<string, string>, onError: 'fail' | 'skip') {
+  const r = tempDir();
+  dirs.push(r);
+  cpSync(root, r, { recursive: true });
+  for (const [id, text] of Object.entries(metaEdits)) writeFileSync(join(r, 'meta', `${id}.json`), text);
+  const { store, ctx } = framesCtx(r);
+  const { sink } = await runMapKind(frames, ctx);
+  const lctx = makeDataCtx({
+    workspace: store.dir,
+    store,
+    stage: 'labels',
+    conf: { dataset: { source: 'movienet', root: r } },
+    declares: ['dataset', 'labels'],
+    inputs: { frames: collectionOf(sink.done_) },
+    onError,
+  });
+  return { lctx, store, run: () => labels.run(lctx), r };
+}
+
+test('meta that is not JSON, or lacks genres: under on_error fail the stage stops with that message', async () => {
+  const { run, r } = await labelsRun({ tt9000007: '{"genres": ["Drama"' }, 'fail');
+  await assert.rejects(run(), (e: unknown) => {
+    assert.ok(e instanceof ItemError);
+    assert.equal(e.item, 'tt9000007');
+    assert.equal(e.file, join(r, 'meta', 'tt9000007.json'));
+    assert.match(e.message, /meta is not valid JSON/);
+    return true;
+  });
+});
+
+test('meta problems under on_error skip: recorded, the movie left out and listed, the rest labelled', async () => {
+  const { run, lctx, store } = await labelsRun({ tt9000007: 'not json', tt9000008: '{"imdb_id": "tt9000008", "title": "x"}' }, 'skip');
+  const out = await run();
+  assert.deepEqual(
+    lctx.itemErrors.map((e) => [e.item, e.message]),
+    [
+      ['tt9000007', lctx.itemErrors[0]!.message],
+      ['tt9000008', 'meta has no "genres" field'],
+    ],
+  );
+  assert.match(lctx.itemErrors[0]!.message, /^meta is not valid JSON/);
+  const ids = await store.readJson<string[]>(out.tree[LABEL_FILES.ids]!);
+  assert.deepEqual(ids, ['tt9000001']);
+  const report = await store.readJson<LabelsReport>(out.tree[LABEL_FILES.report]!);
+  assert.deepEqual(report.badMeta, ['tt9000007', 'tt9000008']);
+  assert.ok(out.summary!.some((l) => l.includes('2 movies with unreadable meta, left out: tt9000007, tt9000008')));
+});
+
+test('genres that are not a list of names are a meta error', async () => {
+  const { run, lctx } = await labelsRun({ tt9000001: '{"genres": "Drama"}' }, 'skip');
+  await run();
+  assert.deepEqual(lctx.itemErrors.map((e) => [e.item, e.message]), [['tt9000001', 'meta "genres" is not a list of names']]);
+});
+
+test('a video ffmpeg cannot read is that movie\'s error; the other videos are extracted', async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  makeVideo(join(dir, 'fine.mp4'), [['red', 0.5], ['blue', 0.5]]);
+  writeFileSync(join(dir, 'broken.mp4'), Buffer.alloc(4096, 7));
+  const good = readFileSync(join(dir, 'fine.mp4'));
+  writeFileSync(join(dir, 'cut.mkv'), good.subarray(0, 200));
+  writeFileSync(join(dir, 'empty.webm'), '');
+  const store = new DataStore(tempDir());
+  dirs.push(store.dir);
+  const ctx = makeDataCtx({ workspace: dir, store, stage: 'frames', conf: { dataset: { source: 'videos', root: dir } }, declares: ['dataset', 'frames'] });
+  const { sink } = await runMapKind(frames, ctx);
+  assert.deepEqual([...sink.done_.keys()], ['fine']);
+  for (const [id, file, pattern] of [
+    ['broken', 'broken.mp4', /ffprobe cannot read the video/],
+    ['cut', 'cut.mkv', /ffprobe cannot read the video: .*Invalid data/],
+    ['empty', 'empty.webm', /empty file \(0 bytes\)/],
+  ] as const) {
+    const e = failure(sink, id);
+    assert.equal(e.file, join(dir, file));
+    assert.match(e.message, pattern);
+  }
+});

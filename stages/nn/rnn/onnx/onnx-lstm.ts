@@ -7,7 +7,11 @@ import ort from 'onnxruntime-node';
 import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
-  /** Threads for ONNX Runtime's kernels (intra-op); default 1. Speed only: results are identical. */
+  /**
+   * Threads for ONNX Runtime's kernels (intra-op); default 1. Results are byte-identical run
+   * after run for one thread count, but differ in the last bits between thread counts (how
+   * MLAS splits its products), so the count belongs in a training fingerprint.
+   */
   threads?: number;
 }
 

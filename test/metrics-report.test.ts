@@ -119,7 +119,7 @@ test('metrics.md: the table beside the published figures, means, baseline, and t
   const rep = await buildReport(inputs());
   const md = rep.files.get('metrics.md') as string;
   assert.match(md, /^# Genre metrics: bilstm on test/m);
-  assert.match(md, /\| genre \| ours P@0\.5 \/ R@0\.5 \/ AP \| baseline AP \| ResNet \| ref\. BiLSTM \| F1 \| support \|/);
+  assert.match(md, /\| genre \| ours \(bilstm\) P@0\.5 \/ R@0\.5 \/ AP \| baseline AP \| ResNet \| ref\. BiLSTM \| F1 \| support \|/);
   assert.match(md, /\| Drama \| [\d.]+ \/ [\d.]+ \/ 100\.00 \| [\d.]+ \| 71\.16 \/ 79\.42 \/ 79\.95 \| 77\.67 \/ 79\.97 \/ 80\.31 \|/);
   assert.match(md, /\| Animation \| 0\.00 \/ 0\.00 \/ n\/a \| n\/a \| 93\.16 \/ 74\.09 \/ 86\.45 \| 0\.00 \/ 0\.00 \/ n\/a \|/);
   assert.match(md, /\*\*mean AP\*\* \| \*\*97\.22 \(3 genres\)\*\*/);
@@ -144,7 +144,7 @@ test('plots are valid SVG and PNG at the SVG size times the scale', async () => 
     assert.ok(stats.channels[0]!.min < 100, `${name} has dark pixels`);
   }
   // Genre names and the published series reach the charts.
-  assert.match(rep.files.get('plots/ap-bars.svg') as string, />ResNet \(MovieNet authors\)</);
+  assert.match(rep.files.get('plots/ap-bars.svg') as string, />ResNet \(published by the MovieNet authors\)</);
   assert.match(rep.files.get('plots/pr-curves.svg') as string, />no positives in test</);
   assert.match(rep.files.get('plots/training.svg') as string, />selected: epoch 3</);
 });

@@ -6,7 +6,7 @@ import type { History, HistoryEpoch, MetricsJson } from './metrics-json.js';
 import { pct } from './metrics-json.js';
 import { PUBLISHED, publishedMeanAp } from './published.js';
 import type { LegendEntry } from './svg.js';
-import { COLORS, approxTextWidth, document, esc, legend, line, linear, n, niceTicks, polyline, rect, text, tickLabel } from './svg.js';
+import { COLORS, approxTextWidth, document, esc, legend, legendRows, line, linear, n, niceTicks, polyline, rect, text, tickLabel } from './svg.js';
 
 /** Step path of a PR curve, so that the area under it is exactly the step-wise AP. */
 function prSteps(c: PrCurve): Array<[number, number]> {
@@ -31,7 +31,7 @@ export function prCurvesSvg(m: MetricsJson, curves: ReadonlyArray<PrCurve | null
   const H = head + rowsN * ph + margin;
   const body: string[] = [];
   body.push(text(margin, 24, `Precision-recall per genre: ${m.model} on ${m.split} (${m.movies} movies; n = positive movies)`, { size: 16, weight: 'bold' }));
-  const entries: LegendEntry[] = [{ label: m.model, color: COLORS.ours, kind: 'line' }];
+  const entries: LegendEntry[] = [{ label: `${m.model} (this run)`, color: COLORS.ours, kind: 'line' }];
   if (baselineCurves !== undefined && m.baseline !== null) entries.push({ label: `baseline (${m.baseline.model})`, color: COLORS.baseline, kind: 'dash' });
   entries.push({ label: `at threshold ${m.threshold}`, color: COLORS.ours, kind: 'dot' });
   entries.push({ label: 'chance (share of positives)', color: COLORS.muted, kind: 'dots' });
@@ -85,7 +85,7 @@ interface BarSeries {
 export function apBarsSvg(m: MetricsJson): string {
   const series: BarSeries[] = [];
   const ours = new Map(m.per_genre.map((g) => [g.genre, g.ap]));
-  series.push({ label: m.model, color: COLORS.ours, ap: (g) => ours.get(g), mean: m.mAP });
+  series.push({ label: `${m.model} (this run)`, color: COLORS.ours, ap: (g) => ours.get(g), mean: m.mAP });
   if (m.baseline !== null) {
     const b = new Map(m.baseline.per_genre.map((g) => [g.genre, g.ap]));
     series.push({ label: `baseline (${m.baseline.model})`, color: COLORS.baseline, ap: (g) => b.get(g), mean: m.baseline.mAP });
@@ -113,22 +113,16 @@ export function apBarsSvg(m: MetricsJson): string {
   const gap = 1;
   const groupGap = 9;
   const groupH = series.length * (barH + gap) - gap;
-  const head = 70;
   const rows = [...genres, 'mean AP'];
   const plotH = rows.length * (groupH + groupGap) + 10;
   const W = margin + labelW + plotW + 64;
+  const leg = legendRows(margin, 48, series.map((s) => ({ label: s.label, color: s.color, kind: 'bar' as const })), 12, W - 2 * margin);
+  const head = 52 + leg.rows * 18;
   const H = head + plotH + 44;
   const x = linear(0, 1, margin + labelW, margin + labelW + plotW);
   const body: string[] = [];
   body.push(text(margin, 24, `Average precision per genre: ${m.model} on ${m.split} vs published figures`, { size: 16, weight: 'bold' }));
-  body.push(
-    ...legend(
-      margin,
-      48,
-      series.map((s) => ({ label: s.label, color: s.color, kind: 'bar' as const })),
-      12,
-    ),
-  );
+  body.push(...leg.svg);
   const top = head;
   const bottom = head + plotH;
   for (const t of niceTicks(0, 1, 10)) {

@@ -26,7 +26,7 @@ function r(precision: number, recall: number, ap: number | null): PublishedRow {
 
 export const RESNET: PublishedSource = {
   key: 'resnet',
-  label: 'ResNet (MovieNet authors)',
+  label: 'ResNet (published by the MovieNet authors)',
   short: 'ResNet',
   rows: {
     Drama: r(71.16, 79.42, 79.95),
@@ -55,7 +55,7 @@ export const RESNET: PublishedSource = {
 
 export const REFERENCE_BILSTM: PublishedSource = {
   key: 'referenceBilstm',
-  label: 'reference BiLSTM (its validation split)',
+  label: 'reference BiLSTM (published, its own validation split)',
   short: 'ref. BiLSTM',
   rows: {
     Drama: r(77.67, 79.97, 80.31),

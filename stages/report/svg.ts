@@ -98,43 +98,59 @@ export function document(width: number, height: number, body: readonly string[],
   ].join('\n');
 }
 
-/** A legend row: coloured swatches (line, dashed line, bar, dot) with labels, laid out left to right. */
 export interface LegendEntry {
   label: string;
   color: string;
   kind: 'line' | 'dash' | 'bar' | 'dot' | 'dots';
 }
 
-export function legend(
+/**
+ * A legend: coloured swatches (line, dashed line, bar, dot) with labels, laid out left to right
+ * and wrapped onto a new row (18 px lower) before `maxWidth`. `rows` says how many it took.
+ */
+export function legendRows(
   x: number,
   y: number,
   entries: readonly LegendEntry[],
   size = 12,
-): string[] {
+  maxWidth = Infinity,
+): { svg: string[]; rows: number } {
   const out: string[] = [];
   let cx = x;
+  let cy = y;
+  let rows = entries.length === 0 ? 0 : 1;
   for (const e of entries) {
+    const w = 21 + approxTextWidth(e.label, size);
+    if (cx > x && cx + w - x > maxWidth) {
+      cx = x;
+      cy += 18;
+      rows++;
+    }
     switch (e.kind) {
       case 'bar':
-        out.push(rect(cx, y - 5, 16, 10, e.color));
+        out.push(rect(cx, cy - 5, 16, 10, e.color));
         break;
       case 'dot':
-        out.push(`<circle cx="${n(cx + 8)}" cy="${n(y)}" r="4" fill="${e.color}"/>`);
+        out.push(`<circle cx="${n(cx + 8)}" cy="${n(cy)}" r="4" fill="${e.color}"/>`);
         break;
       case 'line':
-        out.push(line(cx, y, cx + 16, y, e.color, 2));
+        out.push(line(cx, cy, cx + 16, cy, e.color, 2));
         break;
       case 'dash':
-        out.push(line(cx, y, cx + 16, y, e.color, 2, '4 3'));
+        out.push(line(cx, cy, cx + 16, cy, e.color, 2, '4 3'));
         break;
       case 'dots':
-        out.push(line(cx, y, cx + 16, y, e.color, 1.5, '1.5 2.5'));
+        out.push(line(cx, cy, cx + 16, cy, e.color, 1.5, '1.5 2.5'));
         break;
     }
-    out.push(text(cx + 21, y, e.label, { size, baseline: 'middle' }));
-    cx += 21 + approxTextWidth(e.label, size) + 18;
+    out.push(text(cx + 21, cy, e.label, { size, baseline: 'middle' }));
+    cx += w + 18;
   }
-  return out;
+  return { svg: out, rows };
+}
+
+export function legend(x: number, y: number, entries: readonly LegendEntry[], size = 12, maxWidth = Infinity): string[] {
+  return legendRows(x, y, entries, size, maxWidth).svg;
 }
 
 /** Width of a string in DejaVu Sans, roughly (its average advance is about 0.6 em). */

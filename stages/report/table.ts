@@ -30,7 +30,7 @@ export function genreTable(m: MetricsJson): Table {
   const hasBaseline = m.baseline !== null;
   const header = [
     'genre',
-    `ours P@${t} / R@${t} / AP`,
+    `ours (${m.model}) P@${t} / R@${t} / AP`,
     ...(hasBaseline ? ['baseline AP'] : []),
     ...PUBLISHED.map((s) => s.short),
     'F1',

@@ -122,3 +122,38 @@ test('onnxTrainStep trains pre (tfjs) -> LSTM (ONNX) -> head (tfjs) without dive
   const b2 = await train(3);
   b1.weights.forEach((w, i) => assert.ok(w.equals(b2.weights[i]!), `weight ${i} differs between identical runs`));
 });
+
+test('OnnxModelTrainer steps a whole tfjs model as optimizer.minimize does', async () => {
+  const { OnnxModelTrainer } = await import('../stages/nn/rnn/onnx/model-step.js');
+  await tf.setBackend('cpu');
+  const [N, T, F, H, L] = [6, 5, 4, 3, 2];
+  // Like the reference network: a trainable part before the LSTM, every step returned, the
+  // last step cut out, a Dense head, sigmoid cross-entropy.
+  const build = (): tf.LayersModel => {
+    const input = tf.input({ shape: [T, F] });
+    let h = tf.layers.dense({ units: F, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(input) as tf.SymbolicTensor;
+    h = recurrent({ cell: 'lstm', units: H, bidirectional: true, returnSequences: true, seed: 5 }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.reshape({ targetShape: [T, 2 * H, 1] }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.cropping2D({ cropping: [[T - 1, 0], [0, 0]] }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: tf.layers.dense({ units: L, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }).apply(h) as tf.SymbolicTensor });
+  };
+  const x = tf.tensor3d(randArray(N * T * F, 'mx'), [N, T, F]);
+  const y = tf.tensor2d(Float32Array.from(randArray(N * L, 'my'), (v) => (v > 0 ? 1 : 0)), [N, L]);
+  const loss = (out: tf.Tensor): tf.Scalar => tf.losses.sigmoidCrossEntropy(y, out) as tf.Scalar;
+  const a = build();
+  const b = build();
+  b.setWeights(a.getWeights());
+  const varsOf = (m: tf.LayersModel): tf.Variable[] => m.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optA = tf.train.sgd(0.5);
+  const optB = tf.train.sgd(0.5);
+  const trainer = await OnnxModelTrainer.create(b);
+  for (let s = 0; s < 3; s++) {
+    const la = tf.tidy(() => optA.minimize(() => loss(a.apply(x, { training: true }) as tf.Tensor), true, varsOf(a))!.dataSync()[0]!);
+    const lb = await trainer.trainStep(x, loss, optB, varsOf(b));
+    assert.ok(Math.abs(la - lb) < 1e-5, `step ${s}: loss ${lb} vs ${la}`);
+  }
+  const wa = a.getWeights();
+  b.getWeights().forEach((w, i) => assertClose(w.dataSync() as Float32Array, wa[i]!.dataSync() as Float32Array, 1e-4, `weight ${i} after 3 steps`));
+  await trainer.release();
+});

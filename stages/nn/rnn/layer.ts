@@ -41,6 +41,7 @@ export class FastRecurrent extends tf.layers.Layer {
   readonly unitForgetBias: boolean;
   readonly seed: number | undefined;
   #dirs: Direction[] = [];
+  #override: tf.Tensor | null = null;
 
   constructor(args: FastRecurrentArgs) {
     super(args);
@@ -90,7 +91,26 @@ export class FastRecurrent extends tf.layers.Layer {
     return this.returnSequences ? [shape[0] ?? null, shape[1] ?? null, out] : [shape[0] ?? null, out];
   }
 
+  /** The weights in tfjs order (kernel, recurrent kernel, bias; forward direction first). */
+  get weightVariables(): tf.Variable[] {
+    return this.#dirs.flatMap((d) => [d.kernel, d.recurrentKernel, d.bias].map((v) => v.read() as tf.Variable));
+  }
+
+  /**
+   * Runs fn with this layer's output replaced by `output` (its input ignored): lets another
+   * runtime compute the layer (see onnx/model-step.ts) while tfjs runs the rest of the model.
+   */
+  withOutput<T>(output: tf.Tensor, fn: () => T): T {
+    this.#override = output;
+    try {
+      return fn();
+    } finally {
+      this.#override = null;
+    }
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    if (this.#override !== null) return this.#override;
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor3D;
       // The sequence ops work time-major, so that each step is a contiguous block; one

@@ -7,18 +7,17 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { UserError } from './errors.js';
 
 export type Db = BetterSqlite3.Database;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Statement = BetterSqlite3.Statement<any[]>;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS file_state (
-  path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,
-  mtime REAL NOT NULL, hash TEXT NOT NULL
-) WITHOUT ROWID;
+-- The file-state cache: one row per folder, entries = JSON {name: "dev:ino:size:mtime:hash"}.
+CREATE TABLE IF NOT EXISTS dir_state (dir TEXT PRIMARY KEY, entries TEXT NOT NULL) WITHOUT ROWID;
 -- key: item key (stage fingerprint + item id + item input) or stage key (reduce fingerprint).
 -- output: JSON {tree, meta?} ; error: JSON ItemError for a cached data failure.
 CREATE TABLE IF NOT EXISTS results (
@@ -37,7 +36,7 @@ CREATE INDEX IF NOT EXISTS runs_id ON runs(id);
 CREATE TABLE IF NOT EXISTS quarantine (hash TEXT PRIMARY KEY, time INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
 `;
 
-export function openDb(cacheDir: string, opts: { readonly?: boolean } = {}): Db {
+export function openDb(cacheDir: string): Db {
   mkdirSync(cacheDir, { recursive: true });
   const require = createRequire(import.meta.url);
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
@@ -50,8 +49,11 @@ export function openDb(cacheDir: string, opts: { readonly?: boolean } = {}): Db 
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   } else if (version !== SCHEMA_VERSION) {
-    throw new Error(`cache/state.db has schema version ${version}, this pipeline expects ${SCHEMA_VERSION}; delete cache/ to start afresh`);
+    db.close();
+    throw new UserError(
+      `cache/state.db was written by another version of pipeline (schema ${version}, this one reads ${SCHEMA_VERSION})`,
+      'delete the cache/ folder: everything in it is recomputed on the next run',
+    );
   }
-  void opts;
   return db;
 }

@@ -1,8 +1,10 @@
 // The file-state cache: (device, inode, size, mtime) -> content hash, kept in SQLite, so a file
 // that has not changed since it was last hashed is never read again. A no-op `status` costs a
-// stat per file plus one indexed range query per folder.
+// stat per file and one indexed read per folder: states are stored one row per folder (a JSON
+// object name -> "dev:ino:size:mtime:hash"), because a dataset is a few thousand folders of
+// many files, and one row per file made the database work (and the garbage it left) cost more
+// than the stats themselves.
 import { statSync, type Stats } from 'node:fs';
-import { dirname, sep } from 'node:path';
 import type { Db, Statement } from './db.js';
 import { hashFileSync, type Hash } from './hash.js';
 
@@ -12,79 +14,77 @@ import { hashFileSync, type Hash } from './hash.js';
  * cached, so it is checked again next time.
  */
 const RACY_MS = 2000;
-
-type Row = [dev: number, ino: number, size: number, mtime: number, hash: string];
+const HASH_LEN = 16;
 
 export interface FileHash {
   hash: Hash;
   size: number;
 }
 
+type DirEntries = Record<string, string>;
+
 export class FileStateCache {
   readonly #db: Db;
-  readonly #range: Statement;
-  readonly #upsert: Statement;
-  /** Folder -> rows of the files below it, loaded once per command. */
-  readonly #byDir = new Map<string, Map<string, Row>>();
-  #pending: Array<[string, number, number, number, number, string]> = [];
+  readonly #get: Statement;
+  readonly #put: Statement;
+  readonly #dirs = new Map<string, DirEntries>();
+  readonly #dirty = new Set<string>();
   hashed = 0;
   reused = 0;
 
   constructor(db: Db) {
     this.#db = db;
-    // Paths below `dir/` sort between `dir/` and `dir0` ('0' follows '/').
-    this.#range = db.prepare('SELECT path, dev, ino, size, mtime, hash FROM file_state WHERE path > ? AND path < ?').raw();
-    this.#upsert = db.prepare(
-      'INSERT INTO file_state(path, dev, ino, size, mtime, hash) VALUES (?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime=excluded.mtime, hash=excluded.hash',
-    );
+    this.#get = db.prepare('SELECT entries FROM dir_state WHERE dir = ?').pluck();
+    this.#put = db.prepare('INSERT OR REPLACE INTO dir_state(dir, entries) VALUES (?, ?)');
   }
 
-  #rowsFor(dir: string): Map<string, Row> {
-    let rows = this.#byDir.get(dir);
-    if (rows === undefined) {
-      rows = new Map();
-      const lo = dir.endsWith(sep) ? dir : dir + sep;
-      const hi = lo.slice(0, -1) + String.fromCharCode(sep.charCodeAt(0) + 1);
-      for (const r of this.#range.iterate(lo, hi) as IterableIterator<[string, number, number, number, number, string]>) {
-        rows.set(r[0], [r[1], r[2], r[3], r[4], r[5]]);
-      }
-      this.#byDir.set(dir, rows);
+  #entries(dir: string): DirEntries {
+    let e = this.#dirs.get(dir);
+    if (e === undefined) {
+      const text = this.#get.get(dir) as string | undefined;
+      e = text === undefined ? {} : (JSON.parse(text) as DirEntries);
+      this.#dirs.set(dir, e);
     }
-    return rows;
+    return e;
   }
 
   /** Hash of one absolute path, from the cache when its state is unchanged. */
   hash(path: string, st?: Stats): FileHash {
     const s = st ?? statSync(path);
-    const row = this.#rowsFor(dirname(path)).get(path);
-    if (row !== undefined && row[0] === s.dev && row[1] === s.ino && row[2] === s.size && row[3] === s.mtimeMs) {
+    const cut = path.lastIndexOf('/');
+    const dir = path.slice(0, cut);
+    const name = path.slice(cut + 1);
+    const entries = this.#entries(dir);
+    const key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:`;
+    const known = entries[name];
+    if (known !== undefined && known.length === key.length + HASH_LEN && known.startsWith(key)) {
       this.reused++;
-      return { hash: row[4], size: s.size };
+      return { hash: known.slice(key.length), size: s.size };
     }
     const { hash, size } = hashFileSync(path);
     this.hashed++;
     if (Date.now() - s.mtimeMs > RACY_MS && size === s.size) {
-      this.#pending.push([path, s.dev, s.ino, s.size, s.mtimeMs, hash]);
-      this.#byDir.get(dirname(path))?.set(path, [s.dev, s.ino, s.size, s.mtimeMs, hash]);
-      if (this.#pending.length >= 5000) this.flush();
+      entries[name] = key + hash;
+      this.#dirty.add(dir);
+      if (this.#dirty.size >= 256) this.flush();
     }
     return { hash, size };
   }
 
   hashMany(paths: readonly string[]): FileHash[] {
-    const out = paths.map((p) => this.hash(p));
+    const out = new Array<FileHash>(paths.length);
+    for (let i = 0; i < paths.length; i++) out[i] = this.hash(paths[i]!);
     this.flush();
     return out;
   }
 
-  /** Writes newly learnt states in one transaction. */
+  /** Writes the folders whose states changed, in one transaction. */
   flush(): void {
-    if (this.#pending.length === 0) return;
-    const rows = this.#pending;
-    this.#pending = [];
+    if (this.#dirty.size === 0) return;
+    const dirs = [...this.#dirty];
+    this.#dirty.clear();
     this.#db.transaction(() => {
-      for (const r of rows) this.#upsert.run(...r);
+      for (const d of dirs) this.#put.run(d, JSON.stringify(this.#dirs.get(d) ?? {}));
     })();
   }
 }

@@ -3,7 +3,7 @@
 // Dense 21 + sigmoid, binary cross-entropy. Compares, in one run:
 //   - tfjs-layers' stock LSTM/GRU on the wasm backend (the baseline) and on the cpu backend,
 //   - FastRecurrent (stages/nn/rnn/layer.ts) on wasm,
-//   - the ONNX Runtime path (stages/nn/rnn/onnx/), when built.
+//   - the ONNX Runtime path (stages/nn/rnn/onnx/): the LSTM layer in ONNX Runtime, head and Adam in tfjs.
 // PyTorch's CPU LSTM reaches 1,232 samples/s on the T=32 shape on this kind of machine (2
 // cores); the target is half that. Figures are noisy on a shared machine: compare ratios
 // within one run.

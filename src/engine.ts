@@ -63,6 +63,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Reproduction: write no outputs, params file or run-index row (the record is still stored). */
   detached?: boolean;
+  /** Stages whose output is given instead of computed (e.g. `evaluate` scoring another model). */
+  substitute?: Readonly<Record<string, Artifact>>;
 }
 
 export interface StatusStage {
@@ -474,6 +476,16 @@ export class Engine {
         summaries.push(summary);
         this.#listener({ type: 'stage-end', summary });
         ok = false;
+        continue;
+      }
+
+      const given = opts.substitute?.[name];
+      if (given) {
+        const output: OutputRef =
+          given.type === 'tree'
+            ? { type: 'tree', root: given.root, tree: given.tree, ...(given.meta ? { meta: given.meta } : {}) }
+            : { type: 'collection', root: given.root, manifest: '' };
+        views.set(name, { name, spec, kind: undefined as unknown as StageKind, fp: undefined, fpHash: undefined, plan: { type: given.type === 'tree' ? 'reduce' : 'map', fresh: true, reasons: [], fpHash: undefined }, failures: [], parts: { kind: 'given', version: '', env: {}, inputs: {} }, artifact: given, output });
         continue;
       }
 

@@ -7,12 +7,27 @@ import type { Presenter } from './plain.js';
 import { finalLines } from './summary.js';
 
 interface StageTask {
+  /** Settles the task's promise; set up before listr starts the task, so no event is lost. */
+  done: Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
   task?: ListrTaskWrapper<unknown, never, never>;
   started?: number;
-  line?: string;
+  /** Title and output to apply when the task attaches (events may come first). */
+  title?: string;
+  output?: string;
+  skipped?: string;
   end?: StageSummary;
+}
+
+function deferred(): Pick<StageTask, 'done' | 'resolve' | 'reject'> {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { done, resolve, reject };
 }
 
 function bar(done: number, total: number, width = 24): string {
@@ -27,22 +42,32 @@ export function listrPresenter(): Presenter {
 
   const show = (name: string, text: string): void => {
     const st = stages.get(name);
-    if (st?.task) st.task.output = text;
+    if (!st) return;
+    st.output = text;
+    if (st.task) st.task.output = text;
+  };
+  const retitle = (st: StageTask, title: string): void => {
+    st.title = title;
+    if (st.task) st.task.title = title;
   };
 
   return {
     listener(e: EngineEvent) {
       switch (e.type) {
         case 'run-start': {
+          for (const s of e.stages) stages.set(s.name, deferred());
           listr = new Listr(
             e.stages.map((s) => ({
               title: s.name,
-              task: (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) =>
-                new Promise<void>((resolve, reject) => {
-                  const st: StageTask = { resolve, reject, task };
-                  stages.set(s.name, st);
-                }),
-              rendererOptions: { persistentOutput: false, bottomBar: 1 },
+              task: (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
+                const st = stages.get(s.name)!;
+                st.task = task;
+                if (st.title) task.title = st.title;
+                if (st.output && !st.end) task.output = st.output;
+                if (st.skipped) task.skip(st.skipped);
+                return st.done;
+              },
+              rendererOptions: { persistentOutput: false, outputBar: 1 },
             })) as never,
             { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } } as never,
           );
@@ -80,10 +105,11 @@ export function listrPresenter(): Presenter {
           if (!st) break;
           st.end = s;
           const items = s.items ? ` — ${s.items.ran} ran, ${s.items.cached} cached${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
-          if (st.task) st.task.title = `${s.name}  ${s.state} ${formatSeconds(s.seconds)}${items}`;
+          retitle(st, `${s.name}  ${s.state} ${formatSeconds(s.seconds)}${items}`);
           if (s.state === 'failed') st.reject(new Error(`${s.name}: ${(s.error ?? 'failed').split('\n')[0]}`));
           else if (s.state === 'skipped') {
-            st.task?.skip(`${s.name}  skipped (${s.error ?? 'not run'})`);
+            st.skipped = `${s.name}  skipped (${s.error ?? 'not run'})`;
+            st.task?.skip(st.skipped);
             st.resolve();
           } else st.resolve();
           break;

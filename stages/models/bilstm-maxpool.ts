@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { recurrent } from '../nn/recurrent.js';
 import type { ModelFactory } from './api.js';
+import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';
 
 const bilstmMaxpool: ModelFactory = {
@@ -13,7 +14,7 @@ const bilstmMaxpool: ModelFactory = {
   summary: 'per-frame LayerNorm -> BiLSTM -> max over time -> dropout -> Dense',
   build: (opts) =>
     tfGenreModel('bilstm_maxpool', opts, (input, { shape, params, seed }) => {
-      let h = tf.layers.layerNormalization({ axis: -1, epsilon: 1e-5, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
+      let h = new LayerNorm({ dims: 1, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
       for (let l = 0; l < params.layers; l++) {
         h = recurrent({
           cell: 'lstm',

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { recurrent } from '../nn/recurrent.js';
 import type { ModelFactory } from './api.js';
+import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';
 
 const gru: ModelFactory = {
@@ -12,7 +13,7 @@ const gru: ModelFactory = {
   summary: 'per-frame LayerNorm -> (bi)GRU -> max over time -> dropout -> Dense',
   build: (opts) =>
     tfGenreModel('gru', opts, (input, { shape, params, seed }) => {
-      let h = tf.layers.layerNormalization({ axis: -1, epsilon: 1e-5, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
+      let h = new LayerNorm({ dims: 1, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
       for (let l = 0; l < params.layers; l++) {
         h = recurrent({
           cell: 'gru',

@@ -4,6 +4,7 @@
 // padding puts on it (a movie with few frames has a smaller mean), so it needs no mask.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelFactory } from './api.js';
+import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';
 
 const meanMlp: ModelFactory = {
@@ -13,7 +14,7 @@ const meanMlp: ModelFactory = {
   build: (opts) =>
     tfGenreModel('mean_mlp', opts, (input, { shape, params }) => {
       let h = tf.layers.globalAveragePooling1d({ name: 'mean_over_time' }).apply(input) as tf.SymbolicTensor;
-      h = tf.layers.layerNormalization({ axis: -1, epsilon: 1e-5, name: 'norm' }).apply(h) as tf.SymbolicTensor;
+      h = new LayerNorm({ dims: 1, name: 'norm' }).apply(h) as tf.SymbolicTensor;
       h = tf.layers.dense({ units: params.hidden, activation: 'relu', name: 'hidden' }).apply(h) as tf.SymbolicTensor;
       h = tf.layers.dropout({ rate: params.dropout, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
       return tf.layers.dense({ units: shape.genres, name: 'fc' }).apply(h) as tf.SymbolicTensor;

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 import { recurrent } from '../nn/recurrent.js';
 import type { ModelFactory } from './api.js';
+import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';
 
 const reference: ModelFactory = {
@@ -30,7 +31,7 @@ const reference: ModelFactory = {
   build: (opts) =>
     tfGenreModel('reference', opts, (input, { shape, params, seed }) => {
       const L = shape.length;
-      let h = tf.layers.layerNormalization({ axis: [1, 2], epsilon: 1e-5, name: 'layer_norm' }).apply(input) as tf.SymbolicTensor;
+      let h = new LayerNorm({ dims: 2, epsilon: 1e-5, name: 'layer_norm' }).apply(input) as tf.SymbolicTensor;
       for (let l = 0; l < params.layers; l++) {
         h = recurrent({
           cell: 'lstm',

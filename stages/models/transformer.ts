@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 import type { ModelFactory } from './api.js';
+import { LayerNorm } from './layers/layer-norm.js';
 import { PositionEmbedding, TransformerEncoderBlock } from './layers/transformer.js';
 import { tfGenreModel } from './tf-model.js';
 
@@ -19,13 +20,13 @@ const transformer: ModelFactory = {
   },
   build: (opts) =>
     tfGenreModel('transformer', opts, (input, { shape, params }) => {
-      let h = tf.layers.layerNormalization({ axis: -1, epsilon: 1e-5, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
+      let h = new LayerNorm({ dims: 1, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
       h = tf.layers.dense({ units: params.hidden, name: 'project' }).apply(h) as tf.SymbolicTensor;
       h = new PositionEmbedding({ name: 'position' }).apply(h) as tf.SymbolicTensor;
       for (let l = 0; l < params.layers; l++) {
         h = new TransformerEncoderBlock({ heads: params.heads, dropout: params.dropout, name: `block_${l + 1}` }).apply(h) as tf.SymbolicTensor;
       }
-      h = tf.layers.layerNormalization({ axis: -1, epsilon: 1e-5, name: 'final_norm' }).apply(h) as tf.SymbolicTensor;
+      h = new LayerNorm({ dims: 1, name: 'final_norm' }).apply(h) as tf.SymbolicTensor;
       h = tf.layers.globalAveragePooling1d({ name: 'mean_over_time' }).apply(h) as tf.SymbolicTensor;
       h = tf.layers.dropout({ rate: params.dropout, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
       return tf.layers.dense({ units: shape.genres, name: 'fc' }).apply(h) as tf.SymbolicTensor;

@@ -162,8 +162,11 @@ async function endToEnd(a: Args, model: string, frames: number): Promise<{ secon
   }
 }
 
-/** Inference alone on ready tensors: in process and through the worker thread the stage uses. */
-async function raw(a: Args, model: string): Promise<{ inProcess: number; worker: number; batch: number }> {
+/**
+ * Inference alone on ready tensors: in process (onnxruntime's threads spinning or not: the
+ * stage turns spinning off) and through the worker thread the stage uses.
+ */
+async function raw(a: Args, model: string): Promise<{ inProcess: number; inProcessSpin: number; worker: number; batch: number }> {
   const dir = join(a.cache, `raw-${process.pid}`);
   const store = new LocalStore(join(dir, 'cache'));
   const pool = await framePool(store, a.batch);
@@ -172,16 +175,19 @@ async function raw(a: Args, model: string): Promise<{ inProcess: number; worker:
   rmSync(dir, { recursive: true, force: true });
   const opts = { modelPath: model, provider: a.provider, threads: a.threads, batchSize: a.batch };
   const reps = Math.max(2, Math.ceil(96 / a.batch));
-  const inproc = await OnnxEncoder.open(opts);
-  let inProcess: number;
-  try {
-    await inproc.infer(batch, a.batch); // warm-up
-    const t = performance.now();
-    for (let r = 0; r < reps; r++) await inproc.infer(batch, a.batch);
-    inProcess = (reps * a.batch) / ((performance.now() - t) / 1000);
-  } finally {
-    await inproc.close();
-  }
+  const inProcessRate = async (spin: boolean): Promise<number> => {
+    const enc = await OnnxEncoder.open({ ...opts, spin });
+    try {
+      await enc.infer(batch, a.batch); // warm-up
+      const t = performance.now();
+      for (let r = 0; r < reps; r++) await enc.infer(batch, a.batch);
+      return (reps * a.batch) / ((performance.now() - t) / 1000);
+    } finally {
+      await enc.close();
+    }
+  };
+  const inProcess = await inProcessRate(false);
+  const inProcessSpin = await inProcessRate(true);
   const thread = await OnnxThreadEncoder.open(opts);
   let worker: number;
   try {
@@ -193,7 +199,7 @@ async function raw(a: Args, model: string): Promise<{ inProcess: number; worker:
   } finally {
     await thread.close();
   }
-  return { inProcess, worker, batch: a.batch };
+  return { inProcess, inProcessSpin, worker, batch: a.batch };
 }
 
 function childArgs(a: Args, model: string, extra: string[]): string[] {
@@ -285,7 +291,7 @@ async function main(): Promise<void> {
   const measureRaw = async (when: string): Promise<void> => {
     const r = await raw(a, model);
     rawRates.push(r.worker);
-    say(`raw inference (${when}), ready tensors, batch ${r.batch}: ${r.inProcess.toFixed(1)} img/s in process, ${r.worker.toFixed(1)} img/s on the worker thread`);
+    say(`raw inference (${when}), ready tensors, batch ${r.batch}: ${r.worker.toFixed(1)} img/s on the worker thread (as the stage runs it); in process ${r.inProcess.toFixed(1)} img/s, ${r.inProcessSpin.toFixed(1)} with onnxruntime's threads spinning`);
   };
   const doRaw = a.encoder === 'onnx' && !a.skip.has('raw');
   if (doRaw) await measureRaw('before');

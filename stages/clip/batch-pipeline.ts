@@ -38,6 +38,9 @@ export interface PipelineOptions {
   prefetch?: number;
 }
 
+/** Finished movies whose storing may be under way at once. */
+const MAX_PENDING_REPORTS = 32;
+
 class Movie {
   out: Float32Array | undefined;
   remaining: number;
@@ -185,6 +188,9 @@ export async function runEmbedPipeline(
         queue.push(b);
         filling = undefined;
         while (queue.length > prefetch) await consume(queue.shift()!);
+        // Finished movies wait for the store here if it is slower than the encoder, rather
+        // than piling up in memory.
+        while (reports.size > MAX_PENDING_REPORTS) await Promise.race(reports);
       }
     }
     if (filling !== undefined && filling.slots.length > 0) queue.push(filling);

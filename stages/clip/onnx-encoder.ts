@@ -140,6 +140,12 @@ export interface OnnxEncoderOptions {
   /** ONNX intra-op threads; 0 lets onnxruntime choose (one per physical core). */
   threads: number;
   batchSize: number;
+  /**
+   * Let onnxruntime's idle intra-op threads spin-wait for work (onnxruntime's own default).
+   * Off by default here: the frame decoders need the same cores, and on a busy 2-core machine
+   * spinning threads halved both raw and end-to-end throughput (bench/embed-throughput.ts).
+   */
+  spin?: boolean;
 }
 
 export class OnnxEncoder implements FrameEncoder {
@@ -175,6 +181,7 @@ export class OnnxEncoder implements FrameEncoder {
         executionMode: 'sequential',
         interOpNumThreads: 1,
         ...(o.threads > 0 ? { intraOpNumThreads: o.threads } : {}),
+        ...(o.spin === true ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
         logSeverityLevel: 4,
       });
     } catch (e) {

@@ -556,7 +556,8 @@ export class Engine {
         versions: { pipeline: packageVersion(), node: process.version },
       };
       runIdValue = saveRecord(this.store, record);
-      const headline = summaries.map((s) => s.headline).find((h) => h !== undefined);
+      // The last stage's headline (metrics closes the default DAG) stands for the run.
+      const headline = summaries.map((s) => s.headline).filter((h) => h !== undefined).pop();
       const latest = this.runs.latest();
       if (!opts.detached && (anyRan || latest?.id !== runIdValue || !ok)) {
         this.runs.add(runIdValue, ok, (performance.now() - started) / 1000, {

@@ -142,8 +142,9 @@ export interface OnnxEncoderOptions {
   batchSize: number;
   /**
    * Let onnxruntime's idle intra-op threads spin-wait for work (onnxruntime's own default).
-   * Off by default here: the frame decoders need the same cores, and on a busy 2-core machine
-   * spinning threads halved both raw and end-to-end throughput (bench/embed-throughput.ts).
+   * Off by default here: the frame decoders need the same cores, and spinning bought nothing
+   * measurable on inference alone (2 cores, interleaved runs: medians within 5%; the bench
+   * prints both).
    */
   spin?: boolean;
 }

@@ -7,6 +7,7 @@
 // counted and listed in report.json, the output meta and the run summary: never dropped silently.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { hashParts } from '../src/hash.js';
 import { UserError } from '../src/errors.js';
@@ -37,13 +38,20 @@ async function metaNames(metaDir: string): Promise<string[]> {
   }
 }
 
+function noLabelFile(path: string): UserError {
+  return new UserError(
+    `dataset.labels_file: no labels file ${path}`,
+    'write a CSV (id,Genre1|Genre2) or JSON ({"id": ["Genre1"]}) labels file beside the videos, or set dataset.labels_file',
+  );
+}
+
 async function readLabelFile(path: string): Promise<Map<string, string[]>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    throw new UserError(`dataset.labels_file: no labels file ${path}`, 'write a CSV (id,Genre1|Genre2) or JSON ({"id": ["Genre1"]}) labels file beside the videos, or set dataset.labels_file');
+    throw noLabelFile(path);
   }
   return parseLabelFile(text, path);
 }
@@ -73,11 +81,11 @@ const labels: ReduceKind = {
       // One Merkle hash over every meta file, through the file-state cache (a stat each).
       const dir = metaDirOf(ctx);
       const names = await metaNames(dir);
-      const hashed = await ctx.hashFiles(names.map((n) => `${dir}/${n}`));
+      const hashed = await ctx.hashFiles(names.map((n) => join(dir, n)));
       out['meta'] = hashParts(names.flatMap((n, i) => [n, hashed[i]!.hash]));
     } else {
       const file = labelsFileOf(ctx);
-      if (!existsSync(file)) await readLabelFile(file);
+      if (!existsSync(file)) throw noLabelFile(file);
       out['labels_file'] = (await ctx.hashFiles([file]))[0]!.hash;
     }
     const split = splitFileOf(ctx);

@@ -76,6 +76,23 @@ test('listing never throws for one bad movie; each bad movie fails alone, the ot
   for (const id of ['tt9000002', 'tt9000003', 'tt9000004', 'tt9000005', 'tt9000006']) assert.ok(failure(sink, id).hint);
 });
 
+test('a keyframe that cannot be read fails its movie only, at listing time', async () => {
+  const r = tempDir();
+  dirs.push(r);
+  cpSync(join(root, '240P', 'tt9000001'), join(r, '240P', 'tt9000001'), { recursive: true });
+  cpSync(join(root, '240P', 'tt9000007'), join(r, '240P', 'tt9000007'), { recursive: true });
+  // A folder where a keyframe should be: reading it fails (EISDIR) inside hashFiles.
+  removeDir(join(r, '240P', 'tt9000007', 'shot_0000_img_1.jpg'));
+  mkdirSync(join(r, '240P', 'tt9000007', 'shot_0000_img_1.jpg'));
+  const { ctx } = framesCtx(r);
+  const { items, sink } = await runMapKind(frames, ctx);
+  assert.deepEqual(items.map((i) => i.id), ['tt9000001', 'tt9000007']);
+  assert.deepEqual([...sink.done_.keys()], ['tt9000001']);
+  const e = failure(sink, 'tt9000007');
+  assert.equal(e.file, join(r, '240P', 'tt9000007'));
+  assert.match(e.message, /^cannot read a keyframe \(.*EISDIR/);
+});
+
 async function labelsRun(metaEdits: Record<string, string>, onError: 'fail' | 'skip') {
   const r = tempDir();
   dirs.push(r);

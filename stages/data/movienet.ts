@@ -58,21 +58,22 @@ export async function listMovienetItems(
   const limit = pLimit(32);
   const listed = await Promise.all(
     ids.map((id) =>
-      limit(async () => {
+      limit(async (): Promise<Listed | undefined> => {
         let names: string[];
         try {
           names = await readdir(join(kfRoot, id));
         } catch (e) {
           // A symbolic link to something that is not a folder: not a movie.
           if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-          throw e;
+          // One unreadable folder is that movie's problem, not the listing's.
+          return { id, frames: [], unrecognised: [], problem: { file: join(kfRoot, id), message: `cannot read the folder (${(e as Error).message})`, hint: 'check its permissions' } };
         }
         const { frames, unrecognised } = sortFrameNames(names);
         return { id, frames: sampleFrames(frames, opts.sampling), unrecognised };
       }),
     ),
   );
-  const movies = listed.filter((m): m is { id: string; frames: ParsedFrame[]; unrecognised: string[] } => m !== undefined);
+  const movies = listed.filter((m): m is Listed => m !== undefined);
 
   const items: SourceItem[] = [];
   for (let start = 0; start < movies.length; ) {
@@ -80,45 +81,61 @@ export async function listMovienetItems(
     let count = 0;
     while (end < movies.length && (count === 0 || count + movies[end]!.frames.length <= HASH_BATCH)) count += movies[end++]!.frames.length;
     const batch = movies.slice(start, end);
-    const paths: string[] = [];
-    for (const m of batch) {
-      // Plain concatenation: path.join per file costs more than the rest of the listing.
-      const prefix = join(kfRoot, m.id) + sep;
-      for (const f of m.frames) paths.push(prefix + f.name);
+    let hashed: Array<Array<{ hash: string; size: number }> | Error>;
+    try {
+      const flat = await ctx.hashFiles(batch.flatMap((m) => framePaths(kfRoot, m)));
+      let k = 0;
+      hashed = batch.map((m) => flat.slice(k, (k += m.frames.length)));
+    } catch {
+      // A file that cannot be read fails the whole call: hash movie by movie to find whose it is.
+      hashed = await Promise.all(batch.map((m) => ctx.hashFiles(framePaths(kfRoot, m)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
     }
-    const hashed = await ctx.hashFiles(paths);
-    let k = 0;
-    for (const m of batch) {
-      const dir = `${opts.keyframesDir}/${m.id}`;
-      let hashes = '';
-      let problem: SourceProblem | undefined;
-      for (const f of m.frames) {
-        const h = hashed[k++]!;
-        hashes += h.hash;
-        if (h.size === 0 && problem === undefined) {
-          problem = { file: join(kfRoot, m.id, f.name), message: 'empty file (0 bytes)', hint: 're-download this movie\'s keyframes, or delete the file' };
-        }
-      }
-      if (m.frames.length === 0) {
-        problem = {
-          file: join(kfRoot, m.id),
-          message: m.unrecognised.length > 0 ? `no keyframes named shot_XXXX_img_K.jpg (found ${m.unrecognised.length} other images)` : 'no keyframes in the folder',
-          hint: 'extract this movie\'s keyframes from the MovieNet archive again, or delete the empty folder',
-        };
-      }
-      const source: MovienetSource = {
-        source: 'movienet',
-        dir,
-        names: m.frames.map((f) => f.name).join('/'),
-        hashes,
-        ...(m.unrecognised.length > 0 ? { unrecognised: m.unrecognised.slice(0, 20) } : {}),
-        ...(problem === undefined ? {} : { problem }),
-      };
-      items.push({ id: m.id, source });
-    }
+    batch.forEach((m, b) => items.push({ id: m.id, source: movienetSource(kfRoot, opts.keyframesDir, m, hashed[b]!) }));
     start = end;
   }
   return items;
+}
+
+interface Listed {
+  id: string;
+  frames: ParsedFrame[];
+  unrecognised: string[];
+  problem?: SourceProblem;
+}
+
+function framePaths(kfRoot: string, m: Listed): string[] {
+  // Plain concatenation: path.join per file costs more than the rest of the listing.
+  const prefix = join(kfRoot, m.id) + sep;
+  return m.frames.map((f) => prefix + f.name);
+}
+
+function movienetSource(kfRoot: string, keyframesDir: string, m: Listed, hashed: Array<{ hash: string; size: number }> | Error): MovienetSource {
+  let problem = m.problem;
+  let hashes = '';
+  if (hashed instanceof Error) {
+    problem ??= { file: join(kfRoot, m.id), message: `cannot read a keyframe (${hashed.message})`, hint: 'check the files\' permissions' };
+  } else {
+    m.frames.forEach((f, i) => {
+      const h = hashed[i]!;
+      hashes += h.hash;
+      if (h.size === 0) problem ??= { file: join(kfRoot, m.id, f.name), message: 'empty file (0 bytes)', hint: 're-download this movie\'s keyframes, or delete the file' };
+    });
+  }
+  if (m.frames.length === 0) {
+    problem ??= {
+      file: join(kfRoot, m.id),
+      message: m.unrecognised.length > 0 ? `no keyframes named shot_XXXX_img_K.jpg (found ${m.unrecognised.length} other images)` : 'no keyframes in the folder',
+      hint: 'extract this movie\'s keyframes from the MovieNet archive again, or delete the empty folder',
+    };
+  }
+  return {
+    source: 'movienet',
+    dir: `${keyframesDir}/${m.id}`,
+    names: m.frames.map((f) => f.name).join('/'),
+    hashes,
+    ...(m.unrecognised.length > 0 ? { unrecognised: m.unrecognised.slice(0, 20) } : {}),
+    ...(problem === undefined ? {} : { problem }),
+  };
 }
 
 /** Decodes a MovienetSource's frame list (names and hashes). */

@@ -110,7 +110,15 @@ export async function listVideoItems(ctx: StageContext, opts: { root: string; ex
     const id = f.slice(0, f.length - extname(f).length);
     byId.set(id, [...(byId.get(id) ?? []), f]);
   }
-  const hashed = await ctx.hashFiles(files.map((f) => join(opts.root, f)));
+  let hashed: Array<{ hash: Hash; size: number } | Error>;
+  try {
+    hashed = await ctx.hashFiles(files.map((f) => join(opts.root, f)));
+  } catch {
+    // One unreadable video fails the whole call: hash file by file to find which.
+    hashed = await Promise.all(
+      files.map((f) => ctx.hashFiles([join(opts.root, f)]).then((h) => h[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e))))),
+    );
+  }
   const hashOf = new Map(files.map((f, i) => [f, hashed[i]!]));
   const items: SourceItem[] = [];
   for (const [id, names] of [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -119,13 +127,15 @@ export async function listVideoItems(ctx: StageContext, opts: { root: string; ex
     let problem: SourceProblem | undefined;
     if (names.length > 1) {
       problem = { file: join(opts.root, file), message: `several videos for one movie: ${names.join(', ')}`, hint: 'keep one video per movie id (file name without extension)' };
+    } else if (h instanceof Error) {
+      problem = { file: join(opts.root, file), message: `cannot read the video (${h.message})`, hint: 'check the file\'s permissions' };
     } else if (h.size === 0) {
       problem = { file: join(opts.root, file), message: 'empty file (0 bytes)', hint: 're-download the video, or delete it' };
     }
     const source: VideoSource = {
       source: 'videos',
       file,
-      hash: h.hash,
+      hash: h instanceof Error ? '' : h.hash,
       ...(opts.extraction.fps > 0 ? { fps: opts.extraction.fps } : { scene_threshold: opts.extraction.sceneThreshold }),
       height: FRAME_HEIGHT,
       ...(problem === undefined ? {} : { problem }),

@@ -56,6 +56,10 @@ async function readLabelFile(path: string): Promise<Map<string, string[]>> {
   return parseLabelFile(text, path);
 }
 
+function movies(ids: readonly string[]): string {
+  return ids.length === 1 ? '1 movie' : `${ids.length} movies`;
+}
+
 function preview(ids: readonly string[], n = 5): string {
   return ids.slice(0, n).join(', ') + (ids.length > n ? `, ... (${ids.length} in all, see outputs/labels/${LABEL_FILES.report})` : '');
 }
@@ -244,14 +248,14 @@ const labels: ReduceKind = {
       `labels: ${labelled.length} movies (train ${split.train.length}, val ${split.val.length}, test ${split.test.length}; ` +
         (report.splitSource === 'file' ? `split from ${splitFile})` : `stratified split, seed ${splitSeed})`),
     ];
-    if (report.noMeta.length > 0) summary.push(`labels: ${report.noMeta.length} movies with frames but no genres on file, left out: ${preview(report.noMeta)}`);
-    if (report.badMeta.length > 0) summary.push(`labels: ${report.badMeta.length} movies with unreadable meta, left out: ${preview(report.badMeta)}`);
-    if (report.noKnownGenres.length > 0) summary.push(`labels: ${report.noKnownGenres.length} movies without a genre from labels.genres, left out: ${preview(report.noKnownGenres)}`);
+    if (report.noMeta.length > 0) summary.push(`labels: ${movies(report.noMeta)} with frames but no genres on file, left out: ${preview(report.noMeta)}`);
+    if (report.badMeta.length > 0) summary.push(`labels: ${movies(report.badMeta)} with unreadable meta, left out: ${preview(report.badMeta)}`);
+    if (report.noKnownGenres.length > 0) summary.push(`labels: ${movies(report.noKnownGenres)} without a genre from labels.genres, left out: ${preview(report.noKnownGenres)}`);
     const unknown = Object.entries(report.unknownGenres).sort((a, b) => b[1] - a[1]);
     if (unknown.length > 0) summary.push(`labels: genres not in labels.genres, ignored: ${unknown.map(([g, n]) => `${g} (${n})`).join(', ')}`);
-    if (report.noFrames.length > 0) summary.push(`labels: ${report.noFrames.length} movies have genres but no frames: ${preview(report.noFrames)}`);
-    if (report.splitIdsNotInData.length > 0) summary.push(`labels: the split file lists ${report.splitIdsNotInData.length} movies that are not in the data: ${preview(report.splitIdsNotInData)}`);
-    if (report.notInSplit.length > 0) summary.push(`labels: ${report.notInSplit.length} labelled movies are in no split of the split file: ${preview(report.notInSplit)}`);
+    if (report.noFrames.length > 0) summary.push(`labels: ${movies(report.noFrames)} with genres but no frames: ${preview(report.noFrames)}`);
+    if (report.splitIdsNotInData.length > 0) summary.push(`labels: the split file lists ${movies(report.splitIdsNotInData)} not in the data: ${preview(report.splitIdsNotInData)}`);
+    if (report.notInSplit.length > 0) summary.push(`labels: ${movies(report.notInSplit)} with genres in no split of the split file: ${preview(report.notInSplit)}`);
     if (thin.length > 0) summary.push(`labels: genres with fewer than ${COVER_MIN} positives (not in every split): ${thin.map((g) => `${g} (${counts.all.genres[g]})`).join(', ')}`);
     return { tree, meta, summary };
   },

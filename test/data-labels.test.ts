@@ -81,7 +81,7 @@ test('demo movies whose frames failed are listed as having no frames', async () 
   const { report, out, files } = await runDemoLabels(ids, {}, { movies: 20 });
   assert.deepEqual(report.noFrames, ['tt9000007']);
   assert.equal(files.ids.length, 19);
-  assert.ok(out.summary!.some((l) => l.includes('1 movies have genres but no frames: tt9000007')));
+  assert.ok(out.summary!.some((l) => l.includes('1 movie with genres but no frames: tt9000007')));
 });
 
 test('bad labels params are user errors', async () => {

@@ -169,10 +169,10 @@ test('labels from MovieNet meta: one-hot in vocabulary order; gaps counted and l
   assert.equal(files.counts.all.genres['Sci-Fi'], files.ids.reduce((s, id) => s + files.labels[id]![sciFi]!, 0));
   assert.equal(files.counts.train.movies + files.counts.val.movies + files.counts.test.movies, 3);
   const summary = (out.summary ?? []).join('\n');
-  assert.match(summary, /1 movies with frames but no genres on file, left out: tt9000002/);
+  assert.match(summary, /1 movie with frames but no genres on file, left out: tt9000002/);
   assert.match(summary, /without a genre from labels.genres, left out: tt9000003/);
   assert.match(summary, /Reality-TV \(1\)/);
-  assert.match(summary, /have genres but no frames: tt9000009/);
+  assert.match(summary, /1 movie with genres but no frames: tt9000009/);
   assert.deepEqual((out.meta?.['no_meta'] as { count: number }).count, 1);
 });
 

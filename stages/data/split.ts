@@ -44,7 +44,6 @@ export interface StratifyOptions {
  */
 export function iterativeStratification(rows: ReadonlyArray<ArrayLike<number>>, opts: StratifyOptions): number[] {
   const n = rows.length;
-  const k = opts.ratios.length;
   const q = n === 0 ? 0 : rows[0]!.length;
   const coverMin = opts.coverMin ?? 3;
   const rng = seedrandom(`stratify:${opts.seed}`);

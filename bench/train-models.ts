@@ -1,0 +1,111 @@
+// Training and scoring throughput of every genre model (stages/models/), per backend, on the
+// demo's shape: [256, 512] features per movie, batch 32, 21 genres, the default conf's
+// architecture params (hidden 128, 1 layer, bidirectional, max_pooling 4, dropout 0.2,
+// heads 4). A training step is forward + backward + Adam, through the model API the train
+// stage uses (TrainableGenreModel.trainStep).
+//
+// The baseline, measured in the same run: the `reference` network with tfjs-layers' stock LSTM
+// (train.rnn: stock) on wasm. Ratios are against it. Figures from a shared machine are noisy:
+// compare ratios within one run.
+//
+//   node dist/bench/train-models.js                     all models on wasm, stock rows too
+//   node dist/bench/train-models.js --backends=wasm,cpu add the cpu backend (slow)
+//   node dist/bench/train-models.js --models=reference,mean_mlp --length=64
+import seedrandom from 'seedrandom';
+import type { ModelParams, TrainableGenreModel } from '../stages/models/api.js';
+import { getModelFactory } from '../stages/models/registry.js';
+import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
+
+interface Row {
+  model: string;
+  rnn: 'fast' | 'stock' | '-';
+  backend: string;
+  trainPerSec: number;
+  predictPerSec: number;
+  steps: number;
+}
+
+const arg = (name: string, fallback: string): string =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+
+const BATCH = Number(arg('batch', '32'));
+const LENGTH = Number(arg('length', '256'));
+const WIDTH = 512;
+const GENRES = 21;
+const MIN_STEPS = Number(arg('steps', '3'));
+const MIN_MS = Number(arg('ms', '4000'));
+const MODELS = arg('models', 'reference,bilstm_maxpool,gru,mean_mlp,transformer').split(',');
+const BACKENDS = arg('backends', 'wasm').split(',');
+const RECURRENT = new Set(['reference', 'bilstm_maxpool', 'gru']);
+
+const PARAMS: ModelParams = { hidden: 128, layers: 1, bidirectional: true, dropout: 0.2, maxPooling: 4, heads: 4, rnn: 'fast' };
+
+/** Times `step` after one warm-up call: at least MIN_STEPS calls and MIN_MS milliseconds. */
+async function time(step: () => Promise<unknown>): Promise<{ ms: number; n: number }> {
+  await step();
+  const t0 = performance.now();
+  let n = 0;
+  while (n < MIN_STEPS || performance.now() - t0 < MIN_MS) {
+    await step();
+    n++;
+  }
+  return { ms: (performance.now() - t0) / n, n };
+}
+
+async function measure(name: string, rnn: 'fast' | 'stock', backend: string, x: Float32Array, y: Float32Array): Promise<Row> {
+  await activateBackend(resolveBackend(backend));
+  const f = await getModelFactory(name);
+  const model: TrainableGenreModel = f.build({
+    shape: { length: LENGTH, width: WIDTH, genres: GENRES },
+    params: { ...PARAMS, rnn },
+    loss: { name: 'bce' },
+    lr: 1e-3,
+    seed: 0,
+  });
+  try {
+    const t = await time(() => model.trainStep({ x, y, n: BATCH }));
+    const p = await time(() => model.predict(x, BATCH));
+    return {
+      model: name,
+      rnn: RECURRENT.has(name) ? rnn : '-',
+      backend,
+      trainPerSec: (BATCH * 1000) / t.ms,
+      predictPerSec: (BATCH * 1000) / p.ms,
+      steps: t.n,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const rng = seedrandom('train-models');
+  const x = Float32Array.from({ length: BATCH * LENGTH * WIDTH }, () => rng() * 2 - 1);
+  const y = Float32Array.from({ length: BATCH * GENRES }, () => (rng() < 0.2 ? 1 : 0));
+  // tfjs prints a warning for large orthogonal initialisers; it is not a result.
+  const warn = console.warn;
+  console.warn = (...a: unknown[]): void => {
+    if (!String(a[0]).includes('Orthogonal initializer')) warn(...a);
+  };
+  console.log(`train-models: batch ${BATCH}, features [${LENGTH},${WIDTH}], ${GENRES} genres, hidden ${PARAMS.hidden}, bidirectional`);
+  const rows: Row[] = [];
+  for (const backend of BACKENDS) {
+    // The baseline first: the reference network with the stock tfjs-layers LSTM.
+    if (MODELS.includes('reference')) rows.push(await measure('reference', 'stock', backend, x, y));
+    for (const name of MODELS) {
+      rows.push(await measure(name, 'fast', backend, x, y));
+      if (RECURRENT.has(name) && name !== 'reference') rows.push(await measure(name, 'stock', backend, x, y));
+    }
+  }
+  const base = rows.find((r) => r.model === 'reference' && r.rnn === 'stock' && r.backend === 'wasm') ?? rows[0]!;
+  console.log('');
+  console.log('| model | rnn | backend | train samples/s | x stock reference | predict samples/s | steps timed |');
+  console.log('|---|---|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.model} | ${r.rnn} | ${r.backend} | ${r.trainPerSec.toFixed(1)} | ${(r.trainPerSec / base.trainPerSec).toFixed(2)} | ${r.predictPerSec.toFixed(1)} | ${r.steps} |`,
+    );
+  }
+}
+
+await main();

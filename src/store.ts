@@ -18,7 +18,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashBytes, hashFileSync, isHash, type Hash } from './hash.js';
 import type { StoreAccess } from './stage-api.js';
@@ -93,8 +93,25 @@ export class LocalStore implements Store {
     return hash;
   }
 
+  /**
+   * Like putSync, with the write and fsync on libuv's thread pool, so that a stage producing
+   * many objects (the demo's frames) keeps its own work going while they reach the disk.
+   */
   async put(data: Uint8Array | string): Promise<Hash> {
-    return this.putSync(data);
+    const hash = hashBytes(data);
+    const dest = this.path(hash);
+    if (existsSync(dest)) return hash;
+    const tmp = this.tempPath();
+    const fh = await open(tmp, 'wx', 0o444);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    this.#install(tmp, dest);
+    this.onPut?.(hash);
+    return hash;
   }
 
   async putFile(path: string): Promise<Hash> {

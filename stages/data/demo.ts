@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { ItemOutput, SourceItem, StoreAccess, Tree } from '../../src/stage-api.js';
 import { DEMO_GENERATOR_VERSION, demoGenres, demoId, parseDemoParams } from './demo-genres.js';
-import { renderDemoMovie } from './demo-render.js';
 import { frameListKey, type FrameList } from './frame-list.js';
 
 /** What a demo item's run reads: the generator's inputs for that movie. */
@@ -22,6 +21,8 @@ export function listDemoItems(params: { movies?: unknown; seed?: unknown }): Sou
 
 /** Renders one demo movie into the store: `{"<id>.json": list, "<id>/shot_..._img_K.jpg": jpeg}`. */
 export async function runDemoItem(store: StoreAccess, id: string, src: DemoSource): Promise<ItemOutput> {
+  // The renderer (and sharp) load when a movie is rendered, not when the kind is listed.
+  const { renderDemoMovie } = await import('./demo-render.js');
   const frames = await renderDemoMovie(src.seed, src.index);
   const tree: Tree = {};
   const list: FrameList = { movie: id, source: 'demo', frames: [] };
@@ -74,6 +75,7 @@ export async function writeDemoDataset(dir: string, opts: WriteDemoOptions = {})
         const id = demoId(index);
         const movieDir = join(kf, id);
         await mkdir(movieDir, { recursive: true });
+        const { renderDemoMovie } = await import('./demo-render.js');
         const rendered = await renderDemoMovie(seed, index);
         for (const f of rendered) await writeAtomic(join(movieDir, f.name), f.jpeg);
         const record = { imdb_id: id, title: `Demo movie ${index}`, genres: demoGenres(seed, index) };

@@ -1,7 +1,8 @@
 // Loads and validates pipeline.yaml: YAML syntax, the JSON Schema shipped in
 // schema/pipeline.schema.json, then what a schema cannot say (kinds, deps, cycles, outs,
 // params). Every problem is collected and reported at once with file:line:col.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hashParts } from './hash.js';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,8 +195,15 @@ export function loadProject(opts: LoadOptions = {}): Project {
   if (diagnostics.length > 0) throw new ConfigError(diagnostics, sources);
 
   const raw = (y.doc.toJS() ?? {}) as unknown;
-  const validate = schemaValidator();
-  if (!validate(raw)) diagnostics.push(...schemaDiagnostics(y, validate.errors ?? []));
+  // Compiling the schema costs more than the rest of a no-op `status`; a pipeline.yaml that
+  // passed it before (same text, same schema) is not checked again.
+  const schemaKey = hashParts([readFileSync(SCHEMA_PATH, 'utf8'), y.text]);
+  const schemaOk = join(root, 'cache', 'spec-valid');
+  if (!(existsSync(schemaOk) && readFileSync(schemaOk, 'utf8') === schemaKey)) {
+    const validate = schemaValidator();
+    if (!validate(raw)) diagnostics.push(...schemaDiagnostics(y, validate.errors ?? []));
+    else if (existsSync(join(root, 'cache'))) writeFileSync(schemaOk, schemaKey);
+  }
 
   const doc = (typeof raw === 'object' && raw !== null ? raw : {}) as {
     conf?: string;

@@ -198,6 +198,9 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
     const order = shuffle.permutation(train.n);
     let lossSum = 0;
     for (let b = 0; b < batches; b++) {
+      // A training step resolves through microtasks only, so without this the event loop would
+      // never run during training: no Ctrl-C (signals are macrotasks) and no progress redraw.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (hooks.signal.aborted) {
         await keepBestOnAbort(model, best, state, o, data, loss, epoch, b, batches, hooks);
       }

@@ -219,6 +219,14 @@ describe('train stage', () => {
     assert.deepEqual(Object.keys(train.env!(rig.ctx(BASE, inputs)) as Record<string, string>).sort(), ['@tensorflow/tfjs-backend-wasm', 'backend', 'tfjs', 'wasm.simd']);
   });
 
+  it('trains on the cpu backend when asked, and records it', async () => {
+    const out = await train.run(rig.ctx({ ...BASE, 'train.backend': 'cpu', 'train.epochs': 1, 'train.model': 'mean_mlp' }, inputs));
+    assert.equal(out.meta!['backend'], 'cpu');
+    const info = await rig.store.readJson<{ backend: string }>(out.tree['model/genre-model.json']!);
+    assert.equal(info.backend, 'cpu');
+    assert.equal((train.env!(rig.ctx({ ...BASE, 'train.backend': 'cpu' }, inputs)) as Record<string, string>)['backend'], 'cpu');
+  });
+
   it('reports a movie with features of the wrong shape as an item error and trains without it', async () => {
     const d = syntheticMovies({ movies: 20, ...SHAPE, genres: 4, frames: 8, seed: 5 });
     const ins = await rig.inputs(d, SHAPE);

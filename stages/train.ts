@@ -298,7 +298,7 @@ const train: ReduceKind = {
     const p = readTrainParams(ctx);
     const { activateBackend } = await import('./nn/backend.js');
     const backend = await activateBackend(resolveBackend(p.backend));
-    const { fitModel } = await import('./models/fit.js');
+    const { finishCheckpoints, fitModel } = await import('./models/fit.js');
     const { join } = await import('node:path');
     const { fixlen, labels } = pickInputs(ctx.inputs);
     const data = await loadTrainData(ctx, fixlen, labels);
@@ -326,18 +326,20 @@ const train: ReduceKind = {
       configYaml,
     };
     const hooks = { signal: ctx.signal, progress: ctx.progress.bind(ctx), log: ctx.log.bind(ctx) };
-    const main = await fitModel(data, { ...common, model: p.model, label: p.model, scratch: join(scratch, 'model'), checkpointKey: `${key}:model` }, hooks);
+    const scratchDirs = { model: join(scratch, 'model'), baseline: join(scratch, 'baseline') };
+    const main = await fitModel(data, { ...common, model: p.model, label: p.model, scratch: scratchDirs.model, checkpointKey: `${key}:model` }, hooks);
     let baseline: FitResult | undefined;
     if (p.baseline) {
       baseline =
         p.model === 'mean_mlp'
           ? main
-          : await fitModel(data, { ...common, model: 'mean_mlp', label: 'baseline mean_mlp', scratch: join(scratch, 'baseline'), checkpointKey: `${key}:baseline` }, hooks);
+          : await fitModel(data, { ...common, model: 'mean_mlp', label: 'baseline mean_mlp', scratch: scratchDirs.baseline, checkpointKey: `${key}:baseline` }, hooks);
     }
 
     const tree: Tree = {};
     await putModel(ctx, tree, '', main, configYaml);
     if (baseline !== undefined) await putModel(ctx, tree, 'baseline/', baseline, configYaml);
+    finishCheckpoints([scratchDirs.model, scratchDirs.baseline]);
 
     const sel = main.history.selected;
     const value = sel.value;

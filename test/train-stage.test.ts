@@ -183,6 +183,26 @@ describe('train stage', () => {
     assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
   });
 
+  it('does not retrain a finished model when the baseline is interrupted', async () => {
+    const ctx = rig.ctx(BASE, inputs, {
+      onProgress: (u, c) => {
+        if (typeof u.message === 'string' && u.message.startsWith('baseline mean_mlp epoch 2/6 batch 2/')) c.abort.abort();
+      },
+    });
+    await assert.rejects(train.run(ctx), /baseline mean_mlp training interrupted at epoch 2/);
+    const rerun = rig.ctx(BASE, inputs);
+    const out = await train.run(rerun);
+    assert.ok(rerun.logs.some((l) => /reference: training had finished \(max_epochs, epoch 6\)/.test(l)), rerun.logs.join('\n'));
+    assert.ok(rerun.logs.some((l) => /baseline mean_mlp: resuming after epoch 1/.test(l)), rerun.logs.join('\n'));
+    assert.ok(!rerun.progressUpdates.some((u) => u.message?.startsWith('reference epoch')));
+    assert.equal(out.tree['model/weights.bin'], first.tree['model/weights.bin']);
+    assert.equal(out.tree['baseline/model/weights.bin'], first.tree['baseline/model/weights.bin']);
+    assert.equal(out.tree['history.json'] !== undefined, true);
+    const h = await rig.store.readJson<History>(out.tree['history.json']!);
+    const h0 = await rig.store.readJson<History>(first.tree['history.json']!);
+    assert.deepEqual(h.selected, h0.selected);
+  });
+
   it('early-stops after patience epochs without improvement', async () => {
     const out = await train.run(rig.ctx({ ...BASE, 'train.patience': 1, 'train.epochs': 30, 'train.baseline': false, 'train.model': 'mean_mlp' }, inputs));
     const h = await rig.store.readJson<History>(out.tree['history.json']!);

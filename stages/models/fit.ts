@@ -15,7 +15,7 @@ import { type LossSpec, makeLossSpec } from '../nn/losses.js';
 import { EventWriter, eventFileName } from '../nn/tensorboard/event-writer.js';
 import { multiLabelMetrics } from '../report/metrics-math.js';
 import type { GenreModelInfo, ModelFiles, ModelParams, ModelShape, NamedArray, TrainableGenreModel } from './api.js';
-import { type Checkpoint, readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { getModelFactory } from './registry.js';
 import { type RandomState, SeededRandom } from './seeded-random.js';
 import { writeModelFiles } from './io.js';
@@ -110,6 +110,8 @@ interface LoopState {
   bestEpoch: number;
   bestValue: number | null;
   shuffle: RandomState;
+  /** Set once training has finished: a rerun after an abort later in the stage reuses the result. */
+  stopped?: StopReason;
 }
 
 function gather(split: Split, rows: readonly number[], shape: ModelShape): { x: Float32Array; y: Float32Array; n: number } {
@@ -182,16 +184,21 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
     shuffle = new SeededRandom(`${o.seed}:shuffle`, state.shuffle);
     best = resumed.best;
     resumedFrom = resumed.epoch;
-    hooks.log('info', `${o.label}: resuming after epoch ${resumed.epoch} from the checkpoint in ${o.scratch}`);
+    hooks.log(
+      'info',
+      state.stopped === undefined
+        ? `${o.label}: resuming after epoch ${resumed.epoch} from the checkpoint in ${o.scratch}`
+        : `${o.label}: training had finished (${state.stopped}, epoch ${resumed.epoch}); reusing it from ${o.scratch}`,
+    );
     // The earlier epochs' scalars go into this run's event file too, so that it is complete.
     for (const e of state.history) scalars(tb, e, null, genres);
   }
 
   const epochsSinceBest = (): number => (state.history.at(-1)?.epoch ?? 0) - state.bestEpoch;
-  let stopped: StopReason = 'max_epochs';
+  let stopped: StopReason = state.stopped ?? 'max_epochs';
   const batches = Math.ceil(train.n / o.batchSize);
 
-  for (let epoch = (resumedFrom ?? 0) + 1; epoch <= o.epochs; epoch++) {
+  for (let epoch = (resumedFrom ?? 0) + 1; epoch <= o.epochs && state.stopped === undefined; epoch++) {
     const t0 = performance.now();
     const lr = learningRate(o, epoch);
     model.setLearningRate(lr);
@@ -269,12 +276,28 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
     }
   }
 
+  if (ckptPath !== undefined && state.stopped === undefined) {
+    // The finished training, kept until the whole stage succeeds (finishCheckpoints): an abort
+    // later in the stage (the baseline) must not cost this training.
+    state.stopped = stopped;
+    writeCheckpoint(ckptPath, {
+      key: o.checkpointKey,
+      epoch: state.history.at(-1)?.epoch ?? 0,
+      extra: state as unknown as JsonValue,
+      state: { weights: best! },
+      best: best!,
+    });
+  }
   await model.setState({ weights: best! });
   const history = makeHistory(state, stopped, hasVal);
   const info = modelInfo(o, data, loss, history);
   const files = { ...(await model.save()), 'genre-model.json': Buffer.from(`${JSON.stringify(info, null, 2)}\n`) };
-  if (ckptPath !== undefined) removeCheckpoint(ckptPath);
   return { files, info, history, events: { name: eventFileName(startWall), bytes: tb.bytes() }, resumedFrom };
+}
+
+/** Removes the checkpoints of finished trainings once the stage's outputs are complete. */
+export function finishCheckpoints(scratchDirs: readonly string[]): void {
+  for (const d of scratchDirs) removeCheckpoint(join(d, 'checkpoint.bin'));
 }
 
 function scalars(tb: EventWriter, e: EpochRecord, perGenreAp: Array<number | null> | null, genres: readonly string[]): void {

@@ -10,7 +10,6 @@
 //   tensorboard/events.out.tfevents.*     TensorBoard scalars; tensorboard/config.yaml beside it
 //   baseline/...                          the same for the mean_mlp baseline
 // docs/TRAINING.md describes the models, losses, selection, checkpoints and interruption.
-import { stringify as yamlStringify } from 'yaml';
 import { ItemError, UserError } from '../src/errors.js';
 import { hashJson } from '../src/hash.js';
 import { readNpyF32 } from '../src/npy.js';
@@ -27,10 +26,9 @@ import type {
   TreeArtifact,
 } from '../src/stage-api.js';
 import { LABEL_FILES, readLabelsFiles } from './data/labels-files.js';
-import type { ModelParams, ModelShape } from './models/api.js';
+import { LOSS_CHOICES, type ModelParams, type ModelShape } from './models/api.js';
 import type { FitData, FitOptions, FitResult, Split } from './models/fit.js';
 import { BACKEND_CHOICES, backendEnv, resolveBackend } from './nn/backend.js';
-import { LOSS_CHOICES } from './nn/losses.js';
 
 export const TRAIN_VERSION = 1;
 
@@ -306,6 +304,7 @@ const train: ReduceKind = {
       'info',
       `${data.train.n} training and ${data.val.n} validation movies, features [${data.shape.length},${data.shape.width}], ${data.shape.genres} genres, backend ${backend.name}`,
     );
+    const { stringify: yamlStringify } = await import('yaml');
     const configYaml =
       `# Resolved parameters of the train stage (backend resolved to ${backend.name}).\n` + yamlStringify(nest(ctx.params));
     const scratch = await ctx.scratchDir();

@@ -141,6 +141,10 @@ export interface GenreModelInfo {
   selectionValue: number | null;
 }
 
+/** `train.loss` choices (stages/nn/losses.ts implements them); here so that reading them costs no tfjs import. */
+export const LOSS_CHOICES = ['bce', 'bce_pos_count', 'bce_inv_freq', 'focal'] as const;
+export type LossName = (typeof LOSS_CHOICES)[number];
+
 export const MODEL_DIR = 'model';
 export const MODEL_FILES = { topology: 'model.json', weights: 'weights.bin', info: 'genre-model.json' } as const;
 

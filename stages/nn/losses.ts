@@ -21,8 +21,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 
-export const LOSS_CHOICES = ['bce', 'bce_pos_count', 'bce_inv_freq', 'focal'] as const;
-export type LossName = (typeof LOSS_CHOICES)[number];
+import { LOSS_CHOICES, type LossName } from '../models/api.js';
+
+export { LOSS_CHOICES, type LossName };
 
 /** A loss with its data-dependent weights resolved: plain JSON, saved with the model. */
 export interface LossSpec {

@@ -2,8 +2,9 @@
 //   uint64 length (little-endian) | uint32 masked CRC32C of the length bytes
 //   | data | uint32 masked CRC32C of the data
 // (tensorflow/core/lib/io/record_writer.cc). The CRC32C comes from the crc-32 package; the
-// framing itself is a dozen lines, for which no maintained npm package exists without
-// pulling in TensorFlow.
+// framing itself is a dozen lines written here by hand: the npm packages for TFRecord files
+// either need TensorFlow's native library or, like @roboflow/tfrecords (a single 2024 release),
+// pull in crypto-js 3, shortid and google-protobuf for the same dozen lines.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

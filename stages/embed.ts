@@ -13,11 +13,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { ItemError, UserError } from '../src/errors.js';
 import { encodeNpy } from '../src/npy.js';
 import type { ItemOutput, ItemTask, MapKind, StageContext } from '../src/stage-api.js';
+// Only light modules at the top: `pipeline status` imports every kind. sharp, onnxruntime and
+// the pipeline load in run().
 import type { FrameRef, MovieSource } from './clip/batch-pipeline.js';
-import { runEmbedPipeline } from './clip/batch-pipeline.js';
 import type { FrameEncoder } from './clip/encoder.js';
-import { PROVIDERS, checkModelFile, isProvider, onnxRuntimeVersion } from './clip/onnx-encoder.js';
-import type { Provider } from './clip/onnx-encoder.js';
+import { PROVIDERS, checkModelFile, isProvider, onnxRuntimeVersion } from './clip/onnx-model.js';
+import type { Provider } from './clip/onnx-model.js';
+import { sharpVersions } from './clip/sharp-versions.js';
 import { datasetRoot, framePath, readFrameList } from './data/frame-list.js';
 import type { FrameEntry, FrameList } from './data/frame-list.js';
 
@@ -177,8 +179,7 @@ const embed: MapKind = {
   perfParams: ['embed.batch_size', 'embed.threads', 'embed.model', 'dataset.root'],
 
   async env(ctx) {
-    const sharp = (await import('sharp')).default;
-    const versions: Record<string, string> = { sharp: sharp.versions.sharp ?? '', libvips: sharp.versions.vips };
+    const versions: Record<string, string> = { ...(await sharpVersions()) };
     if (ctx.paramOr<unknown>('embed.encoder', EMBED_DEFAULTS.encoder) === 'onnx') versions.onnxruntime = onnxRuntimeVersion();
     return versions;
   },
@@ -208,6 +209,7 @@ const embed: MapKind = {
       return root;
     };
     const total = tasks.reduce((a, t) => a + (typeof t.upstream?.meta?.frames === 'number' ? t.upstream.meta.frames : 0), 0);
+    const { runEmbedPipeline } = await import('./clip/batch-pipeline.js');
     const encoder = await openEncoder(p);
     try {
       const framesOf = new Map<string, readonly FrameRef[]>();

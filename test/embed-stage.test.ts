@@ -15,6 +15,7 @@ import type { ItemTask } from '../src/stage-api.js';
 import { DESCRIPTOR_DIM, describe, descriptorPixels } from '../stages/clip/builtin-descriptor.js';
 import { OnnxEncoder } from '../stages/clip/onnx-encoder.js';
 import { CLIP_PIXELS } from '../stages/clip/preprocess.js';
+import { loadedSharpVersions, sharpVersions } from '../stages/clip/sharp-versions.js';
 import embed, { storeEmbeddings } from '../stages/embed.js';
 import { RecordingSink, TempStore, makeCtx, storeMovie, syntheticFrame, tempDir } from './helpers/embed-ctx.js';
 
@@ -208,6 +209,10 @@ test('fingerprint parts: the model hash is an input, batch_size and threads are 
   assert.match(env.libvips ?? '', /^\d+\.\d+/);
   const builtinEnv = await embed.env!(makeCtx({ workspace: tmp.dir, store, params: {} }));
   assert.equal(builtinEnv.onnxruntime, undefined);
+  // env reads sharp's and libvips's versions from package metadata (status stays fast): the
+  // same as sharp reports once loaded.
+  assert.deepEqual(await sharpVersions(), await loadedSharpVersions());
+  assert.deepEqual({ sharp: env.sharp, libvips: env.libvips }, await loadedSharpVersions());
   await assert.rejects(embed.inputs!(makeCtx({ workspace: tmp.dir, store, params: { 'embed.encoder': 'onnx', 'embed.model': 'nowhere.onnx' } })), /embed\.model: no model file at nowhere\.onnx/);
 });
 

@@ -10,7 +10,6 @@
 // decoding, one in inference), plus the [N,D] arrays of the movies that have frames in them.
 import { ItemError, UserError } from '../../src/errors.js';
 import type { FrameEncoder } from './encoder.js';
-import { decodeErrorMessage } from './preprocess.js';
 
 export interface FrameRef {
   /** Shown in messages: the keyframe's file name (or its path in the dataset). */
@@ -36,6 +35,13 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   /** Full batches being decoded ahead of the one in inference (default 1: enough while decoding is faster than inference). */
   prefetch?: number;
+}
+
+/** libvips reports a broken file in several lines, often repeated: one line, each reason once. */
+export function decodeErrorMessage(e: unknown): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  const lines = [...new Set(raw.split('\n').map((l) => l.trim()).filter((l) => l.length > 0))];
+  return lines.join('; ');
 }
 
 /** Finished movies whose storing may be under way at once. */

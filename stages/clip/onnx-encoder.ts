@@ -6,26 +6,16 @@
 // from the model; anything else is refused with what was expected and what was found.
 // float16 models run as they are: with float32 inputs/outputs (the usual fp16 conversion with
 // keep_io_types) nothing changes here; with float16 ones, tensors are converted on the way.
-import { existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UserError } from '../../src/errors.js';
 import type { FrameEncoder } from './encoder.js';
 import { fromHalf, toHalf } from './half.js';
+import { checkModelFile } from './onnx-model.js';
+import type { Provider } from './onnx-model.js';
 import { CLIP_PIXELS, CLIP_SIZE, clipPixels } from './preprocess.js';
 
-export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
-export type Provider = (typeof PROVIDERS)[number];
-
-export function isProvider(x: unknown): x is Provider {
-  return typeof x === 'string' && (PROVIDERS as readonly string[]).includes(x);
-}
-
-/** Version of the installed onnxruntime-node, without loading its native library. */
-export function onnxRuntimeVersion(): string {
-  const require = createRequire(import.meta.url);
-  return (require('onnxruntime-node/package.json') as { version: string }).version;
-}
+export { PROVIDERS, checkModelFile, isProvider, onnxRuntimeVersion } from './onnx-model.js';
+export type { Provider } from './onnx-model.js';
 
 /** What the embed stage needs to know about a model, read from its metadata. */
 export interface ModelInterface {
@@ -102,16 +92,6 @@ export function checkModelInterface(model: string, inputs: readonly Meta[], outp
     dim: typeof d === 'number' ? d : undefined,
     fixedBatch,
   };
-}
-
-/** A missing or unreadable model file is the user's to fix: say which key and where to read how. */
-export function checkModelFile(path: string, configured: string): void {
-  if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new UserError(
-      `embed.model: no model file at ${configured}${configured === path ? '' : ` (${path})`}`,
-      'set embed.model to the ONNX export of CLIP ViT-B/32\'s vision model (docs/EMBED.md says how to get it), or use embed.encoder: builtin',
-    );
-  }
 }
 
 const PROVIDER_HINTS: Record<Provider, string> = {

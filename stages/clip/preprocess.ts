@@ -87,13 +87,6 @@ export async function clipPixels(input: string | Buffer, out: Float32Array): Pro
   writePlanar(data, out);
 }
 
-/** libvips reports a broken file in several lines, often repeated: one line, each reason once. */
-export function decodeErrorMessage(e: unknown): string {
-  const raw = e instanceof Error ? e.message : String(e);
-  const lines = [...new Set(raw.split('\n').map((l) => l.trim()).filter((l) => l.length > 0))];
-  return lines.join('; ');
-}
-
 /** Interleaved RGB uint8 (HWC) -> normalised planar float32 (CHW). */
 function writePlanar(rgb: Uint8Array, out: Float32Array): void {
   const plane = CLIP_SIZE * CLIP_SIZE;

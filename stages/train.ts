@@ -180,7 +180,12 @@ export async function loadTrainData(
   fixlen: CollectionArtifact,
   labelsArt: TreeArtifact,
 ): Promise<FitData> {
-  const labels = await readLabelsFiles(ctx.store, labelsArt);
+  let labels: Awaited<ReturnType<typeof readLabelsFiles>>;
+  try {
+    labels = await readLabelsFiles(ctx.store, labelsArt);
+  } catch (e) {
+    throw new UserError(`cannot read the labels stage's output: ${(e as Error).message}`, 'rerun the labels stage (pipeline run labels --force)');
+  }
   const genres = labels.genres;
   let shape: [number, number] | undefined;
   const read = (id: string): { data: Float32Array; y: number[] } | undefined => {

@@ -82,6 +82,8 @@ export function readCheckpoint(path: string, key: string): Checkpoint | undefine
     let dataStart = jsonStart + len;
     dataStart += (4 - (dataStart % 4)) % 4;
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset + dataStart, buf.byteOffset + buf.length));
+    const refs = [...h.weights, ...(h.optimizer ?? []), ...(h.best ?? [])];
+    if (refs.some((r) => r.offset + r.length > all.length)) return undefined; // truncated
     const arrays = (refs: ArrayRef[]): NamedArray[] =>
       refs.map((r) => ({ name: r.name, shape: r.shape, data: all.slice(r.offset, r.offset + r.length) }));
     return {

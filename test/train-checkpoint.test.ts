@@ -1,0 +1,55 @@
+// Training checkpoints: round trip, and a checkpoint that is not ours or is damaged is ignored.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { type Checkpoint, readCheckpoint, removeCheckpoint, writeCheckpoint } from '../stages/models/checkpoint.js';
+
+describe('training checkpoints', () => {
+  const c: Checkpoint = {
+    key: 'k1',
+    epoch: 3,
+    extra: { history: [{ epoch: 1 }], bestEpoch: 1 },
+    state: {
+      weights: [
+        { name: 'a', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+        { name: 'b', shape: [1], data: Float32Array.from([-0.5]) },
+      ],
+      optimizer: [{ name: 'iter', shape: [], data: Float32Array.from([7]) }],
+      rng: { c: 1, s0: 0.25, s1: 0.5, s2: 0.75 },
+    },
+    best: [{ name: 'a', shape: [2, 3], data: Float32Array.from([6, 5, 4, 3, 2, 1]) }],
+  };
+
+  it('round-trips everything, arrays bit for bit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    try {
+      const p = join(dir, 'checkpoint.bin');
+      writeCheckpoint(p, c);
+      assert.deepEqual(readCheckpoint(p, 'k1'), c);
+      assert.equal(readCheckpoint(p, 'other'), undefined);
+      removeCheckpoint(p);
+      assert.equal(readCheckpoint(p, 'k1'), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ignores a damaged or foreign file instead of failing the run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    try {
+      const p = join(dir, 'checkpoint.bin');
+      writeCheckpoint(p, c);
+      const bytes = readFileSync(p);
+      writeFileSync(p, bytes.subarray(0, bytes.length - 8)); // arrays cut short
+      assert.equal(readCheckpoint(p, 'k1'), undefined);
+      writeFileSync(p, bytes.subarray(0, 30));
+      assert.equal(readCheckpoint(p, 'k1'), undefined);
+      writeFileSync(p, 'not a checkpoint');
+      assert.equal(readCheckpoint(p, 'k1'), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

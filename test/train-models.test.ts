@@ -86,6 +86,11 @@ describe('genre models', () => {
         const p1 = await loaded.predict(data.val.x, data.val.n);
         const p2 = (plain.predict(tf.tensor3d(data.val.x, [data.val.n, SHAPE.length, SHAPE.width])) as tf.Tensor).dataSync();
         assert.deepEqual([...p1], [...p2]);
+        // The handler saves too: a copy written through it loads to the same predictions.
+        await plain.save(directoryHandler(join(root, 'copy')));
+        const copy = await tf.loadLayersModel(directoryHandler(join(root, 'copy')));
+        assert.deepEqual([...(copy.predict(tf.tensor3d(data.val.x, [data.val.n, SHAPE.length, SHAPE.width])) as tf.Tensor).dataSync()], [...p1]);
+        copy.dispose();
         assert.equal(p1.length, data.val.n * 3);
         // The saved weights are those of the selected epoch: its F1 comes back.
         assert.equal(r.info.selectedEpoch, r.history.selected.epoch);

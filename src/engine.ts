@@ -18,6 +18,7 @@ import type { Conf } from './params.js';
 import { planStage, type CachedItem, type CachedStage, type ItemErrorJson, type LastState, type PlanItem, type StagePlan } from './plan.js';
 import { RunIndex, saveRecord, type Manifest, type OutputRef, type RunRecord, type StageRecord } from './runs.js';
 import type { Project, StageSpec } from './spec.js';
+import { isVolatile } from './stage-api.js';
 import type {
   Artifact,
   ItemOutput,
@@ -403,10 +404,19 @@ export class Engine {
   }
 
   #finishTree(view: StageView, result: CachedStage): void {
-    const root = hashJson(result.tree);
+    // Volatile files (timings) are not part of what the artifact is.
+    const identity: Tree = {};
+    for (const [p, h] of Object.entries(result.tree)) if (!isVolatile(p, result.volatile)) identity[p] = h;
+    const root = hashJson(identity);
     view.cachedStage = result;
     view.failures = result.errors ?? [];
-    view.output = { type: 'tree', root, tree: result.tree, ...(result.meta ? { meta: result.meta } : {}) };
+    view.output = {
+      type: 'tree',
+      root,
+      tree: result.tree,
+      ...(result.meta ? { meta: result.meta } : {}),
+      ...(result.volatile ? { volatile: result.volatile } : {}),
+    };
     view.artifact = { type: 'tree', root, tree: result.tree, ...(result.meta ? { meta: result.meta } : {}) };
   }
 
@@ -814,6 +824,7 @@ export class Engine {
       ...(out.headline ? { headline: out.headline } : {}),
       ...(out.summary ? { summary: out.summary } : {}),
       ...(errors.length > 0 ? { errors } : {}),
+      ...(out.volatile && out.volatile.length > 0 ? { volatile: out.volatile } : {}),
     };
     this.#recordResult(view.fpHash!, spec.name, '', cached, undefined);
     this.#finishTree(view, cached);

@@ -25,6 +25,7 @@ export interface CachedStage {
   headline?: { name: string; value: number };
   summary?: string[];
   errors?: ItemErrorJson[];
+  volatile?: string[];
 }
 
 export interface LastState {

@@ -13,7 +13,7 @@ import type { LocalStore } from './store.js';
 
 export type OutputRef =
   | { type: 'collection'; root: Hash; manifest: Hash }
-  | { type: 'tree'; root: Hash; tree: Tree; meta?: JsonObject };
+  | { type: 'tree'; root: Hash; tree: Tree; meta?: JsonObject; volatile?: string[] };
 
 export interface StageRecord {
   uses?: string;

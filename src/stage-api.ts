@@ -45,6 +45,11 @@ export interface TreeArtifact {
   meta?: JsonObject;
 }
 
+/** Whether a path is one of an output's volatile files (see ReduceOutput.volatile). */
+export function isVolatile(path: string, volatile: readonly string[] | undefined): boolean {
+  return volatile !== undefined && volatile.some((v) => (v.endsWith('/') ? path.startsWith(v) : path === v));
+}
+
 export type Artifact = CollectionArtifact | TreeArtifact;
 
 /** Read and write access to the content-addressed store. Objects are immutable once written. */
@@ -152,6 +157,13 @@ export interface ReduceOutput {
   headline?: { name: string; value: number };
   /** Lines printed at the end of the run (e.g. where the report is). */
   summary?: string[];
+  /**
+   * Files (paths, or folder prefixes ending in '/') that carry timings or other facts of the
+   * particular run (training seconds, TensorBoard wall times): stored and checked out like the
+   * rest, but left out of the artifact's identity (so downstream stages do not rerun for them)
+   * and out of `reproduce`'s comparison, which lists them apart.
+   */
+  volatile?: string[];
 }
 
 interface KindBase {

@@ -362,6 +362,8 @@ const train: ReduceKind = {
       meta,
       ...(value === null ? {} : { headline: { name: 'val weighted F1', value } }),
       summary: [line(main), ...(baseline === undefined || baseline === main ? [] : [`baseline ${line(baseline)}`])],
+      // Epoch seconds and TensorBoard wall times differ from run to run; the weights do not.
+      volatile: ['history.json', 'tensorboard/', 'baseline/history.json', 'baseline/tensorboard/'],
     };
   },
 };

@@ -10,6 +10,8 @@ import type { EngineEvent } from '../src/events.js';
 import { Params } from '../src/params.js';
 import type { Project, StageSpec } from '../src/spec.js';
 import { runEach, type MapKind, type ReduceKind, type StageKind } from '../src/stage-api.js';
+import { compareRecords } from '../src/commands/reproduce.js';
+import { LocalStore } from '../src/store.js';
 import { Rig } from './helpers/rig.js';
 
 const rigs: Rig[] = [];
@@ -71,7 +73,12 @@ function kinds(counters: Counters, version = 1): Record<string, StageKind> {
       const parts: string[] = [];
       for (const [id, out] of art.type === 'collection' ? art.items : []) parts.push(`${id}=${(await ctx.store.read(out.tree[`${id}.txt`]!)).toString()}`);
       const sep = ctx.param<string>('concat.sep');
-      return { tree: { 'all.txt': await ctx.store.put(parts.join(sep)) }, headline: { name: 'items', value: parts.length } };
+      const stamp = await ctx.store.put(`finished at ${process.hrtime.bigint()}`);
+      return {
+        tree: { 'all.txt': await ctx.store.put(parts.join(sep)), 'log/stamp.txt': stamp },
+        headline: { name: 'items', value: parts.length },
+        volatile: ['log/'],
+      };
     },
   };
   return { src, upper, concat };
@@ -241,5 +248,21 @@ describe('executor', () => {
     await run(rig, counters, { onError: 'fail' });
     for (const id of done) assert.ok(!counters.src.includes(id), `${id} was computed before the failure and is reused`);
     assert.ok(counters.src.includes('b'));
+  });
+
+  it('volatile files (timings) are kept but are not part of the artifact, and reproduce lists them apart', async () => {
+    const { rig, counters } = setup({ 'a.txt': 'alpha' });
+    const r1 = await run(rig, counters);
+    const r2 = await run(rig, counters, { force: true });
+    const o1 = r1.result.record!.stages.concat!.output!;
+    const o2 = r2.result.record!.stages.concat!.output!;
+    assert.ok(o1.type === 'tree' && o2.type === 'tree');
+    assert.notEqual(o1.tree['log/stamp.txt'], o2.tree['log/stamp.txt']);
+    assert.equal(o1.root, o2.root, 'the timing file is not part of the identity');
+    assert.ok(existsSync(rig.path('outputs/concat/log/stamp.txt')), 'but it is checked out');
+    const timings: string[] = [];
+    const store = new LocalStore(rig.path('cache'));
+    assert.deepEqual(await compareRecords(store, r1.result.record!, r2.result.record!, timings), []);
+    assert.deepEqual(timings, ['concat: log/stamp.txt']);
   });
 });

@@ -6,7 +6,7 @@ import { Params } from '../params.js';
 import { loadRecord, specFromRecord, type Manifest, type OutputRef, type RunRecord } from '../runs.js';
 import type { Project, StageSpec } from '../spec.js';
 import type { LocalStore } from '../store.js';
-import type { Tree } from '../stage-api.js';
+import { isVolatile, type Tree } from '../stage-api.js';
 import { presenterFor, interruptSignal } from './run.js';
 import { openEngine, type WorkspaceOptions } from './runs.js';
 
@@ -76,13 +76,16 @@ async function changedInputs(store: LocalStore, record: RunRecord, views: Map<st
   return { errors, warnings };
 }
 
-function compareTrees(stage: string, item: string | undefined, a: Tree, b: Tree, out: Mismatch[]): void {
+function compareTrees(stage: string, item: string | undefined, a: Tree, b: Tree, out: Mismatch[], volatile?: { list: string[]; paths: string[] }): void {
   for (const p of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (a[p] !== b[p]) out.push({ stage, ...(item ? { item } : {}), path: p, expected: a[p] ?? null, actual: b[p] ?? null });
+    if (a[p] === b[p]) continue;
+    if (volatile && isVolatile(p, volatile.list)) volatile.paths.push(`${stage}: ${p}`);
+    else out.push({ stage, ...(item ? { item } : {}), path: p, expected: a[p] ?? null, actual: b[p] ?? null });
   }
 }
 
-export async function compareRecords(store: LocalStore, expected: RunRecord, actual: RunRecord): Promise<Mismatch[]> {
+/** Output hashes that differ (volatile files, which carry timings, are listed apart in `timings`). */
+export async function compareRecords(store: LocalStore, expected: RunRecord, actual: RunRecord, timings: string[] = []): Promise<Mismatch[]> {
   const out: Mismatch[] = [];
   for (const [name, s] of Object.entries(expected.stages)) {
     const a = s.output;
@@ -92,8 +95,8 @@ export async function compareRecords(store: LocalStore, expected: RunRecord, act
       out.push({ stage: name, path: '(whole stage)', expected: a.root, actual: null });
       continue;
     }
-    if (a.root === b.root) continue;
-    if (a.type === 'tree' && b.type === 'tree') compareTrees(name, undefined, a.tree, b.tree, out);
+    if (a.root === b.root && (a.type !== 'tree' || b.type !== 'tree' || a.volatile === undefined)) continue;
+    if (a.type === 'tree' && b.type === 'tree') compareTrees(name, undefined, a.tree, b.tree, out, { list: a.volatile ?? [], paths: timings });
     else {
       const ma = await manifestOf(store, a);
       const mb = await manifestOf(store, b);
@@ -145,19 +148,29 @@ export async function reproduceCommand(run: string, opts: WorkspaceOptions & { c
     const presenter = await presenterFor(opts.json);
     const engine = new Engine(project, { listener: (e) => presenter.listener(e) });
     let mismatches: Mismatch[];
+    const timings: string[] = [];
     let result;
     try {
       result = await engine.run({ force: opts.cache === false, detached: true, signal: interrupt.signal });
       if (!opts.json) await presenter.finish({ ...result, notes: [] });
-      mismatches = result.record ? await compareRecords(engine.store, record, result.record) : [];
+      mismatches = result.record ? await compareRecords(engine.store, record, result.record, timings) : [];
     } finally {
       engine.close();
     }
     const failed = !result.ok || !result.record;
     const identical = !failed && mismatches.length === 0;
-    const report = { run: row.id, identical, mismatches, ...(failed ? { error: 'the reproduction did not complete' } : {}) };
+    const report = {
+      run: row.id,
+      identical,
+      mismatches,
+      ...(timings.length > 0 ? { timings_differ: timings } : {}),
+      ...(failed ? { error: 'the reproduction did not complete' } : {}),
+    };
     if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-    else if (identical) process.stdout.write(`run ${row.id} reproduced: every output hash is identical${opts.cache === false ? ' (recomputed without the cache)' : ''}\n`);
+    else if (identical) {
+      process.stdout.write(`run ${row.id} reproduced: every output hash is identical${opts.cache === false ? ' (recomputed without the cache)' : ''}\n`);
+      if (timings.length > 0) process.stdout.write(`  (files that record timings differ, as they should: ${timings.join(', ')})\n`);
+    }
     else {
       process.stdout.write(`run ${row.id} NOT reproduced: ${failed ? 'the reproduction failed' : `${mismatches.length} output${mismatches.length === 1 ? '' : 's'} differ`}\n`);
       for (const m of mismatches.slice(0, 30)) {

@@ -1,5 +1,6 @@
 // `pipeline metrics [RUN]`, `pipeline metrics diff A B` and `pipeline evaluate --model X`.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { listFiles } from '../cmd-kind.js';
 import { join, relative, resolve } from 'node:path';
 import { asMetricsJson, diffMetrics, formatMetricsTable } from '../../stages/report/cli.js';
 import { Engine } from '../engine.js';
@@ -65,20 +66,6 @@ export async function metricsDiffCommand(a: string, b: string, opts: WorkspaceOp
   }
 }
 
-/** Files under a folder as a tree (paths relative to it). */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
 /** The model to score: a run's train output, or a folder laid out like outputs/train (or its model/ folder). */
 async function modelArtifact(engine: Engine, project: Project, model: string): Promise<{ artifact: TreeArtifact; label: string }> {
   const path = resolve(process.cwd(), model);
@@ -88,7 +75,7 @@ async function modelArtifact(engine: Engine, project: Project, model: string): P
       throw new UserError(`--model ${model}: no model.json in that folder or in its model/ folder`, 'point --model at a run id, or at outputs/train (or a copy of it)');
     }
     const tree: Tree = {};
-    for (const rel of filesUnder(path)) {
+    for (const rel of listFiles(path, '.')) {
       if (rel.endsWith('.pipeline-tmp')) continue;
       tree[prefix + rel] = engine.store.putSync(readFileSync(join(path, rel)));
     }

@@ -530,7 +530,10 @@ export class Engine {
         summary = view.kind.type === 'map' ? await this.#runMap(view, views, runSignal, t0) : await this.#runReduce(view, views, runSignal, t0);
       } catch (e) {
         summary = this.#failedSummary(name, e, t0);
-        if (runSignal.aborted) summary.state = 'failed';
+        if (runSignal.aborted) {
+          summary.state = 'skipped';
+          summary.error = 'interrupted';
+        }
       }
       if (summary.state === 'ran') anyRan = true;
       if (summary.state === 'failed') ok = false;

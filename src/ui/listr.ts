@@ -69,7 +69,14 @@ export function listrPresenter(): Presenter {
               },
               rendererOptions: { persistentOutput: false, outputBar: 1 },
             })) as never,
-            { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } } as never,
+            // The command handles Ctrl-C itself (stop cleanly, keep finished work); listr2's own
+            // handler would exit the process at once.
+            {
+              concurrent: true,
+              exitOnError: false,
+              registerSignalListeners: false,
+              rendererOptions: { collapseSubtasks: false, collapseErrors: false },
+            } as never,
           );
           running = listr.run().catch(() => undefined);
           break;

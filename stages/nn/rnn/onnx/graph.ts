@@ -1,14 +1,14 @@
 // A small builder for ONNX graphs, serialised with protobufjs. The schema below is the subset
 // of onnx.proto (field numbers as the ONNX specification defines them) that building a graph of
-// standard operators needs; writing it here avoids the onnx-proto package, which pins
-// protobufjs 6 beside the protobufjs 8 the project already uses.
+// standard operators, with subgraphs for control flow (Scan), needs; writing it here avoids the
+// onnx-proto package, which pins protobufjs 6 beside the protobufjs 8 the project already uses.
 import protobuf from 'protobufjs';
 
 const SCHEMA = `
 syntax = "proto3";
 package onnx;
 message AttributeProto {
-  string name = 1; float f = 2; int64 i = 3; bytes s = 4; TensorProto t = 5;
+  string name = 1; float f = 2; int64 i = 3; bytes s = 4; TensorProto t = 5; GraphProto g = 6;
   repeated float floats = 7; repeated int64 ints = 8; int32 type = 20;
 }
 message ValueInfoProto { string name = 1; TypeProto type = 2; }
@@ -40,12 +40,12 @@ const ModelProto = protobuf.parse(SCHEMA).root.lookupType('onnx.ModelProto');
 
 const FLOAT = 1;
 const INT64 = 7;
-const ATTR = { FLOAT: 1, INT: 2, INTS: 7 } as const;
+const ATTR = { FLOAT: 1, INT: 2, GRAPH: 5, INTS: 7 } as const;
 
 /** A dimension: a number, or a name for a size fixed only at run time (e.g. the batch). */
 export type Dim = number | string;
 
-type AttrValue = number | number[] | { float: number };
+type AttrValue = number | number[] | { float: number } | { graph: GraphBuilder };
 
 interface Node {
   input: string[];
@@ -55,13 +55,32 @@ interface Node {
   attribute: Array<Record<string, unknown>>;
 }
 
+/** Value names and constants, shared by a graph and its subgraphs (names must be unique model-wide). */
+interface Scope {
+  next: number;
+  consts: Map<string, string>;
+  inits: Array<Record<string, unknown>>;
+}
+
 export class GraphBuilder {
   readonly #nodes: Node[] = [];
-  readonly #inits: Array<Record<string, unknown>> = [];
   readonly #inputs: Array<Record<string, unknown>> = [];
   readonly #outputs: Array<Record<string, unknown>> = [];
-  readonly #consts = new Map<string, string>();
-  #next = 0;
+  readonly #scope: Scope;
+  readonly #name: string;
+
+  constructor(name = 'main', scope?: Scope) {
+    this.#name = name;
+    this.#scope = scope ?? { next: 0, consts: new Map(), inits: [] };
+  }
+
+  /**
+   * A body graph for a control-flow node (Scan). It may use any value of this graph by name
+   * (ONNX outer-scope references); its constants live in the outermost graph.
+   */
+  subgraph(name: string): GraphBuilder {
+    return new GraphBuilder(name, this.#scope);
+  }
 
   input(name: string, dims: Dim[]): string {
     this.#inputs.push(valueInfo(name, dims));
@@ -78,15 +97,17 @@ export class GraphBuilder {
    * fresh names). Integer attributes are INT/INTS; `{float: v}` is a FLOAT.
    */
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs: string[] | number = 1): string[] {
-    const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => `v${this.#next++}`) : outputs;
+    const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => `v${this.#scope.next++}`) : outputs;
     const attribute = Object.entries(attrs).map(([name, v]) =>
       Array.isArray(v)
         ? { name, type: ATTR.INTS, ints: v }
         : typeof v === 'number'
           ? { name, type: ATTR.INT, i: v }
-          : { name, type: ATTR.FLOAT, f: v.float },
+          : 'graph' in v
+            ? { name, type: ATTR.GRAPH, g: v.graph.#proto(false) }
+            : { name, type: ATTR.FLOAT, f: v.float },
     );
-    this.#nodes.push({ input: inputs, output: outs, name: `n${this.#nodes.length}`, opType, attribute });
+    this.#nodes.push({ input: inputs, output: outs, name: `${this.#name}_n${this.#nodes.length}`, opType, attribute });
     return outs;
   }
 
@@ -107,21 +128,32 @@ export class GraphBuilder {
 
   #constant(type: number, data: Float32Array | BigInt64Array, dims: number[]): string {
     const key = `${type}:${dims.join(',')}:${Array.from(data as ArrayLike<unknown>).join(',')}`;
-    const known = this.#consts.get(key);
+    const { consts, inits } = this.#scope;
+    const known = consts.get(key);
     if (known !== undefined) return known;
-    const name = `c${this.#consts.size}`;
-    this.#inits.push({ name, dims, dataType: type, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-    this.#consts.set(key, name);
+    const name = `c${consts.size}`;
+    inits.push({ name, dims, dataType: type, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    consts.set(key, name);
     return name;
   }
 
-  /** Serialised ModelProto (opset 17). */
+  #proto(withConstants: boolean): Record<string, unknown> {
+    return {
+      name: this.#name,
+      node: this.#nodes,
+      initializer: withConstants ? this.#scope.inits : [],
+      input: this.#inputs,
+      output: this.#outputs,
+    };
+  }
+
+  /** Serialised ModelProto (opset 17) of this graph, with every constant as an initializer. */
   encode(graphName: string): Uint8Array {
     const model = ModelProto.fromObject({
       irVersion: 8,
       producerName: 'pipeline',
       opsetImport: [{ domain: '', version: 17 }],
-      graph: { name: graphName, node: this.#nodes, initializer: this.#inits, input: this.#inputs, output: this.#outputs },
+      graph: { ...this.#proto(true), name: graphName },
     });
     return ModelProto.encode(model).finish();
   }

@@ -4,8 +4,13 @@
 // written out here, step by step, with the same equations as ../lstm.ts.
 //
 // Weights are in tfjs-layers' layout (kernel [F,4H], recurrentKernel [H,4H], bias [4H], gates
-// i,f,c,o), one triple per direction. The time length is fixed when the graphs are built (the
-// graph is unrolled: a few nodes per step); the batch size is free.
+// i,f,c,o), one triple per direction. What does not depend on the recurrence runs for all steps
+// at once (input projection, activation derivatives, weight gradients: large Gemms); only the
+// recurrence itself runs step by step, as the body of an ONNX `Scan` (a dozen nodes). An
+// earlier version unrolled the steps into the graph (a few nodes per step): ONNX Runtime then
+// took about 20 s to build the sessions at T=256 (it grows faster than T), against well under a
+// second with Scan, for the same speed per step. The time length is fixed when the graphs are
+// built; the batch size is free.
 import { GraphBuilder } from './graph.js';
 
 export interface LstmGraphOptions {
@@ -18,8 +23,8 @@ export interface LstmGraphOptions {
   inputGradient: boolean;
 }
 
-/** Names of the per-direction tensors the forward pass hands to the backward pass. */
-export const SAVED = ['I', 'F', 'G', 'O', 'C', 'H'] as const;
+/** Names of the per-direction tensors the forward pass hands to the backward pass ([T,B,*], time-major). */
+export const SAVED = ['S', 'C', 'H'] as const;
 
 export const weightNames = (d: number): [string, string, string] => [`W${d}`, `U${d}`, `b${d}`];
 export const savedName = (what: string, d: number): string => `${what}${d}`;
@@ -30,23 +35,70 @@ function directions(o: LstmGraphOptions): number[] {
   return o.bidirectional ? [0, 1] : [0];
 }
 
-/** Iteration order of direction d: position k works on time step order[k]. */
-function order(o: LstmGraphOptions, d: number): number[] {
-  return Array.from({ length: o.steps }, (_, k) => (d === 1 ? o.steps - 1 - k : k));
-}
-
 /** X [B,T,F] -> time-major rows [T*B, F]. */
 function timeMajorRows(g: GraphBuilder, x: string, o: LstmGraphOptions): string {
   const xt = g.one('Transpose', [x], { perm: [1, 0, 2] });
   return g.one('Reshape', [xt, g.int64([-1, o.features])]);
 }
 
-/** Y [B,T,2H] or [B,2H] plus every direction's I, F, G, O, C, H ([T,B,H], time-major). */
+/** Zeros [B,H], B taken from X at run time. */
+function zeroState(g: GraphBuilder, x: string, units: number): string {
+  const batch = g.one('Slice', [g.one('Shape', [x]), g.int64([0]), g.int64([1])]);
+  return g.one('ConstantOfShape', [g.one('Concat', [batch, g.int64([units])], { axis: 0 })]);
+}
+
+/**
+ * A Scan over axis 0 of `scanned` ([T,B,*] each), carrying `state`, in time order (reverse:
+ * from the last step to the first). Scan outputs are stored at the index of their time step
+ * whichever the direction. Returns [final states..., stacked scan outputs...].
+ */
+function scan(g: GraphBuilder, body: GraphBuilder, state: string[], scanned: string[], outputs: number, reverse: boolean): string[] {
+  return g.op(
+    'Scan',
+    [...state, ...scanned],
+    {
+      body: { graph: body },
+      num_scan_inputs: scanned.length,
+      scan_input_directions: scanned.map(() => (reverse ? 1 : 0)),
+      scan_output_directions: Array.from({ length: outputs }, () => (reverse ? 1 : 0)),
+    },
+    state.length + outputs,
+  );
+}
+
+/**
+ * One LSTM step, the Scan body of the forward pass. State h, c [B,H]; scanned: the projected
+ * input of the step xp [B,4H]; outputs: new h, c, then (scanned out) the gate activations
+ * S = [i, f, g, o] [B,4H], c and h.
+ */
+function forwardStep(g: GraphBuilder, d: number, u: string, H: number): GraphBuilder {
+  const s = g.subgraph(`lstm_step_${d}`);
+  const h = s.input(`h_in${d}`, [BATCH, H]);
+  const c = s.input(`c_in${d}`, [BATCH, H]);
+  const xp = s.input(`xp${d}`, [BATCH, 4 * H]);
+  const z = s.one('Add', [xp, s.one('MatMul', [h, u])]);
+  const [zi, zf, zg, zo] = s.op('Split', [z, s.int64([H, H, H, H])], { axis: 1 }, 4) as [string, string, string, string];
+  const i = s.one('Sigmoid', [zi]);
+  const f = s.one('Sigmoid', [zf]);
+  const gg = s.one('Tanh', [zg]);
+  const o = s.one('Sigmoid', [zo]);
+  const cNew = s.one('Add', [s.one('Mul', [f, c]), s.one('Mul', [i, gg])]);
+  const hNew = s.one('Mul', [o, s.one('Tanh', [cNew])]);
+  s.output(hNew, `h_out${d}`, [BATCH, H]);
+  s.output(cNew, `c_out${d}`, [BATCH, H]);
+  s.output(s.one('Concat', [i, f, gg, o], { axis: 1 }), `s_step${d}`, [BATCH, 4 * H]);
+  s.output(cNew, `c_step${d}`, [BATCH, H]);
+  s.output(hNew, `h_step${d}`, [BATCH, H]);
+  return s;
+}
+
+/** Y [B,T,dirs*H] or [B,dirs*H], plus every direction's S [T,B,4H], C, H [T,B,H]. */
 export function lstmForwardGraph(o: LstmGraphOptions): Uint8Array {
   const g = new GraphBuilder();
   const { units: H, steps: T, features: F } = o;
   const x = g.input('X', [BATCH, T, F]);
   const x2 = timeMajorRows(g, x, o);
+  const zeros = zeroState(g, x, H);
   const lasts: string[] = [];
   const seqs: string[] = [];
   for (const d of directions(o)) {
@@ -54,41 +106,47 @@ export function lstmForwardGraph(o: LstmGraphOptions): Uint8Array {
     const w = g.input(wn, [F, 4 * H]);
     const u = g.input(un, [H, 4 * H]);
     const b = g.input(bn, [4 * H]);
+    // The input projection of every step at once: one large Gemm.
     const xp = g.one('Reshape', [g.one('Gemm', [x2, w, b]), g.int64([T, -1, 4 * H])]);
-    const xps = g.op('Split', [xp, g.int64(new Array<number>(T).fill(1))], { axis: 0 }, T);
-    const rec: Record<(typeof SAVED)[number], string[]> = { I: [], F: [], G: [], O: [], C: [], H: [] };
-    let h = '';
-    let c = '';
-    order(o, d).forEach((t, k) => {
-      const z = k === 0 ? xps[t]! : g.one('Add', [xps[t]!, g.one('MatMul', [h, u])]);
-      const [zi, zf, zg, zo] = g.op('Split', [z, g.int64([H, H, H, H])], { axis: 2 }, 4) as [string, string, string, string];
-      const i = g.one('Sigmoid', [zi]);
-      const f = g.one('Sigmoid', [zf]);
-      const gg = g.one('Tanh', [zg]);
-      const oo = g.one('Sigmoid', [zo]);
-      const ig = g.one('Mul', [i, gg]);
-      c = k === 0 ? ig : g.one('Add', [g.one('Mul', [f, c]), ig]);
-      h = g.one('Mul', [oo, g.one('Tanh', [c])]);
-      rec.I[t] = i;
-      rec.F[t] = f;
-      rec.G[t] = gg;
-      rec.O[t] = oo;
-      rec.C[t] = c;
-      rec.H[t] = h;
-    });
-    for (const what of SAVED) g.output(g.one('Concat', rec[what], { axis: 0 }), savedName(what, d), [T, BATCH, H]);
-    lasts.push(h);
-    seqs.push(savedName('H', d));
+    const [hLast, , sAll, cAll, hAll] = scan(g, forwardStep(g, d, u, H), [zeros, zeros], [xp], 3, d === 1) as [string, string, string, string, string];
+    g.output(sAll, savedName('S', d), [T, BATCH, 4 * H]);
+    g.output(cAll, savedName('C', d), [T, BATCH, H]);
+    g.output(hAll, savedName('H', d), [T, BATCH, H]);
+    lasts.push(hLast);
+    seqs.push(hAll);
   }
   const dirs = directions(o).length;
   if (o.returnSequences) {
     const y = dirs === 1 ? seqs[0]! : g.one('Concat', seqs, { axis: 2 });
     g.output(g.one('Transpose', [y], { perm: [1, 0, 2] }), 'Y', [BATCH, T, dirs * H]);
   } else {
-    const y = dirs === 1 ? lasts[0]! : g.one('Concat', lasts, { axis: 2 });
-    g.output(g.one('Reshape', [y, g.int64([-1, dirs * H])]), 'Y', [BATCH, dirs * H]);
+    g.output(dirs === 1 ? lasts[0]! : g.one('Concat', lasts, { axis: 1 }), 'Y', [BATCH, dirs * H]);
   }
   return g.encode('lstm_forward');
+}
+
+/**
+ * One step of the backward recurrence, the Scan body of the backward pass. State: the gradient
+ * arriving at h and at c from the next step in iteration order [B,H]; scanned: (the gradient
+ * of the layer's output at this step,) P [B,4H], K [B,H] and f [B,H] of this step; outputs: the
+ * states for the previous step, then (scanned out) dz [B,4H], the gradient at the gates'
+ * pre-activations.
+ */
+function backwardStep(g: GraphBuilder, d: number, ut: string, H: number, withOut: boolean): GraphBuilder {
+  const s = g.subgraph(`lstm_grad_step_${d}`);
+  const dhNext = s.input(`dh_in${d}`, [BATCH, H]);
+  const dcNext = s.input(`dc_in${d}`, [BATCH, H]);
+  const dOut = withOut ? s.input(`dy_t${d}`, [BATCH, H]) : '';
+  const p = s.input(`p_t${d}`, [BATCH, 4 * H]);
+  const k = s.input(`k_t${d}`, [BATCH, H]);
+  const f = s.input(`f_t${d}`, [BATCH, H]);
+  const dh = withOut ? s.one('Add', [dOut, dhNext]) : dhNext;
+  const dc = s.one('Add', [dcNext, s.one('Mul', [dh, k])]);
+  const dz = s.one('Mul', [s.one('Concat', [dc, dc, dc, dh], { axis: 1 }), p]);
+  s.output(s.one('MatMul', [dz, ut]), `dh_out${d}`, [BATCH, H]);
+  s.output(s.one('Mul', [dc, f]), `dc_out${d}`, [BATCH, H]);
+  s.output(dz, `dz_step${d}`, [BATCH, 4 * H]);
+  return s;
 }
 
 /**
@@ -102,73 +160,61 @@ export function lstmBackwardGraph(o: LstmGraphOptions): Uint8Array {
   const x = g.input('X', [BATCH, T, F]);
   const x2 = timeMajorRows(g, x, o);
   const dy = g.input('dY', o.returnSequences ? [BATCH, T, dirs * H] : [BATCH, dirs * H]);
-  // Per direction: the gradient arriving at each step's h (time-major pieces), or at the last h.
+  // Per direction: the gradient arriving at each step's h ([T,B,H]), or at the last h ([B,H]).
   const dyParts: string[] = o.returnSequences
     ? dirs === 1
       ? [g.one('Transpose', [dy], { perm: [1, 0, 2] })]
       : g.op('Split', [g.one('Transpose', [dy], { perm: [1, 0, 2] }), g.int64([H, H])], { axis: 2 }, 2)
-    : (dirs === 1 ? [dy] : g.op('Split', [dy, g.int64([H, H])], { axis: 1 }, 2)).map((p) => g.one('Reshape', [p, g.int64([1, -1, H])]));
-  const ones = g.int64(new Array<number>(T).fill(1));
+    : dirs === 1
+      ? [dy]
+      : g.op('Split', [dy, g.int64([H, H])], { axis: 1 }, 2);
+  const zeros = zeroState(g, x, H);
   const dxs: string[] = [];
   for (const d of directions(o)) {
-    const [wn, un] = weightNames(d);
+    const [wn, un, bn] = weightNames(d);
     const u = g.input(un, [H, 4 * H]);
     const w = o.inputGradient ? g.input(wn, [F, 4 * H]) : '';
-    const s = Object.fromEntries(SAVED.map((what) => [what, g.input(savedName(what, d), [T, BATCH, H])])) as Record<
-      (typeof SAVED)[number],
-      string
-    >;
+    const sAll = g.input(savedName('S', d), [T, BATCH, 4 * H]);
+    const cAll = g.input(savedName('C', d), [T, BATCH, H]);
+    const hAll = g.input(savedName('H', d), [T, BATCH, H]);
+    const [si, sf, sg, so] = g.op('Split', [sAll, g.int64([H, H, H, H])], { axis: 2 }, 4) as [string, string, string, string];
     const one = g.float([1]);
-    const zeros = g.one('Mul', [g.one('Slice', [s.C, g.int64([0]), g.int64([1]), g.int64([0])]), g.float([0])]);
+    const zero3 = g.one('Unsqueeze', [zeros, g.int64([0])]);
     // State before each step: the neighbour in iteration order, zero before the first.
     const before = (v: string): string =>
       d === 0
-        ? g.one('Concat', [zeros, g.one('Slice', [v, g.int64([0]), g.int64([T - 1]), g.int64([0])])], { axis: 0 })
-        : g.one('Concat', [g.one('Slice', [v, g.int64([1]), g.int64([T]), g.int64([0])]), zeros], { axis: 0 });
-    const cPrev = before(s.C);
-    const hPrev = before(s.H);
+        ? g.one('Concat', [zero3, g.one('Slice', [v, g.int64([0]), g.int64([T - 1]), g.int64([0])])], { axis: 0 })
+        : g.one('Concat', [g.one('Slice', [v, g.int64([1]), g.int64([T]), g.int64([0])]), zero3], { axis: 0 });
+    const cPrev = before(cAll);
+    const hPrev = before(hAll);
     // Step-independent factors for all steps at once (see ../lstm.ts):
     // dz_i = dc*g*i(1-i), dz_f = dc*c_prev*f(1-f), dz_c = dc*i*(1-g^2), dz_o = dh*tanh(c)*o(1-o),
     // dc = dc_next + dh*o*(1-tanh(c)^2).
-    const tc = g.one('Tanh', [s.C]);
+    const tc = g.one('Tanh', [cAll]);
     const sigD = (v: string): string => g.one('Mul', [v, g.one('Sub', [one, v])]);
     const p = g.one(
       'Concat',
       [
-        g.one('Mul', [s.G, sigD(s.I)]),
-        g.one('Mul', [cPrev, sigD(s.F)]),
-        g.one('Mul', [s.I, g.one('Sub', [one, g.one('Mul', [s.G, s.G])])]),
-        g.one('Mul', [tc, sigD(s.O)]),
+        g.one('Mul', [sg, sigD(si)]),
+        g.one('Mul', [cPrev, sigD(sf)]),
+        g.one('Mul', [si, g.one('Sub', [one, g.one('Mul', [sg, sg])])]),
+        g.one('Mul', [tc, sigD(so)]),
       ],
       { axis: 2 },
     );
-    const kk = g.one('Mul', [s.O, g.one('Sub', [one, g.one('Mul', [tc, tc])])]);
-    const ps = g.op('Split', [p, ones], { axis: 0 }, T);
-    const ks = g.op('Split', [kk, ones], { axis: 0 }, T);
-    const fs = g.op('Split', [s.F, ones], { axis: 0 }, T);
-    const dys = o.returnSequences ? g.op('Split', [dyParts[d]!, ones], { axis: 0 }, T) : null;
+    const k = g.one('Mul', [so, g.one('Sub', [one, g.one('Mul', [tc, tc])])]);
     const ut = g.one('Transpose', [u], { perm: [1, 0] });
-    const dz: string[] = new Array<string>(T);
-    let dhNext = '';
-    let dcNext = '';
-    const ord = order(o, d);
-    for (let k = T - 1; k >= 0; k--) {
-      const t = ord[k]!;
-      const dOut = dys !== null ? dys[t]! : k === T - 1 ? dyParts[d]! : '';
-      const dh = dhNext === '' ? dOut : dOut === '' ? dhNext : g.one('Add', [dOut, dhNext]);
-      const dcHere = g.one('Mul', [dh, ks[t]!]);
-      const dc = dcNext === '' ? dcHere : g.one('Add', [dcNext, dcHere]);
-      dz[t] = g.one('Mul', [g.one('Concat', [dc, dc, dc, dh], { axis: 2 }), ps[t]!]);
-      if (k > 0) {
-        dcNext = g.one('Mul', [dc, fs[t]!]);
-        dhNext = g.one('MatMul', [dz[t]!, ut]);
-      }
-    }
-    const dz2 = g.one('Reshape', [g.one('Concat', dz, { axis: 0 }), g.int64([-1, 4 * H])]);
+    // Iteration runs backwards through the forward pass's order: from the last step to the
+    // first for the forward direction, from the first to the last for the backward one.
+    const body = backwardStep(g, d, ut, H, o.returnSequences);
+    const initialDh = o.returnSequences ? zeros : dyParts[d]!;
+    const scanned = o.returnSequences ? [dyParts[d]!, p, k, sf] : [p, k, sf];
+    const [, , dzAll] = scan(g, body, [initialDh, zeros], scanned, 1, d === 0) as [string, string, string];
+    const dz2 = g.one('Reshape', [dzAll, g.int64([-1, 4 * H])]);
     const hPrev2 = g.one('Reshape', [hPrev, g.int64([-1, H])]);
     g.output(g.one('Gemm', [x2, dz2], { transA: 1 }), `d${wn}`, [F, 4 * H]);
     g.output(g.one('Gemm', [hPrev2, dz2], { transA: 1 }), `d${un}`, [H, 4 * H]);
-    g.output(g.one('ReduceSum', [dz2, g.int64([0])], { keepdims: 0 }), `d${weightNames(d)[2]}`, [4 * H]);
+    g.output(g.one('ReduceSum', [dz2, g.int64([0])], { keepdims: 0 }), `d${bn}`, [4 * H]);
     if (o.inputGradient) dxs.push(g.one('Gemm', [dz2, w], { transB: 1 }));
   }
   if (o.inputGradient) {

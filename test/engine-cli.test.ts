@@ -227,4 +227,25 @@ describe('CLI', () => {
     assert.equal(j.run, expected.run, 'the result equals an uninterrupted run');
     assert.equal((await rig.cli(['verify'])).code, 0, 'nothing half-written in the store');
   });
+
+  it('Ctrl-C stops cleanly with exit code 130; the next run continues from the finished items', async () => {
+    const conf = readFileSync(join(PACKAGE_ROOT, 'conf/default.yaml'), 'utf8');
+    const rig = Rig.create({ 'pipeline.yaml': 'stages:\n  frames:\n    uses: frames\n    params: [dataset, frames]\n', 'conf/default.yaml': conf });
+    rigs.push(rig);
+    const args = ['run', '-j', '1', '-p', 'dataset.movies=40'];
+    const child = rig.spawn(args);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    for (let i = 0; i < 300 && !/frames: \d+ of 40 items/.test(out); i++) await sleep(20);
+    await sleep(800);
+    child.kill('SIGINT');
+    assert.equal(await child.closed, 130);
+    assert.match(err, /stopping: finishing the items in flight/);
+    assert.match(out, /interrupted: finished items are cached; run again to continue/);
+    const again = await rig.cli([...args, '--json']);
+    const items = lastJson<RunJson>(again.stdout).stages[0]!.items!;
+    assert.ok(items.cached! > 0 && items.ran! < 40, JSON.stringify(items));
+  });
 });

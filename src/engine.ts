@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { loadKind } from '../stages/index.js';
 import { cmdKind, cmdVersion, listFiles } from './cmd-kind.js';
+import { makeContext } from './context.js';
 import { openDb, type Db, type Statement } from './db.js';
 import { ItemError, UserError } from './errors.js';
-import type { Listener, StageState, StageSummary, RunSummary, ItemCounts } from './events.js';
+import type { Listener, StageSummary, RunSummary, ItemCounts } from './events.js';
 import { FileStateCache } from './file-state.js';
 import { fingerprintHash, type StageFingerprint } from './fingerprint.js';
 import { hashJson, hashParts, type Hash } from './hash.js';
@@ -144,63 +145,21 @@ export class Engine {
     return cmdKind(spec, this.project.root, this.store);
   }
 
-  /** Declared param values, dotted key -> value. */
-  #declared(spec: StageSpec): Record<string, JsonValue> {
-    const out: Record<string, JsonValue> = {};
-    for (const key of spec.params) Object.assign(out, this.project.params.leaves(key));
-    return out;
-  }
-
-  #context(spec: StageSpec, kind: StageKind, signal: AbortSignal, fpHash?: Hash): StageContext {
-    const params = this.#declared(spec);
-    const declares = (key: string): boolean => spec.params.some((d) => key === d || key.startsWith(`${d}.`));
-    const project = this.project;
-    const engine = this;
-    const confName = (): string => project.confFile.slice(project.root.length + 1);
-    return {
+  #context(spec: StageSpec, _kind: StageKind, signal: AbortSignal, fpHash?: Hash): StageContext {
+    return makeContext({
       stage: spec.name,
-      workspace: project.root,
-      params,
+      declared: spec.params,
+      params: this.project.params,
+      root: this.project.root,
+      confFile: this.project.confFile,
       store: this.store,
+      files: this.files,
+      cacheDir: this.cacheDir,
       signal,
       concurrency: this.jobs,
-      param<T>(key: string): T {
-        if (!declares(key)) {
-          throw new UserError(
-            `stage '${spec.name}' reads param '${key}', which pipeline.yaml does not declare`,
-            `add '${key.split('.')[0]}' (or '${key}') to the stage's params`,
-          );
-        }
-        const v = project.params.get(key);
-        if (v === undefined) throw new UserError(`param '${key}' (read by stage '${spec.name}') is not set in ${confName()}`, `add it to ${confName()}`);
-        return v as T;
-      },
-      paramOr<T>(key: string, fallback: T): T {
-        const v = project.params.get(key);
-        if (v === undefined) return fallback;
-        if (!declares(key)) {
-          throw new UserError(
-            `stage '${spec.name}' reads param '${key}', which pipeline.yaml does not declare`,
-            `add '${key.split('.')[0]}' (or '${key}') to the stage's params`,
-          );
-        }
-        return v as T;
-      },
-      async hashFiles(paths: readonly string[]) {
-        return engine.files.hashMany(paths);
-      },
-      progress(update) {
-        engine.#listener({ type: 'progress', stage: spec.name, update });
-      },
-      log(level, message) {
-        engine.#listener({ type: 'log', stage: spec.name, level, message });
-      },
-      async scratchDir() {
-        const d = join(engine.cacheDir, 'scratch', `${spec.name}-${fpHash ?? 'unplanned'}`);
-        mkdirSync(d, { recursive: true });
-        return d;
-      },
-    };
+      listener: this.#listener,
+      ...(fpHash ? { fpHash } : {}),
+    });
   }
 
   // ---------------------------------------------------------------- state

@@ -8,6 +8,7 @@ import { stringify as yamlStringify } from 'yaml';
 import { loadKind } from '../stages/index.js';
 import { cmdKind, cmdVersion, listFiles } from './cmd-kind.js';
 import { makeContext } from './context.js';
+import { LocalExecutor, type Executor } from './executor.js';
 import { openDb, type Db, type Statement } from './db.js';
 import { ItemError, UserError } from './errors.js';
 import type { Listener, StageSummary, RunSummary, ItemCounts } from './events.js';
@@ -89,6 +90,7 @@ export class Engine {
   readonly files: FileStateCache;
   readonly runs: RunIndex;
   readonly jobs: number;
+  readonly executor: Executor;
   readonly #listener: Listener;
   #quarantined: Set<Hash> | undefined;
   #putResult: Statement;
@@ -103,8 +105,14 @@ export class Engine {
    */
   constructor(
     project: Project,
-    opts: { listener?: Listener; jobs?: number; resolveKind?: (spec: StageSpec) => Promise<StageKind> | undefined } = {},
+    opts: {
+      listener?: Listener;
+      jobs?: number;
+      resolveKind?: (spec: StageSpec) => Promise<StageKind> | undefined;
+      executor?: Executor;
+    } = {},
   ) {
+    this.executor = opts.executor ?? new LocalExecutor();
     this.#resolveKind = opts.resolveKind;
     this.project = project;
     this.cacheDir = join(project.root, 'cache');
@@ -705,7 +713,7 @@ export class Engine {
     };
     this.#listener({ type: 'stage-start', stage: spec.name, total: plans.length, toRun: tasks.length });
     try {
-      if (tasks.length > 0) await kind.run(ctx, tasks, sink);
+      if (tasks.length > 0) await this.executor.runItems(kind, ctx, tasks, sink);
     } catch (e) {
       fatal ??= e;
     } finally {

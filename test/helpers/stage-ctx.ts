@@ -1,7 +1,7 @@
 // Calling a stage kind directly, with the engine's own parts: a real content-addressed store
 // and file-state cache in a temp folder, and the engine's StageContext factory. For tests of
 // one kind; tests of the whole pipeline run the CLI (rig.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext } from '../../src/context.js';
@@ -16,8 +16,12 @@ import type {
   CollectionArtifact,
   ItemOutput,
   ItemSink,
+  ItemTask,
   MapContext,
+  MapKind,
+  ProgressUpdate,
   ReduceContext,
+  SourceItem,
   Tree,
   TreeArtifact,
 } from '../../src/stage-api.js';
@@ -32,9 +36,9 @@ export interface TestWorkspace {
   cleanup(): void;
 }
 
-/** A temp workspace with a real store and state database under cache/. */
-export function testWorkspace(prefix = 'pipeline-kind-'): TestWorkspace {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+/** A temp workspace (under `parent`, default the OS temp folder) with a real store and state database under cache/. */
+export function testWorkspace(prefix = 'pipeline-kind-', parent = tmpdir()): TestWorkspace {
+  const dir = mkdtempSync(join(parent, prefix));
   const cacheDir = join(dir, 'cache');
   const db = openDb(cacheDir);
   const store = new LocalStore(cacheDir);
@@ -48,6 +52,39 @@ export function testWorkspace(prefix = 'pipeline-kind-'): TestWorkspace {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The temp folders and workspaces of one test file, removed together: call cleanup() from after(). */
+export class TempFolders {
+  readonly #dirs: string[] = [];
+  readonly #workspaces: TestWorkspace[] = [];
+  dir(prefix = 'pipeline-test-'): string {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    this.#dirs.push(d);
+    return d;
+  }
+  workspace(prefix?: string): TestWorkspace {
+    const ws = testWorkspace(prefix);
+    this.#workspaces.push(ws);
+    return ws;
+  }
+  cleanup(): void {
+    for (const ws of this.#workspaces.splice(0)) ws.cleanup();
+    for (const d of this.#dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Sets the mtime of every file under `root` a minute back, as for a dataset written long ago:
+ * the file-state cache does not keep the hash of a file modified in the last 2 s (it could
+ * still change within the same mtime tick), so a test or bench of "an unchanged folder is not
+ * re-read" needs files older than that.
+ */
+export function ageFiles(root: string, seconds = 60): void {
+  const t = new Date(Date.now() - seconds * 1000);
+  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) utimesSync(join(e.parentPath, e.name), t, t);
+  }
 }
 
 export interface ContextOptions {
@@ -104,6 +141,11 @@ export function logsOf(ctx: TestContext): string[] {
   return ctx.events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
 }
 
+/** Progress updates a kind reported. */
+export function progressOf(ctx: TestContext): ProgressUpdate[] {
+  return ctx.events.flatMap((e) => (e.type === 'progress' ? [e.update] : []));
+}
+
 /** Records what a map kind reports per item. */
 export class RecordingSink implements ItemSink {
   readonly outputs = new Map<string, ItemOutput>();
@@ -116,12 +158,28 @@ export class RecordingSink implements ItemSink {
   }
 }
 
+/** The tasks the engine builds for a source kind's items on a cold cache. */
+export function tasksOf(items: readonly SourceItem[]): ItemTask[] {
+  return items.map((it) => ({ id: it.id, input: hashJson(it.source), source: it.source }));
+}
+
+/** Lists a source map kind's items and runs them all, as the engine would on a cold cache. */
+export async function runSourceKind(kind: MapKind, ctx: MapContext): Promise<{ items: SourceItem[]; sink: RecordingSink }> {
+  if (kind.listItems === undefined) throw new Error(`kind ${kind.name} is not a source kind (it has no listItems)`);
+  const items = await kind.listItems(ctx);
+  const sink = new RecordingSink();
+  await kind.run(ctx, tasksOf(items), sink);
+  return { items, sink };
+}
+
 export function treeArtifact(tree: Tree, meta?: TreeArtifact['meta']): TreeArtifact {
   return { type: 'tree', root: hashJson(tree), tree, ...(meta ? { meta } : {}) };
 }
 
+/** A map stage's artifact over these items, in id order (as the engine hands it on), with the engine's root. */
 export function collectionArtifact(items: ReadonlyMap<string, ItemOutput>): CollectionArtifact {
+  const sorted = new Map([...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const roots: Record<string, Tree> = {};
-  for (const [id, out] of items) roots[id] = out.tree;
-  return { type: 'collection', root: hashJson(roots), items };
+  for (const [id, out] of sorted) roots[id] = out.tree;
+  return { type: 'collection', root: hashJson(roots), items: sorted };
 }

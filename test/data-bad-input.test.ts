@@ -1,23 +1,23 @@
 // Bad input: each problem is an ItemError naming the movie and the file, reported through the
 // sink (frames) or ctx.itemError (labels) so that on_error decides; other movies are unaffected.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ItemError } from '../src/errors.js';
+import type { Conf } from '../src/params.js';
 import frames from '../stages/frames.js';
 import labels from '../stages/labels.js';
 import { writeDemoDataset } from '../stages/data/demo.js';
 import { LABEL_FILES, type LabelsReport } from '../stages/data/labels-files.js';
-import { collectionOf, DataStore, makeDataCtx, removeDir, runMapKind, tempDir } from './helpers/data-ctx.js';
 import { makeVideo } from './helpers/data-videos.js';
+import { collectionArtifact, runSourceKind, TempFolders, testContext, type RecordingSink } from './helpers/stage-ctx.js';
 
-const dirs: string[] = [];
+const temps = new TempFolders();
 let root = '';
 let good = 0;
 before(async () => {
-  root = tempDir();
-  dirs.push(root);
+  root = temps.dir();
   await writeDemoDataset(root, { movies: 8, seed: 1 });
   const kf = join(root, '240P');
   const jpeg = readFileSync(join(kf, 'tt9000001', 'shot_0000_img_0.jpg'));
@@ -26,34 +26,33 @@ before(async () => {
   writeFileSync(join(kf, 'tt9000002', 'shot_0001_img_1.jpg'), Buffer.from('this is not an image, just some text bytes'));
   writeFileSync(join(kf, 'tt9000003', 'shot_0002_img_0.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
   writeFileSync(join(kf, 'tt9000004', 'shot_0000_img_2.jpg'), '');
-  removeDir(join(kf, 'tt9000005'));
+  rmSync(join(kf, 'tt9000005'), { recursive: true });
   mkdirSync(join(kf, 'tt9000005'));
-  removeDir(join(kf, 'tt9000006'));
+  rmSync(join(kf, 'tt9000006'), { recursive: true });
   mkdirSync(join(kf, 'tt9000006'));
   writeFileSync(join(kf, 'tt9000006', 'frame1.jpg'), jpeg);
   good = 3; // tt9000001, tt9000007, tt9000008
 });
-after(() => dirs.forEach(removeDir));
+after(() => temps.cleanup());
 
-function framesCtx(datasetRoot: string) {
-  const store = new DataStore(tempDir());
-  dirs.push(store.dir);
-  return { store, ctx: makeDataCtx({ workspace: store.dir, store, stage: 'frames', conf: { dataset: { source: 'movienet', root: datasetRoot } }, declares: ['dataset', 'frames'] }) };
+function framesCtx(dataset: Conf) {
+  const ws = temps.workspace();
+  return { ws, ctx: testContext(ws, { stage: 'frames', params: { dataset }, declared: ['dataset', 'frames'] }) };
 }
 
-function failure(sink: { failed: Map<string, unknown> }, id: string): ItemError {
-  const e = sink.failed.get(id);
+function failure(sink: RecordingSink, id: string): ItemError {
+  const e = sink.failures.get(id);
   assert.ok(e instanceof ItemError, `${id}: expected an ItemError, got ${String(e)}`);
   assert.equal(e.item, id);
   return e;
 }
 
 test('listing never throws for one bad movie; each bad movie fails alone, the others complete', async () => {
-  const { ctx } = framesCtx(root);
-  const { items, sink } = await runMapKind(frames, ctx);
+  const { ctx } = framesCtx({ source: 'movienet', root });
+  const { items, sink } = await runSourceKind(frames, ctx);
   assert.equal(items.length, 8);
-  assert.deepEqual([...sink.done_.keys()].sort(), ['tt9000001', 'tt9000007', 'tt9000008']);
-  assert.equal(sink.done_.size, good);
+  assert.deepEqual([...sink.outputs.keys()].sort(), ['tt9000001', 'tt9000007', 'tt9000008']);
+  assert.equal(sink.outputs.size, good);
 
   const corrupt = failure(sink, 'tt9000002');
   assert.equal(corrupt.file, join(root, '240P', 'tt9000002', 'shot_0001_img_1.jpg'));
@@ -77,39 +76,35 @@ test('listing never throws for one bad movie; each bad movie fails alone, the ot
 });
 
 test('a keyframe that cannot be read fails its movie only, at listing time', async () => {
-  const r = tempDir();
-  dirs.push(r);
+  const r = temps.dir();
   cpSync(join(root, '240P', 'tt9000001'), join(r, '240P', 'tt9000001'), { recursive: true });
   cpSync(join(root, '240P', 'tt9000007'), join(r, '240P', 'tt9000007'), { recursive: true });
   // A folder where a keyframe should be: reading it fails (EISDIR) inside hashFiles.
-  removeDir(join(r, '240P', 'tt9000007', 'shot_0000_img_1.jpg'));
+  rmSync(join(r, '240P', 'tt9000007', 'shot_0000_img_1.jpg'));
   mkdirSync(join(r, '240P', 'tt9000007', 'shot_0000_img_1.jpg'));
-  const { ctx } = framesCtx(r);
-  const { items, sink } = await runMapKind(frames, ctx);
+  const { ctx } = framesCtx({ source: 'movienet', root: r });
+  const { items, sink } = await runSourceKind(frames, ctx);
   assert.deepEqual(items.map((i) => i.id), ['tt9000001', 'tt9000007']);
-  assert.deepEqual([...sink.done_.keys()], ['tt9000001']);
+  assert.deepEqual([...sink.outputs.keys()], ['tt9000001']);
   const e = failure(sink, 'tt9000007');
   assert.equal(e.file, join(r, '240P', 'tt9000007'));
   assert.match(e.message, /^cannot read a keyframe \(.*EISDIR/);
 });
 
 async function labelsRun(metaEdits: Record<string, string>, onError: 'fail' | 'skip') {
-  const r = tempDir();
-  dirs.push(r);
+  const r = temps.dir();
   cpSync(root, r, { recursive: true });
   for (const [id, text] of Object.entries(metaEdits)) writeFileSync(join(r, 'meta', `${id}.json`), text);
-  const { store, ctx } = framesCtx(r);
-  const { sink } = await runMapKind(frames, ctx);
-  const lctx = makeDataCtx({
-    workspace: store.dir,
-    store,
+  const { ws, ctx } = framesCtx({ source: 'movienet', root: r });
+  const { sink } = await runSourceKind(frames, ctx);
+  const lctx = testContext(ws, {
     stage: 'labels',
-    conf: { dataset: { source: 'movienet', root: r } },
-    declares: ['dataset', 'labels'],
-    inputs: { frames: collectionOf(sink.done_) },
+    params: { dataset: { source: 'movienet', root: r } },
+    declared: ['dataset', 'labels'],
+    inputs: { frames: collectionArtifact(sink.outputs) },
     onError,
   });
-  return { lctx, store, run: () => labels.run(lctx), r };
+  return { lctx, store: ws.store, run: () => labels.run(lctx), r };
 }
 
 test('meta that is not JSON, or lacks genres: under on_error fail the stage stops with that message', async () => {
@@ -148,18 +143,15 @@ test('genres that are not a list of names are a meta error', async () => {
 });
 
 test('a video ffmpeg cannot read is that movie\'s error; the other videos are extracted', async () => {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = temps.dir();
   makeVideo(join(dir, 'fine.mp4'), [['red', 0.5], ['blue', 0.5]]);
   writeFileSync(join(dir, 'broken.mp4'), Buffer.alloc(4096, 7));
   const good = readFileSync(join(dir, 'fine.mp4'));
   writeFileSync(join(dir, 'cut.mkv'), good.subarray(0, 200));
   writeFileSync(join(dir, 'empty.webm'), '');
-  const store = new DataStore(tempDir());
-  dirs.push(store.dir);
-  const ctx = makeDataCtx({ workspace: dir, store, stage: 'frames', conf: { dataset: { source: 'videos', root: dir } }, declares: ['dataset', 'frames'] });
-  const { sink } = await runMapKind(frames, ctx);
-  assert.deepEqual([...sink.done_.keys()], ['fine']);
+  const { ctx } = framesCtx({ source: 'videos', root: dir });
+  const { sink } = await runSourceKind(frames, ctx);
+  assert.deepEqual([...sink.outputs.keys()], ['fine']);
   for (const [id, file, pattern] of [
     ['broken', 'broken.mp4', /ffprobe cannot read the video/],
     ['cut', 'cut.mkv', /ffprobe cannot read the video: .*Invalid data/],

@@ -12,10 +12,10 @@ import { frameListKey, framePath, type FrameList } from '../stages/data/frame-li
 import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import { iterativeStratification } from '../stages/data/split.js';
 import { averagePrecision, fitLogistic, movieFeatures, standardise } from './helpers/data-features.js';
-import { DataStore, makeDataCtx, removeDir, runMapKind, tempDir } from './helpers/data-ctx.js';
+import { runSourceKind, TempFolders, testContext } from './helpers/stage-ctx.js';
 
-const dirs: string[] = [];
-after(() => dirs.forEach(removeDir));
+const temps = new TempFolders();
+after(() => temps.cleanup());
 
 /** Out-of-fold scores by 5-fold cross-validation (stratified folds), then AP per genre with >= 3 positives. */
 function crossValidatedMap(x: number[][], y: number[][]): { map: number; chance: number } {
@@ -46,17 +46,17 @@ function crossValidatedMap(x: number[][], y: number[][]): { map: number; chance:
 }
 
 test('200 demo movies: mean-frame features reach a mAP clearly above chance; shuffled labels do not', async () => {
-  const store = new DataStore(tempDir());
-  dirs.push(store.dir);
-  const ctx = makeDataCtx({ workspace: store.dir, store, stage: 'frames', conf: { dataset: { source: 'demo', movies: 200, seed: 0 } }, declares: ['dataset', 'frames'] });
-  const { sink } = await runMapKind(frames, ctx);
-  assert.equal(sink.done_.size, 200);
+  const ws = temps.workspace();
+  const store = ws.store;
+  const ctx = testContext(ws, { stage: 'frames', params: { dataset: { source: 'demo', movies: 200, seed: 0 } }, declared: ['dataset', 'frames'] });
+  const { sink } = await runSourceKind(frames, ctx);
+  assert.equal(sink.outputs.size, 200);
 
-  const ids = [...sink.done_.keys()].sort();
+  const ids = [...sink.outputs.keys()].sort();
   const x: number[][] = [];
   const y: number[][] = [];
   for (const id of ids) {
-    const list = await store.readJson<FrameList>(sink.done_.get(id)!.tree[frameListKey(id)]!);
+    const list = await store.readJson<FrameList>(sink.outputs.get(id)!.tree[frameListKey(id)]!);
     // The middle image of each shot is enough for global colour statistics, at a third of the decoding.
     x.push(await movieFeatures(list.frames.filter((f) => f.img === 1).map((f) => framePath(f, store))));
     const g = new Set(demoGenres(0, demoIndex(id)!));

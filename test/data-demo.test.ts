@@ -11,14 +11,16 @@ import { renderDemoMovie } from '../stages/data/demo-render.js';
 import { writeDemoDataset } from '../stages/data/demo.js';
 import { frameListKey, framePath, type FrameList } from '../stages/data/frame-list.js';
 import { DEFAULT_GENRES } from '../stages/data/genres.js';
-import { DataStore, makeDataCtx, removeDir, runMapKind, tempDir } from './helpers/data-ctx.js';
+import type { Conf } from '../src/params.js';
+import { runSourceKind, TempFolders, testContext } from './helpers/stage-ctx.js';
 
-const dirs: string[] = [];
-after(() => dirs.forEach(removeDir));
-function tmp(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
+const temps = new TempFolders();
+after(() => temps.cleanup());
+
+/** The frames kind's context over a fresh workspace. */
+function framesCtx(dataset: Conf) {
+  const ws = temps.workspace();
+  return { store: ws.store, ctx: testContext(ws, { stage: 'frames', params: { dataset }, declared: ['dataset', 'frames'] }) };
 }
 
 test('demo ids and indices round-trip', () => {
@@ -79,8 +81,8 @@ test('demo genres co-occur plausibly', () => {
 });
 
 test('a movie keeps its genres and frames whatever the dataset size (adding movies changes none)', async () => {
-  const items10 = await frames.listItems!(makeDataCtx({ workspace: tmp(), store: new DataStore(tmp()), stage: 'frames', conf: { dataset: { source: 'demo', movies: 10, seed: 3 } }, declares: ['dataset', 'frames'] }));
-  const items12 = await frames.listItems!(makeDataCtx({ workspace: tmp(), store: new DataStore(tmp()), stage: 'frames', conf: { dataset: { source: 'demo', movies: 12, seed: 3 } }, declares: ['dataset', 'frames'] }));
+  const items10 = await frames.listItems!(framesCtx({ source: 'demo', movies: 10, seed: 3 }).ctx);
+  const items12 = await frames.listItems!(framesCtx({ source: 'demo', movies: 12, seed: 3 }).ctx);
   assert.equal(items10.length, 10);
   assert.deepEqual(items12.slice(0, 10), items10);
   assert.deepEqual(items12.map((i) => i.id).slice(-2), ['tt9000011', 'tt9000012']);
@@ -105,13 +107,12 @@ test('rendered keyframes: 3 per shot, 9 to 39 per movie, 426x240 JPEGs, determin
 });
 
 test('frames kind on the demo source writes frames to the store with their list', async () => {
-  const store = new DataStore(tmp());
-  const ctx = makeDataCtx({ workspace: tmp(), store, stage: 'frames', conf: { dataset: { source: 'demo', movies: 3, seed: 0 } }, declares: ['dataset', 'frames'] });
-  const { items, sink } = await runMapKind(frames, ctx);
+  const { store, ctx } = framesCtx({ source: 'demo', movies: 3, seed: 0 });
+  const { items, sink } = await runSourceKind(frames, ctx);
   assert.deepEqual(items.map((i) => i.id), ['tt9000001', 'tt9000002', 'tt9000003']);
-  assert.equal(sink.failed.size, 0);
+  assert.equal(sink.failures.size, 0);
   for (const id of ['tt9000001', 'tt9000002', 'tt9000003']) {
-    const out = sink.done_.get(id)!;
+    const out = sink.outputs.get(id)!;
     const list = await store.readJson<FrameList>(out.tree[frameListKey(id)]!);
     assert.equal(list.movie, id);
     assert.equal(list.source, 'demo');
@@ -128,7 +129,7 @@ test('frames kind on the demo source writes frames to the store with their list'
 });
 
 test('writeDemoDataset writes MovieNet\'s layout with the same frames and genres', async () => {
-  const root = tmp();
+  const root = temps.dir();
   const r = await writeDemoDataset(root, { movies: 3, seed: 0 });
   assert.equal(r.movies, 3);
   assert.deepEqual(readdirSync(join(root, '240P')).sort(), ['tt9000001', 'tt9000002', 'tt9000003']);
@@ -144,8 +145,8 @@ test('writeDemoDataset writes MovieNet\'s layout with the same frames and genres
 });
 
 test('bad demo params are user errors', async () => {
-  for (const dataset of [{ source: 'demo', movies: 0 }, { source: 'demo', movies: 2.5 }, { source: 'demo', seed: 'x' }, { source: 'imdb' }]) {
-    const ctx = makeDataCtx({ workspace: tmp(), store: new DataStore(tmp()), stage: 'frames', conf: { dataset }, declares: ['dataset', 'frames'] });
-    await assert.rejects(frames.listItems!(ctx), UserError);
+  const bad: Conf[] = [{ source: 'demo', movies: 0 }, { source: 'demo', movies: 2.5 }, { source: 'demo', seed: 'x' }, { source: 'imdb' }];
+  for (const dataset of bad) {
+    await assert.rejects(frames.listItems!(framesCtx(dataset).ctx), UserError);
   }
 });

@@ -9,25 +9,23 @@ import { demoGenres, demoId } from '../stages/data/demo-genres.js';
 import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import { parseLabelFile } from '../stages/data/label-file.js';
 import { LABEL_FILES, readLabelsFiles, SPLITS, type LabelsReport } from '../stages/data/labels-files.js';
-import { collectionOf, DataStore, makeDataCtx, removeDir, tempDir } from './helpers/data-ctx.js';
+import type { Conf } from '../src/params.js';
+import { collectionArtifact, TempFolders, testContext } from './helpers/stage-ctx.js';
 
-const dirs: string[] = [];
-after(() => dirs.forEach(removeDir));
+const temps = new TempFolders();
+after(() => temps.cleanup());
 
 /** The frames collection as labels sees it: the movies that have frames (their outputs are not read). */
 function framesOf(ids: string[]) {
-  return collectionOf(new Map<string, ItemOutput>(ids.map((id) => [id, { tree: { [`${id}.json`]: hashJson(id) } }])));
+  return collectionArtifact(new Map<string, ItemOutput>(ids.map((id) => [id, { tree: { [`${id}.json`]: hashJson(id) } }])));
 }
 
-async function runDemoLabels(ids: string[], labelsConf: Record<string, unknown> = {}, dataset: Record<string, unknown> = {}) {
-  const store = new DataStore(tempDir());
-  dirs.push(store.dir);
-  const ctx = makeDataCtx({
-    workspace: store.dir,
-    store,
+async function runDemoLabels(ids: string[], labelsConf: Conf = {}, dataset: Conf = {}) {
+  const ws = temps.workspace();
+  const store = ws.store;
+  const ctx = testContext(ws, {
     stage: 'labels',
-    conf: { dataset: { source: 'demo', movies: 200, seed: 0, ...dataset }, labels: labelsConf },
-    declares: ['dataset', 'labels'],
+    params: { dataset: { source: 'demo', movies: 200, seed: 0, ...dataset }, labels: labelsConf },
     inputs: { frames: framesOf(ids) },
   });
   const out = await labels.run(ctx);

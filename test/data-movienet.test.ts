@@ -1,7 +1,7 @@
 // The movienet source on real files: the demo dataset written in MovieNet's layout, plus
 // hand-made folders. Frames are indexed in place (hashed, not copied), in shot order.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { hashBytes, hashJson } from '../src/hash.js';
@@ -13,47 +13,34 @@ import { writeDemoDataset } from '../stages/data/demo.js';
 import { datasetRoot, frameListKey, framePath, readFrameList } from '../stages/data/frame-list.js';
 import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import { LABEL_FILES, readLabelsFiles, type LabelsReport } from '../stages/data/labels-files.js';
+import type { Conf } from '../src/params.js';
 import type { TreeArtifact } from '../src/stage-api.js';
-import { collectionOf, DataStore, FileStateMemo, makeDataCtx, removeDir, runMapKind, tempDir } from './helpers/data-ctx.js';
+import { ageFiles, collectionArtifact, runSourceKind, TempFolders, testContext, type TestWorkspace } from './helpers/stage-ctx.js';
 
-const dirs: string[] = [];
+const temps = new TempFolders();
 let demoRoot = '';
 let jpeg: Buffer;
 before(async () => {
-  demoRoot = tempDir();
-  dirs.push(demoRoot);
+  demoRoot = temps.dir();
   await writeDemoDataset(demoRoot, { movies: 5, seed: 0 });
   jpeg = (await renderDemoMovie(0, 1))[0]!.jpeg;
 });
-after(() => dirs.forEach(removeDir));
+after(() => temps.cleanup());
 
-function tmp(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-
-function framesCtx(root: string, extra: Record<string, unknown> = {}, memo?: FileStateMemo) {
-  const store = new DataStore(tmp());
-  const ctx = makeDataCtx({
-    workspace: tmp(),
-    store,
-    stage: 'frames',
-    conf: { dataset: { source: 'movienet', root, keyframes_dir: '240P' }, frames: extra },
-    declares: ['dataset', 'frames'],
-    ...(memo === undefined ? {} : { memo }),
-  });
-  return { store, ctx };
+/** The frames kind's context, in a fresh workspace unless `ws` is given (to share its file-state cache). */
+function framesCtx(root: string, extra: Conf = {}, ws: TestWorkspace = temps.workspace()) {
+  const ctx = testContext(ws, { stage: 'frames', params: { dataset: { source: 'movienet', root, keyframes_dir: '240P' }, frames: extra } });
+  return { ws, store: ws.store, ctx };
 }
 
 test('movienet items are the movie folders; frame lists point at the files in place, in shot order', async () => {
   const { store, ctx } = framesCtx(demoRoot);
-  const { items, sink } = await runMapKind(frames, ctx);
+  const { items, sink } = await runSourceKind(frames, ctx);
   assert.deepEqual(items.map((i) => i.id), ['tt9000001', 'tt9000002', 'tt9000003', 'tt9000004', 'tt9000005']);
-  assert.equal(sink.failed.size, 0);
-  assert.equal(store.puts, 5, 'only the five frame lists are written: frames are not copied');
+  assert.equal(sink.failures.size, 0);
+  assert.equal([...store.list()].length, 5, 'only the five frame lists are in the store: frames are not copied');
   for (const id of items.map((i) => i.id)) {
-    const out = sink.done_.get(id)!;
+    const out = sink.outputs.get(id)!;
     assert.deepEqual(Object.keys(out.tree), [frameListKey(id)]);
     const list = await readFrameList(store, id, out);
     assert.equal(list.source, 'movienet');
@@ -69,22 +56,22 @@ test('movienet items are the movie folders; frame lists point at the files in pl
 });
 
 test('shot_0002 comes before shot_0010 whatever order the folder was written in', async () => {
-  const root = tmp();
+  const root = temps.dir();
   const dir = join(root, '240P', 'tt0000001');
   mkdirSync(dir, { recursive: true });
   for (const n of ['shot_0010_img_1.jpg', 'shot_0010_img_0.jpg', 'shot_0002_img_2.jpg', 'shot_0100_img_0.jpg', 'shot_0002_img_0.jpg', 'shot_0009_img_1.jpg']) {
     writeFileSync(join(dir, n), jpeg);
   }
   const { store, ctx } = framesCtx(root);
-  const { sink } = await runMapKind(frames, ctx);
-  const list = await readFrameList(store, 'tt0000001', sink.done_.get('tt0000001')!);
+  const { sink } = await runSourceKind(frames, ctx);
+  const list = await readFrameList(store, 'tt0000001', sink.outputs.get('tt0000001')!);
   assert.deepEqual(list.frames.map((f) => [f.shot, f.img]), [[2, 0], [2, 2], [9, 1], [10, 0], [10, 1], [100, 0]]);
 });
 
 test('sampling options shape the listed frames', async () => {
   const { store, ctx } = framesCtx(demoRoot, { images_per_shot: 1, stride: 2, max_frames: 3 });
-  const { sink } = await runMapKind(frames, ctx);
-  for (const [id, out] of sink.done_) {
+  const { sink } = await runSourceKind(frames, ctx);
+  for (const [id, out] of sink.outputs) {
     const list = await readFrameList(store, id, out);
     assert.ok(list.frames.length <= 3 && list.frames.length >= 2, `${id}: ${list.frames.length}`);
     for (const f of list.frames) {
@@ -95,45 +82,49 @@ test('sampling options shape the listed frames', async () => {
 });
 
 test('moving the dataset folder leaves every item source unchanged; a changed frame changes one item', async () => {
-  const memo = new FileStateMemo();
-  const a = tmp();
+  // One workspace, so one file-state cache, across the listings.
+  const ws = temps.workspace();
+  const a = temps.dir();
   cpSync(demoRoot, join(a, 'movienet'), { recursive: true });
-  const before = await frames.listItems!(framesCtx(join(a, 'movienet'), {}, memo).ctx);
-  const hashedFirst = memo.hashed;
-  const again = await frames.listItems!(framesCtx(join(a, 'movienet'), {}, memo).ctx);
-  assert.equal(memo.hashed, hashedFirst, 'an unchanged dataset is not re-read');
+  // A dataset written long ago: the cache does not keep hashes of files modified in the last 2 s.
+  ageFiles(a);
+  const before = await frames.listItems!(framesCtx(join(a, 'movienet'), {}, ws).ctx);
+  const hashedFirst = ws.files.hashed;
+  assert.ok(hashedFirst > 0);
+  const again = await frames.listItems!(framesCtx(join(a, 'movienet'), {}, ws).ctx);
+  assert.equal(ws.files.hashed, hashedFirst, 'an unchanged dataset is not re-read');
   assert.deepEqual(again, before);
 
   renameSync(join(a, 'movienet'), join(a, 'moved'));
-  const moved = await frames.listItems!(framesCtx(join(a, 'moved'), {}, memo).ctx);
+  const moved = await frames.listItems!(framesCtx(join(a, 'moved'), {}, ws).ctx);
   assert.deepEqual(moved.map((i) => hashJson(i.source)), before.map((i) => hashJson(i.source)));
 
   writeFileSync(join(a, 'moved', '240P', 'tt9000003', 'shot_0001_img_1.jpg'), jpeg);
-  const edited = await frames.listItems!(framesCtx(join(a, 'moved'), {}, memo).ctx);
+  const edited = await frames.listItems!(framesCtx(join(a, 'moved'), {}, ws).ctx);
   const changed = edited.filter((it, i) => hashJson(it.source) !== hashJson(before[i]!.source)).map((i) => i.id);
   assert.deepEqual(changed, ['tt9000003']);
 });
 
 test('datasetRoot resolves dataset.root against the workspace', () => {
-  const ctx = makeDataCtx({ workspace: '/ws', store: new DataStore(tmp()), stage: 'embed', conf: { dataset: { root: 'data/mn' } }, declares: ['embed', 'dataset.root'] });
-  assert.equal(datasetRoot(ctx), '/ws/data/mn');
+  const ws = temps.workspace();
+  const ctx = testContext(ws, { stage: 'embed', params: { dataset: { root: 'data/mn' } }, declared: ['embed', 'dataset.root'] });
+  assert.equal(datasetRoot(ctx), join(ws.dir, 'data', 'mn'));
+  const absolute = testContext(ws, { stage: 'embed', params: { dataset: { root: demoRoot } }, declared: ['embed', 'dataset.root'] });
+  assert.equal(datasetRoot(absolute), demoRoot);
 });
 
 test('a missing keyframes folder is a user error that says where to point dataset.root', async () => {
-  const { ctx } = framesCtx(join(tmp(), 'nowhere'));
+  const { ctx } = framesCtx(join(temps.dir(), 'nowhere'));
   await assert.rejects(frames.listItems!(ctx), (e: Error) => e.name === 'UserError' && /keyframes folder/.test(e.message) && /docs\/DATA\.md/.test((e as { hint?: string }).hint ?? ''));
 });
 
-async function labelsFor(root: string, conf: Record<string, unknown> = {}) {
-  const { store, ctx } = framesCtx(root);
-  const { sink } = await runMapKind(frames, ctx);
-  const lctx = makeDataCtx({
-    workspace: tmp(),
-    store,
+async function labelsFor(root: string, conf: Conf = {}) {
+  const { ws, store, ctx } = framesCtx(root);
+  const { sink } = await runSourceKind(frames, ctx);
+  const lctx = testContext(ws, {
     stage: 'labels',
-    conf: { dataset: { source: 'movienet', root, keyframes_dir: '240P' }, labels: conf },
-    declares: ['dataset', 'labels'],
-    inputs: { frames: collectionOf(sink.done_) },
+    params: { dataset: { source: 'movienet', root, keyframes_dir: '240P' }, labels: conf },
+    inputs: { frames: collectionArtifact(sink.outputs) },
     onError: 'skip',
   });
   const out = await labels.run(lctx);
@@ -144,11 +135,11 @@ async function labelsFor(root: string, conf: Record<string, unknown> = {}) {
 }
 
 test('labels from MovieNet meta: one-hot in vocabulary order; gaps counted and listed', async () => {
-  const root = tmp();
+  const root = temps.dir();
   cpSync(demoRoot, root, { recursive: true });
   // tt9000002: no meta; tt9000003: only unknown genres; tt9000004: one unknown besides known ones;
   // tt9000009: meta without frames.
-  removeDir(join(root, 'meta', 'tt9000002.json'));
+  rmSync(join(root, 'meta', 'tt9000002.json'));
   writeFileSync(join(root, 'meta', 'tt9000003.json'), JSON.stringify({ imdb_id: 'tt9000003', genres: ['Reality-TV'] }));
   writeFileSync(join(root, 'meta', 'tt9000004.json'), JSON.stringify({ imdb_id: 'tt9000004', genres: ['drama', 'News', 'Sci-Fi'] }));
   writeFileSync(join(root, 'meta', 'tt9000009.json'), JSON.stringify({ imdb_id: 'tt9000009', genres: ['Drama'] }));
@@ -177,7 +168,7 @@ test('labels from MovieNet meta: one-hot in vocabulary order; gaps counted and l
 });
 
 test('the official split file is used as is; its ids without data are reported', async () => {
-  const root = tmp();
+  const root = temps.dir();
   cpSync(demoRoot, root, { recursive: true });
   const official = { train: ['tt9000001', 'tt9000002', 'tt0111161'], val: ['tt9000003'], test: ['tt9000005'] };
   writeFileSync(join(root, 'movie1K.split.v1.json'), JSON.stringify(official));
@@ -191,9 +182,9 @@ test('the official split file is used as is; its ids without data are reported',
 });
 
 test('labels inputs change when a meta file changes, and only then', async () => {
-  const root = tmp();
+  const root = temps.dir();
   cpSync(demoRoot, root, { recursive: true });
-  const ctx = makeDataCtx({ workspace: tmp(), store: new DataStore(tmp()), stage: 'labels', conf: { dataset: { source: 'movienet', root } }, declares: ['dataset', 'labels'] });
+  const ctx = testContext(temps.workspace(), { stage: 'labels', params: { dataset: { source: 'movienet', root } }, declared: ['dataset', 'labels'] });
   const a = await labels.inputs!(ctx);
   assert.deepEqual(await labels.inputs!(ctx), a);
   writeFileSync(join(root, 'meta', 'tt9000002.json'), JSON.stringify({ genres: ['Horror'] }));

@@ -1,10 +1,11 @@
 // The videos source: keyframes extracted with the real ffmpeg from short test videos.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { ItemError, UserError } from '../src/errors.js';
+import type { Conf } from '../src/params.js';
 import { hashBytes, hashJson } from '../src/hash.js';
 import type { TreeArtifact } from '../src/stage-api.js';
 import frames from '../stages/frames.js';
@@ -12,14 +13,13 @@ import labels from '../stages/labels.js';
 import { frameListKey, framePath, readFrameList } from '../stages/data/frame-list.js';
 import { readLabelsFiles, LABEL_FILES, type LabelsReport } from '../stages/data/labels-files.js';
 import { findFfmpeg, planSceneFrames, snapToFrame } from '../stages/data/videos.js';
-import { collectionOf, DataStore, makeDataCtx, removeDir, runMapKind, tempDir } from './helpers/data-ctx.js';
 import { makeVideo } from './helpers/data-videos.js';
+import { collectionArtifact, RecordingSink, runSourceKind, tasksOf, TempFolders, testContext } from './helpers/stage-ctx.js';
 
-const dirs: string[] = [];
+const temps = new TempFolders();
 let root = '';
 before(() => {
-  root = tempDir();
-  dirs.push(root);
+  root = temps.dir();
   // Three shots: 1.5 s of testsrc, 1 s of colour bars, 1 s of red.
   makeVideo(join(root, 'trailer_a.mp4'), [['testsrc', 1.5], ['smptebars', 1], ['red', 1]]);
   makeVideo(join(root, 'trailer_b.mkv'), [['red', 1], ['blue', 1]]);
@@ -28,21 +28,20 @@ before(() => {
   writeFileSync(join(root, 'notes.txt'), 'not a video');
   writeFileSync(join(root, 'labels.csv'), 'id,genres\ntrailer_a,Action|Sci-Fi\ntrailer_b,Romance\ntrailer_c,Drama|Mockumentary\ntrailer_e,Horror\n');
 });
-after(() => dirs.forEach(removeDir));
+after(() => temps.cleanup());
 
-function ctxFor(framesConf: Record<string, unknown> = {}, dataset: Record<string, unknown> = {}) {
-  const store = new DataStore(tempDir());
-  dirs.push(store.dir);
-  const ctx = makeDataCtx({ workspace: root, store, stage: 'frames', conf: { dataset: { source: 'videos', root, ...dataset }, frames: framesConf }, declares: ['dataset', 'frames'] });
-  return { store, ctx };
+function ctxFor(framesConf: Conf = {}, dataset: Conf = {}) {
+  const ws = temps.workspace();
+  const ctx = testContext(ws, { stage: 'frames', params: { dataset: { source: 'videos', root, ...dataset }, frames: framesConf } });
+  return { ws, store: ws.store, ctx };
 }
 
 test('shot detection: 3 keyframes per shot, in the right shots, 240 px high, in the store', async () => {
   const { store, ctx } = ctxFor();
-  const { items, sink } = await runMapKind(frames, ctx);
+  const { items, sink } = await runSourceKind(frames, ctx);
   assert.deepEqual(items.map((i) => i.id), ['trailer_a', 'trailer_b', 'trailer_c', 'trailer_d']);
-  assert.equal(sink.failed.size, 0, [...sink.failed.values()].map(String).join('; '));
-  const list = await readFrameList(store, 'trailer_a', sink.done_.get('trailer_a')!);
+  assert.equal(sink.failures.size, 0, [...sink.failures.values()].map(String).join('; '));
+  const list = await readFrameList(store, 'trailer_a', sink.outputs.get('trailer_a')!);
   assert.equal(list.source, 'videos');
   assert.deepEqual(list.frames.map((f) => f.name), [0, 1, 2].flatMap((s) => [0, 1, 2].map((i) => `shot_000${s}_img_${i}.jpg`)));
   // Shot boundaries at 1.5 s and 2.5 s: frames at 1/6, 1/2, 5/6 of each shot, moved back onto
@@ -51,7 +50,7 @@ test('shot detection: 3 keyframes per shot, in the right shots, 240 px high, in 
   for (const f of list.frames) {
     const file = framePath(f, store);
     assert.equal(hashBytes(readFileSync(file)), f.hash);
-    assert.equal(sink.done_.get('trailer_a')!.tree[`trailer_a/${f.name}`], f.hash);
+    assert.equal(sink.outputs.get('trailer_a')!.tree[`trailer_a/${f.name}`], f.hash);
     const meta = await sharp(file).metadata();
     assert.equal(meta.height, 240);
     assert.equal(meta.width, 426);
@@ -63,7 +62,7 @@ test('shot detection: 3 keyframes per shot, in the right shots, 240 px high, in 
   assert.ok(first.channels[1]!.mean > 60, 'shot 0 is testsrc');
   // Each container works.
   for (const [id, shots] of [['trailer_b', 2], ['trailer_c', 2], ['trailer_d', 1]] as const) {
-    const l = await readFrameList(store, id, sink.done_.get(id)!);
+    const l = await readFrameList(store, id, sink.outputs.get(id)!);
     assert.equal(l.frames.length, shots * 3, id);
   }
   const env = await frames.env!(ctx);
@@ -73,27 +72,26 @@ test('shot detection: 3 keyframes per shot, in the right shots, 240 px high, in 
 test('sampling applies before extraction: images_per_shot 1 takes the middle of each shot', async () => {
   const { store, ctx } = ctxFor({ images_per_shot: 1 });
   const items = (await frames.listItems!(ctx)).filter((i) => i.id === 'trailer_a');
-  const { RecordingSink, tasksOf } = await import('./helpers/data-ctx.js');
   const sink = new RecordingSink();
   await frames.run(ctx, tasksOf(items), sink);
-  const list = await readFrameList(store, 'trailer_a', sink.done_.get('trailer_a')!);
+  const list = await readFrameList(store, 'trailer_a', sink.outputs.get('trailer_a')!);
   assert.deepEqual(list.frames.map((f) => f.name), ['shot_0000_img_1.jpg', 'shot_0001_img_1.jpg', 'shot_0002_img_1.jpg']);
-  assert.equal(Object.keys(sink.done_.get('trailer_a')!.tree).length, 4);
+  assert.equal(Object.keys(sink.outputs.get('trailer_a')!.tree).length, 4);
 });
 
 test('fixed rate: frames.fps takes one frame per 1/fps seconds, each its own shot', async () => {
   const { store, ctx } = ctxFor({ fps: 2 });
   const items = await frames.listItems!(ctx);
   assert.equal((items[0]!.source as { fps?: number }).fps, 2);
-  const { sink } = await runMapKind(frames, ctx);
-  const list = await readFrameList(store, 'trailer_a', sink.done_.get('trailer_a')!);
+  const { sink } = await runSourceKind(frames, ctx);
+  const list = await readFrameList(store, 'trailer_a', sink.outputs.get('trailer_a')!);
   assert.equal(list.frames.length, 7);
   assert.deepEqual(list.frames.map((f) => [f.shot, f.img]), [0, 1, 2, 3, 4, 5, 6].map((s) => [s, 0]));
   const stride = ctxFor({ fps: 2, stride: 3 });
-  const { sink: s2 } = await runMapKind(frames, stride.ctx);
-  const l2 = await readFrameList(stride.store, 'trailer_a', s2.done_.get('trailer_a')!);
+  const { sink: s2 } = await runSourceKind(frames, stride.ctx);
+  const l2 = await readFrameList(stride.store, 'trailer_a', s2.outputs.get('trailer_a')!);
   assert.deepEqual(l2.frames.map((f) => f.shot), [0, 3, 6]);
-  assert.deepEqual(Object.keys(s2.done_.get('trailer_a')!.tree).sort(), [frameListKey('trailer_a'), ...l2.frames.map((f) => `trailer_a/${f.name}`)].sort());
+  assert.deepEqual(Object.keys(s2.outputs.get('trailer_a')!.tree).sort(), [frameListKey('trailer_a'), ...l2.frames.map((f) => `trailer_a/${f.name}`)].sort());
 });
 
 test('planSceneFrames: boundaries from cuts, cuts at the ends ignored', () => {
@@ -110,19 +108,16 @@ test('snapToFrame: onto a frame start, never past the last frame', () => {
 });
 
 test('labels from a CSV labels file; from JSON; movies without labels are reported', async () => {
-  const { store, ctx } = ctxFor({ fps: 1 });
-  const { sink } = await runMapKind(frames, ctx);
+  const { ws, store, ctx } = ctxFor({ fps: 1 });
+  const { sink } = await runSourceKind(frames, ctx);
   for (const labelsFile of ['labels.csv', 'labels.json']) {
     if (labelsFile === 'labels.json') {
       writeFileSync(join(root, 'labels.json'), JSON.stringify({ trailer_a: ['Action', 'Sci-Fi'], trailer_b: ['Romance'], trailer_c: ['Drama', 'Mockumentary'], trailer_e: ['Horror'] }));
     }
-    const lctx = makeDataCtx({
-      workspace: root,
-      store,
+    const lctx = testContext(ws, {
       stage: 'labels',
-      conf: { dataset: { source: 'videos', root, labels_file: labelsFile }, labels: { split: [0.6, 0.2, 0.2] } },
-      declares: ['dataset', 'labels'],
-      inputs: { frames: collectionOf(sink.done_) },
+      params: { dataset: { source: 'videos', root, labels_file: labelsFile }, labels: { split: [0.6, 0.2, 0.2] } },
+      inputs: { frames: collectionArtifact(sink.outputs) },
     });
     const out = await labels.run(lctx);
     const files = await readLabelsFiles(store, { type: 'tree', root: hashJson(out.tree), tree: out.tree } satisfies TreeArtifact);
@@ -135,13 +130,11 @@ test('labels from a CSV labels file; from JSON; movies without labels are report
     const inputs = await labels.inputs!(lctx);
     assert.equal(inputs['labels_file'], hashBytes(readFileSync(join(root, labelsFile))));
   }
-  const missing = makeDataCtx({
-    workspace: root,
-    store,
+  const missing = testContext(ws, {
     stage: 'labels',
-    conf: { dataset: { source: 'videos', root, labels_file: 'nope.csv' } },
-    declares: ['dataset', 'labels'],
-    inputs: { frames: collectionOf(sink.done_) },
+    params: { dataset: { source: 'videos', root, labels_file: 'nope.csv' } },
+    declared: ['dataset', 'labels'],
+    inputs: { frames: collectionArtifact(sink.outputs) },
   });
   await assert.rejects(labels.inputs!(missing), (e: unknown) => e instanceof UserError && e.message.includes('nope.csv'));
 });
@@ -157,16 +150,14 @@ test('a missing ffmpeg is a user error naming the install command', async () => 
 });
 
 test('two videos for one movie id is that movie\'s error', async () => {
-  const dir = tempDir();
-  dirs.push(dir);
-  mkdirSync(dir, { recursive: true });
+  const dir = temps.dir();
   makeVideo(join(dir, 'dup.mp4'), [['red', 0.5]]);
   makeVideo(join(dir, 'dup.mkv'), [['red', 0.5]]);
   makeVideo(join(dir, 'ok.mp4'), [['blue', 0.5]]);
   const { ctx } = ctxFor({}, { root: dir });
-  const { sink } = await runMapKind(frames, ctx);
-  assert.deepEqual([...sink.done_.keys()], ['ok']);
-  const err = sink.failed.get('dup');
+  const { sink } = await runSourceKind(frames, ctx);
+  assert.deepEqual([...sink.outputs.keys()], ['ok']);
+  const err = sink.failures.get('dup');
   assert.ok(err instanceof ItemError);
   assert.match(err.describe(), /^movie dup: \S+dup\.mkv: several videos/);
   assert.match(err.message, /several videos for one movie: dup\.mkv, dup\.mp4/);

@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Conf } from '../src/params.js';
 import { LocalStore } from '../src/store.js';
 import type { ItemOutput, ItemTask } from '../src/stage-api.js';
 import { hashBytes } from '../src/hash.js';
@@ -33,7 +34,7 @@ import { CLIP_PIXELS, clipPixels } from '../stages/clip/preprocess.js';
 import type { FrameEntry, FrameList } from '../stages/data/frame-list.js';
 import { renderDemoMovie } from '../stages/data/demo-render.js';
 import embed from '../stages/embed.js';
-import { makeCtx, RecordingSink } from '../test/helpers/embed-ctx.js';
+import { RecordingSink, testContext, testWorkspace, type TestWorkspace } from '../test/helpers/stage-ctx.js';
 import { VIT_B32, vitParameterCount, writeVitOnnx } from './onnx-vit.js';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -125,21 +126,26 @@ async function movieTasks(store: LocalStore, pool: readonly FrameEntry[], frames
   return tasks;
 }
 
-function embedParams(a: Args, model: string): Record<string, unknown> {
+/** The conf's embed section for this run. */
+function embedParams(a: Args, model: string): Conf {
   return {
-    'embed.encoder': a.encoder,
-    ...(a.encoder === 'onnx' ? { 'embed.model': model } : {}),
-    'embed.provider': a.provider,
-    'embed.batch_size': a.batch,
-    'embed.threads': a.threads,
+    encoder: a.encoder,
+    ...(a.encoder === 'onnx' ? { model } : {}),
+    provider: a.provider,
+    batch_size: a.batch,
+    threads: a.threads,
   };
+}
+
+/** The embed kind's context in a workspace, as the engine would build it. */
+function embedCtx(ws: TestWorkspace, a: Args, model: string) {
+  return testContext(ws, { stage: 'embed', params: { embed: embedParams(a, model) } });
 }
 
 /** Embeds `frames` frames through the kind's run(); returns seconds (without opening the encoder) and the open time. */
 async function endToEnd(a: Args, model: string, frames: number, timeOpen = true): Promise<{ seconds: number; open: number; done: number; failed: number }> {
-  const dir = join(a.cache, `e2e-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  const store = new LocalStore(join(dir, 'cache'));
+  const ws = testWorkspace(`e2e-${process.pid}-`, a.cache);
+  const store = ws.store;
   try {
     const pool = await framePool(store, Math.min(frames, 480));
     const tasks = await movieTasks(store, pool, frames);
@@ -151,14 +157,14 @@ async function endToEnd(a: Args, model: string, frames: number, timeOpen = true)
       await enc.close();
       open = (performance.now() - t) / 1000;
     }
-    const ctx = makeCtx({ workspace: dir, store, params: embedParams(a, model) });
+    const ctx = embedCtx(ws, a, model);
     const rec = new RecordingSink();
     const t = performance.now();
-    await embed.run(ctx, tasks, rec.sink());
+    await embed.run(ctx, tasks, rec);
     const seconds = (performance.now() - t) / 1000 - open;
-    return { seconds, open, done: rec.done.size, failed: rec.failed.size };
+    return { seconds, open, done: rec.outputs.size, failed: rec.failures.size };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    ws.cleanup();
   }
 }
 
@@ -231,9 +237,8 @@ async function childE2e(a: Args, model: string): Promise<void> {
 
 /** Child: render one demo movie into a fresh store and embed it alone (what an incremental run must do). */
 async function childAlone(a: Args, model: string, index: number): Promise<void> {
-  const dir = join(a.cache, `alone-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  const store = new LocalStore(join(dir, 'cache'));
+  const ws = testWorkspace(`alone-${process.pid}-`, a.cache);
+  const store = ws.store;
   try {
     const frames = await renderDemoMovie(0, index);
     const id = `tt${9_000_000 + index}`;
@@ -242,11 +247,11 @@ async function childAlone(a: Args, model: string, index: number): Promise<void> 
     const listHash = await store.put(JSON.stringify(list));
     const task: ItemTask = { id, input: hashBytes(listHash), upstream: { tree: { [`${id}.json`]: listHash }, meta: { frames: frames.length } } };
     const rec = new RecordingSink();
-    await embed.run(makeCtx({ workspace: dir, store, params: embedParams(a, model) }), [task], rec.sink());
-    if (rec.done.size !== 1) throw new Error(`embedding ${id} alone failed: ${String(rec.failed.get(id))}`);
+    await embed.run(embedCtx(ws, a, model), [task], rec);
+    if (rec.outputs.size !== 1) throw new Error(`embedding ${id} alone failed: ${String(rec.failures.get(id))}`);
     process.stdout.write(`${JSON.stringify({ frames: frames.length })}\n`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    ws.cleanup();
   }
 }
 
@@ -262,7 +267,7 @@ async function incremental(a: Args, model: string): Promise<{ initial: number; i
   mkdirSync(join(ws, 'conf'), { recursive: true });
   execFileSync('cp', [join(PACKAGE_ROOT, 'pipeline.yaml'), ws]);
   execFileSync('cp', [join(PACKAGE_ROOT, 'conf', 'default.yaml'), join(ws, 'conf')]);
-  const overrides = Object.entries(embedParams(a, model)).flatMap(([k, v]) => ['-p', `${k}=${String(v)}`]);
+  const overrides = Object.entries(embedParams(a, model)).flatMap(([k, v]) => ['-p', `embed.${k}=${String(v)}`]);
   const run = (movies: number): number => cli(ws, ['run', 'embed', '-p', 'dataset.source=demo', '-p', `dataset.movies=${movies}`, ...overrides]);
   try {
     const initial = run(a.movies);

@@ -15,21 +15,22 @@ import { OnnxEncoder, checkModelInterface } from '../stages/clip/onnx-encoder.js
 import type { OnnxEncoderOptions, Provider } from '../stages/clip/onnx-encoder.js';
 import { OnnxThreadEncoder } from '../stages/clip/onnx-thread.js';
 import { CLIP_PIXELS } from '../stages/clip/preprocess.js';
-import { tempDir } from './helpers/embed-ctx.js';
+import { TempFolders } from './helpers/stage-ctx.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'clip');
 const MINI = join(FIX, 'mini-clip-vision.onnx');
 const index = JSON.parse((await import('node:fs')).readFileSync(join(FIX, 'index.json'), 'utf8')) as { images: string[] };
 
-let tmp: ReturnType<typeof tempDir>;
+const temps = new TempFolders();
+let dir = '';
 before(() => {
-  tmp = tempDir('embed-onnx-');
+  dir = temps.dir('embed-onnx-');
 });
-after(() => tmp.cleanup());
+after(() => temps.cleanup());
 
 /** A small CLIP-shaped tower (width 32, one layer), with the given changes. */
 function tinyModel(name: string, change: Partial<VitConfig> = {}): string {
-  const path = join(tmp.dir, `${name}.onnx`);
+  const path = join(dir, `${name}.onnx`);
   writeVitOnnx(path, { width: 32, layers: 1, heads: 2, seed: 7, ...change });
   return path;
 }
@@ -112,13 +113,13 @@ test('real misfit models are refused when opened, with the expected/found messag
 });
 
 test('a missing model names embed.model and docs/EMBED.md; a broken file says onnxruntime cannot load it', async () => {
-  await assert.rejects(OnnxEncoder.open({ ...opts(join(tmp.dir, 'nope.onnx')), configured: 'models/nope.onnx' }), (e: unknown) => {
+  await assert.rejects(OnnxEncoder.open({ ...opts(join(dir, 'nope.onnx')), configured: 'models/nope.onnx' }), (e: unknown) => {
     assert.ok(e instanceof UserError);
     assert.match(e.message, /^embed\.model: no model file at models\/nope\.onnx/);
     assert.match(e.hint ?? '', /docs\/EMBED\.md/);
     return true;
   });
-  const broken = join(tmp.dir, 'broken.onnx');
+  const broken = join(dir, 'broken.onnx');
   writeFileSync(broken, 'this is not a protobuf');
   await assert.rejects(OnnxEncoder.open(opts(broken)), (e: unknown) => e instanceof UserError && /^embed\.model: onnxruntime cannot load/.test(e.message));
 });
@@ -203,7 +204,7 @@ test('the worker-thread encoder gives the same bits as the in-process one and ha
     await enc.close();
   }
   // Opening errors cross the thread as UserErrors.
-  await assert.rejects(OnnxThreadEncoder.open(opts(join(tmp.dir, 'missing.onnx'))), (e: unknown) => e instanceof UserError && /embed\.model/.test(e.message));
+  await assert.rejects(OnnxThreadEncoder.open(opts(join(dir, 'missing.onnx'))), (e: unknown) => e instanceof UserError && /embed\.model/.test(e.message));
 });
 
 for (const provider of ['webgpu', 'cuda'] as const satisfies readonly Provider[]) {

@@ -11,26 +11,34 @@ import { writeVitOnnx } from '../bench/onnx-vit.js';
 import { ItemError, UserError } from '../src/errors.js';
 import { hashBytes } from '../src/hash.js';
 import { decodeNpy } from '../src/npy.js';
+import type { Conf } from '../src/params.js';
 import type { ItemTask } from '../src/stage-api.js';
 import { DESCRIPTOR_DIM, describe, descriptorPixels } from '../stages/clip/builtin-descriptor.js';
 import { OnnxEncoder } from '../stages/clip/onnx-encoder.js';
 import { CLIP_PIXELS } from '../stages/clip/preprocess.js';
 import { loadedSharpVersions, sharpVersions } from '../stages/clip/sharp-versions.js';
 import embed, { storeEmbeddings } from '../stages/embed.js';
-import { RecordingSink, TempStore, makeCtx, storeMovie, syntheticFrame, tempDir } from './helpers/embed-ctx.js';
+import { storeMovie, syntheticFrame } from './helpers/embed-frames.js';
+import { progressOf, RecordingSink, TempFolders, testContext, type TestWorkspace } from './helpers/stage-ctx.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'clip');
 const MINI = join(FIX, 'mini-clip-vision.onnx');
 
-let tmp: ReturnType<typeof tempDir>;
-let store: TempStore;
+const temps = new TempFolders();
+let ws: TestWorkspace;
+let store: TestWorkspace['store'];
 const frames: Buffer[] = [];
 before(async () => {
-  tmp = tempDir('embed-stage-');
-  store = new TempStore(join(tmp.dir, 'cache'));
+  ws = temps.workspace('embed-stage-');
+  store = ws.store;
   for (let s = 0; s < 12; s++) frames.push(await syntheticFrame(s));
 });
-after(() => tmp.cleanup());
+after(() => temps.cleanup());
+
+/** The embed stage's context, `embed` being its section of the conf. */
+function embedCtx(embed: Conf, signal?: AbortSignal) {
+  return testContext(ws, { stage: 'embed', params: { embed }, declared: ['embed'], ...(signal ? { signal } : {}) });
+}
 
 /** Four movies of 3, 5, 1 and 3 frames. */
 async function movies(): Promise<ItemTask[]> {
@@ -42,16 +50,15 @@ async function movies(): Promise<ItemTask[]> {
   ];
 }
 
-async function runKind(tasks: readonly ItemTask[], params: Record<string, unknown>): Promise<RecordingSink> {
-  const ctx = makeCtx({ workspace: tmp.dir, store, params });
+async function runKind(tasks: readonly ItemTask[], params: Conf): Promise<RecordingSink> {
   const rec = new RecordingSink();
-  await embed.run(ctx, tasks, rec.sink());
+  await embed.run(embedCtx(params), tasks, rec);
   return rec;
 }
 
 async function npyOf(rec: RecordingSink, id: string): Promise<{ shape: number[]; data: Float32Array }> {
-  const out = rec.done.get(id);
-  assert.ok(out !== undefined, `${id} was not done (failed: ${String(rec.failed.get(id))})`);
+  const out = rec.outputs.get(id);
+  assert.ok(out !== undefined, `${id} was not done (failed: ${String(rec.failures.get(id))})`);
   const npy = decodeNpy(await store.read(out.tree[`${id}.npy`]!));
   assert.equal(npy.dtype, '<f4');
   return { shape: npy.shape, data: npy.data as Float32Array };
@@ -59,12 +66,12 @@ async function npyOf(rec: RecordingSink, id: string): Promise<{ shape: number[];
 
 test('builtin: one [N,512] float32 .npy per movie, rows in frame order, equal to the descriptor of each frame', async () => {
   const tasks = await movies();
-  const rec = await runKind(tasks, { 'embed.encoder': 'builtin', 'embed.batch_size': 4 });
-  assert.equal(rec.failed.size, 0);
+  const rec = await runKind(tasks, { encoder: 'builtin', batch_size: 4 });
+  assert.equal(rec.failures.size, 0);
   let k = 0;
   for (const t of tasks) {
     const n = (t.upstream!.meta!.frames as number);
-    const out = rec.done.get(t.id)!;
+    const out = rec.outputs.get(t.id)!;
     assert.deepEqual(Object.keys(out.tree), [`${t.id}.npy`]);
     assert.deepEqual(out.meta, { frames: n, dim: 512 });
     const { shape, data } = await npyOf(rec, t.id);
@@ -79,23 +86,23 @@ test('builtin: one [N,512] float32 .npy per movie, rows in frame order, equal to
 
 test('onnx: batches across movies give the bits of one movie embedded alone, frame by frame', async () => {
   const tasks = await movies();
-  const params = { 'embed.encoder': 'onnx', 'embed.model': MINI, 'embed.threads': 1 };
+  const params = { encoder: 'onnx', model: MINI, threads: 1 };
   // Batch 4 over 3+5+1+3 frames: every batch but the last mixes two or three movies.
-  const mixed = await runKind(tasks, { ...params, 'embed.batch_size': 4 });
-  assert.equal(mixed.done.size, 4);
+  const mixed = await runKind(tasks, { ...params, batch_size: 4 });
+  assert.equal(mixed.outputs.size, 4);
   // Each movie alone, batch 1.
   for (const t of tasks) {
-    const alone = await runKind([t], { ...params, 'embed.batch_size': 1 });
+    const alone = await runKind([t], { ...params, batch_size: 1 });
     const a = await npyOf(mixed, t.id);
     const b = await npyOf(alone, t.id);
     assert.deepEqual(Buffer.from(a.data.buffer), Buffer.from(b.data.buffer), t.id);
-    assert.equal(mixed.done.get(t.id)!.tree[`${t.id}.npy`], alone.done.get(t.id)!.tree[`${t.id}.npy`]);
+    assert.equal(mixed.outputs.get(t.id)!.tree[`${t.id}.npy`], alone.outputs.get(t.id)!.tree[`${t.id}.npy`]);
   }
   // And the rows are the encoder's output on CLIP preprocessing of each frame.
   const enc = await OnnxEncoder.open({ modelPath: MINI, provider: 'cpu', threads: 1, batchSize: 1 });
   try {
     const px = new Float32Array(CLIP_PIXELS);
-    const file = join(tmp.dir, 'frame.jpg');
+    const file = join(ws.dir, 'frame.jpg');
     writeFileSync(file, frames[4]!);
     await enc.prepare(file, px);
     const row = (await enc.infer(px, 1)).embeddings;
@@ -108,8 +115,8 @@ test('onnx: batches across movies give the bits of one movie embedded alone, fra
 
 test('embed.normalize: every row has unit L2 norm, and the direction is unchanged', async () => {
   const tasks = (await movies()).slice(0, 2);
-  const raw = await runKind(tasks, { 'embed.encoder': 'onnx', 'embed.model': MINI });
-  const unit = await runKind(tasks, { 'embed.encoder': 'onnx', 'embed.model': MINI, 'embed.normalize': true });
+  const raw = await runKind(tasks, { encoder: 'onnx', model: MINI });
+  const unit = await runKind(tasks, { encoder: 'onnx', model: MINI, normalize: true });
   for (const t of tasks) {
     const a = (await npyOf(raw, t.id)).data;
     const b = (await npyOf(unit, t.id)).data;
@@ -131,9 +138,9 @@ test('a frame that cannot be decoded fails its movie with an ItemError naming th
   const bad = await storeMovie(store, 'tt0000011', [frames[3]!, broken, frames[4]!]);
   const after = await storeMovie(store, 'tt0000012', frames.slice(5, 7));
   for (const encoder of ['builtin', 'onnx']) {
-    const rec = await runKind([good, bad, after], { 'embed.encoder': encoder, 'embed.model': MINI, 'embed.batch_size': 2 });
-    assert.deepEqual([...rec.done.keys()].sort(), ['tt0000010', 'tt0000012'], encoder);
-    const e = rec.failed.get('tt0000011');
+    const rec = await runKind([good, bad, after], { encoder, model: MINI, batch_size: 2 });
+    assert.deepEqual([...rec.outputs.keys()].sort(), ['tt0000010', 'tt0000012'], encoder);
+    const e = rec.failures.get('tt0000011');
     assert.ok(e instanceof ItemError, `${encoder}: ${String(e)}`);
     assert.equal(e.item, 'tt0000011');
     assert.equal(e.file, 'shot_0000_img_1.jpg');
@@ -143,11 +150,11 @@ test('a frame that cannot be decoded fails its movie with an ItemError naming th
 
 test('NaN or Inf in the model output is an ItemError naming the movie and the frame', async () => {
   // A real ONNX model that outputs sqrt(embedding): NaN wherever a component is negative.
-  const model = join(tmp.dir, 'poison.onnx');
+  const model = join(ws.dir, 'poison.onnx');
   writeVitOnnx(model, { width: 32, layers: 1, heads: 2, poison: true });
   const t = await storeMovie(store, 'tt0000020', frames.slice(0, 2));
-  const rec = await runKind([t], { 'embed.encoder': 'onnx', 'embed.model': model });
-  const e = rec.failed.get('tt0000020');
+  const rec = await runKind([t], { encoder: 'onnx', model });
+  const e = rec.failures.get('tt0000020');
   assert.ok(e instanceof ItemError, String(e));
   assert.match(e.describe(), /^movie tt0000020: shot_0000_img_0\.jpg: the encoder returned NaN in the embedding of frame 0 of 2/);
   // Infinity too, at the frame where it is.
@@ -165,14 +172,14 @@ test('bad frame lists and empty movies fail the movie; a missing model or a bad 
   const noList: ItemTask = { id: 'tt0000031', input: hashBytes('y'), upstream: { tree: {} } };
   const empty = await storeMovie(store, 'tt0000032', []);
   const ok = await storeMovie(store, 'tt0000033', frames.slice(0, 1));
-  const rec = await runKind([badList, noList, empty, ok], { 'embed.encoder': 'builtin' });
-  assert.deepEqual([...rec.done.keys()], ['tt0000033']);
+  const rec = await runKind([badList, noList, empty, ok], { encoder: 'builtin' });
+  assert.deepEqual([...rec.outputs.keys()], ['tt0000033']);
   for (const [id, re] of [['tt0000030', /not of the expected shape/], ['tt0000031', /cannot read the movie's frame list/], ['tt0000032', /no frames to embed/]] as const) {
-    const e = rec.failed.get(id);
+    const e = rec.failures.get(id);
     assert.ok(e instanceof ItemError && re.test(e.message), `${id}: ${String(e)}`);
   }
-  await assert.rejects(runKind([ok], { 'embed.encoder': 'onnx', 'embed.model': 'models/missing.onnx' }), (e: unknown) => e instanceof UserError && /embed\.model: no model file at models\/missing\.onnx/.test(e.message));
-  await assert.rejects(runKind([ok], { 'embed.encoder': 'clip', 'embed.batch_size': 0, 'embed.provider': 'tpu' }), (e: unknown) => {
+  await assert.rejects(runKind([ok], { encoder: 'onnx', model: 'models/missing.onnx' }), (e: unknown) => e instanceof UserError && /embed\.model: no model file at models\/missing\.onnx/.test(e.message));
+  await assert.rejects(runKind([ok], { encoder: 'clip', batch_size: 0, provider: 'tpu' }), (e: unknown) => {
     assert.ok(e instanceof UserError);
     assert.match(e.message, /embed\.encoder must be one of builtin, onnx, got "clip"/);
     assert.match(e.message, /embed\.batch_size must be an integer from 1 to 4096, got 0/);
@@ -182,14 +189,14 @@ test('bad frame lists and empty movies fail the movie; a missing model or a bad 
 });
 
 test('frames read in place resolve against dataset.root', async () => {
-  const root = join(tmp.dir, 'dataset');
+  const root = join(ws.dir, 'dataset');
   mkdirSync(join(root, '240P', 'tt0000040'), { recursive: true });
   writeFileSync(join(root, '240P', 'tt0000040', 'shot_0000_img_0.jpg'), frames[0]!);
   const list = { movie: 'tt0000040', source: 'movienet', frames: [{ name: 'shot_0000_img_0.jpg', shot: 0, img: 0, hash: hashBytes(frames[0]!), path: '240P/tt0000040/shot_0000_img_0.jpg' }] };
   const task: ItemTask = { id: 'tt0000040', input: hashBytes('z'), upstream: { tree: { 'tt0000040.json': await store.put(JSON.stringify(list)) } } };
-  const ctx = makeCtx({ workspace: tmp.dir, store, params: { 'embed.encoder': 'builtin', 'dataset.root': 'dataset' }, declared: ['embed', 'dataset.root'] });
+  const ctx = testContext(ws, { stage: 'embed', params: { embed: { encoder: 'builtin' }, dataset: { root: 'dataset' } }, declared: ['embed', 'dataset.root'] });
   const rec = new RecordingSink();
-  await embed.run(ctx, [task], rec.sink());
+  await embed.run(ctx, [task], rec);
   const { shape } = await npyOf(rec, 'tt0000040');
   assert.deepEqual(shape, [1, 512]);
 });
@@ -199,34 +206,35 @@ test('fingerprint parts: the model hash is an input, batch_size and threads are 
   assert.ok(embed.perfParams?.includes('embed.threads'));
   assert.ok(!embed.perfParams?.includes('embed.provider'));
   assert.ok(!embed.perfParams?.includes('embed.normalize'));
-  const onnxCtx = makeCtx({ workspace: tmp.dir, store, params: { 'embed.encoder': 'onnx', 'embed.model': MINI } });
+  const onnxCtx = embedCtx({ encoder: 'onnx', model: MINI });
   const inputs = await embed.inputs!(onnxCtx);
   assert.deepEqual(Object.keys(inputs), ['model']);
   assert.equal(inputs.model, (await onnxCtx.hashFiles([MINI]))[0]!.hash);
-  assert.deepEqual(await embed.inputs!(makeCtx({ workspace: tmp.dir, store, params: { 'embed.encoder': 'builtin' } })), {});
+  assert.deepEqual(await embed.inputs!(embedCtx({ encoder: 'builtin' })), {});
   const env = await embed.env!(onnxCtx);
   assert.match(env.onnxruntime ?? '', /^\d+\.\d+\.\d+/);
   assert.match(env.libvips ?? '', /^\d+\.\d+/);
-  const builtinEnv = await embed.env!(makeCtx({ workspace: tmp.dir, store, params: {} }));
+  const builtinEnv = await embed.env!(embedCtx({}));
   assert.equal(builtinEnv.onnxruntime, undefined);
   // env reads sharp's and libvips's versions from package metadata (status stays fast): the
   // same as sharp reports once loaded.
   assert.deepEqual(await sharpVersions(), await loadedSharpVersions());
   assert.deepEqual({ sharp: env.sharp, libvips: env.libvips }, await loadedSharpVersions());
-  await assert.rejects(embed.inputs!(makeCtx({ workspace: tmp.dir, store, params: { 'embed.encoder': 'onnx', 'embed.model': 'nowhere.onnx' } })), /embed\.model: no model file at nowhere\.onnx/);
+  await assert.rejects(embed.inputs!(embedCtx({ encoder: 'onnx', model: 'nowhere.onnx' })), /embed\.model: no model file at nowhere\.onnx/);
 });
 
 test('progress reports frames embedded out of the total; an aborted run stops reporting', async () => {
   const tasks = await movies();
-  const ctx = makeCtx({ workspace: tmp.dir, store, params: { 'embed.encoder': 'builtin', 'embed.batch_size': 2 } });
+  const ctx = embedCtx({ encoder: 'builtin', batch_size: 2 });
   const rec = new RecordingSink();
-  await embed.run(ctx, tasks, rec.sink());
-  const last = ctx.progressUpdates.at(-1)!;
+  await embed.run(ctx, tasks, rec);
+  const last = progressOf(ctx).at(-1)!;
   assert.equal(last.done, 12);
   assert.equal(last.total, 12);
-  const ctx2 = makeCtx({ workspace: tmp.dir, store, params: { 'embed.encoder': 'builtin', 'embed.batch_size': 2 } });
+  const abort = new AbortController();
+  const ctx2 = embedCtx({ encoder: 'builtin', batch_size: 2 }, abort.signal);
   const rec2 = new RecordingSink();
-  ctx2.abort();
-  await embed.run(ctx2, tasks, rec2.sink());
-  assert.equal(rec2.done.size + rec2.failed.size, 0);
+  abort.abort();
+  await embed.run(ctx2, tasks, rec2);
+  assert.equal(rec2.outputs.size + rec2.failures.size, 0);
 });

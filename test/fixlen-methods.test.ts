@@ -7,7 +7,7 @@ import { decodeNpy, encodeNpy } from '../src/npy.js';
 import type { ItemTask } from '../src/stage-api.js';
 import fixlen, { readFixlenParams } from '../stages/fixlen.js';
 import { fixInterpolate, fixLength, fixPool, fixUniform, fixWindow, windowRng } from '../stages/fixlen/methods.js';
-import { RecordingSink, TempStore, makeCtx } from './helpers/metrics-ctx.js';
+import { RecordingSink, testContext, testWorkspace } from './helpers/stage-ctx.js';
 
 /** n frames of d values; frame r holds r*10 + k in column k, so every value names its frame. */
 function frames(n: number, d = 2): { data: Float32Array; n: number; d: number } {
@@ -93,10 +93,10 @@ test('fixLength refuses an empty movie and a bad length', () => {
 });
 
 test('params: defaults, and every bad value named at once', () => {
-  const store = new TempStore();
-  after(() => store.dispose());
-  assert.deepEqual(readFixlenParams(makeCtx({ store, stage: 'fixlen', params: {} })), { length: 256, method: 'window', seed: 0 });
-  const bad = makeCtx({ store, stage: 'fixlen', params: { 'fixlen.length': 0, 'fixlen.method': 'crop', 'fixlen.seed': 1.5 } });
+  const ws = testWorkspace();
+  after(() => ws.cleanup());
+  assert.deepEqual(readFixlenParams(testContext(ws, { stage: 'fixlen', params: {}, declared: ['fixlen'] })), { length: 256, method: 'window', seed: 0 });
+  const bad = testContext(ws, { stage: 'fixlen', params: { fixlen: { length: 0, method: 'crop', seed: 1.5 } } });
   assert.throws(
     () => readFixlenParams(bad),
     (e: unknown) =>
@@ -108,8 +108,9 @@ test('params: defaults, and every bad value named at once', () => {
 });
 
 test('kind: run() over a real store writes [L,D] float32 per movie, ItemError for empty and bad input', async () => {
-  const store = new TempStore();
-  after(() => store.dispose());
+  const ws = testWorkspace();
+  after(() => ws.cleanup());
+  const store = ws.store;
   const put = async (n: number, d: number): Promise<string> => store.put(encodeNpy(frames(n, d).data, [n, d]));
   const tasks: ItemTask[] = [
     { id: 'tt01', input: 'x', upstream: { tree: { 'tt01.npy': await put(300, 4) } } },
@@ -119,10 +120,10 @@ test('kind: run() over a real store writes [L,D] float32 per movie, ItemError fo
     { id: 'tt05', input: 'x', upstream: { tree: { 'other.json': await store.put('{}') } } },
   ];
   const sink = new RecordingSink();
-  const ctx = makeCtx({ store, stage: 'fixlen', params: { 'fixlen.length': 8, 'fixlen.method': 'window', 'fixlen.seed': 0 } });
+  const ctx = testContext(ws, { stage: 'fixlen', params: { fixlen: { length: 8, method: 'window', seed: 0 } } });
   await fixlen.run(ctx, tasks, sink);
-  assert.deepEqual([...sink.done_.keys()].sort(), ['tt01', 'tt02']);
-  const one = sink.done_.get('tt01')!;
+  assert.deepEqual([...sink.outputs.keys()].sort(), ['tt01', 'tt02']);
+  const one = sink.outputs.get('tt01')!;
   const arr = decodeNpy(await store.read(one.tree['tt01.npy']!));
   assert.equal(arr.dtype, '<f4');
   assert.deepEqual(arr.shape, [8, 4]);
@@ -130,17 +131,17 @@ test('kind: run() over a real store writes [L,D] float32 per movie, ItemError fo
   assert.equal(one.meta?.length, 8);
   const start = one.meta?.start as number;
   assert.equal((arr.data as Float32Array)[0], start * 10, 'the window starts at meta.start');
-  const two = decodeNpy(await store.read(sink.done_.get('tt02')!.tree['tt02.npy']!));
+  const two = decodeNpy(await store.read(sink.outputs.get('tt02')!.tree['tt02.npy']!));
   assert.deepEqual(Array.from((two.data as Float32Array).subarray(0, 5 * 4)), new Array(20).fill(0), 'left padding');
   for (const id of ['tt03', 'tt04', 'tt05']) {
-    const e = sink.failed.get(id);
+    const e = sink.failures.get(id);
     assert.ok(e instanceof ItemError, `${id} fails with an ItemError`);
     assert.equal(e.item, id);
   }
-  assert.match((sink.failed.get('tt03') as ItemError).describe(), /movie tt03: tt03\.npy: the movie has no frames/);
-  assert.match((sink.failed.get('tt04') as ItemError).describe(), /movie tt04: tt04\.npy: cannot read the embeddings/);
+  assert.match((sink.failures.get('tt03') as ItemError).describe(), /movie tt03: tt03\.npy: the movie has no frames/);
+  assert.match((sink.failures.get('tt04') as ItemError).describe(), /movie tt04: tt04\.npy: cannot read the embeddings/);
   // Same input, same params: same output hash (the window does not depend on the run).
   const again = new RecordingSink();
   await fixlen.run(ctx, tasks.slice(0, 1), again);
-  assert.equal(again.done_.get('tt01')!.tree['tt01.npy'], one.tree['tt01.npy']);
+  assert.equal(again.outputs.get('tt01')!.tree['tt01.npy'], one.tree['tt01.npy']);
 });

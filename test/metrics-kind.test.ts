@@ -6,19 +6,21 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import seedrandom from 'seedrandom';
 import { UserError } from '../src/errors.js';
+import type { Conf } from '../src/params.js';
 import { decodeNpy, encodeNpy } from '../src/npy.js';
-import type { ItemOutput, ItemTask, TreeArtifact } from '../src/stage-api.js';
+import type { Artifact, ItemTask, TreeArtifact } from '../src/stage-api.js';
 import fixlen from '../stages/fixlen.js';
 import metrics from '../stages/metrics.js';
 import { asMetricsJson } from '../stages/report/cli.js';
 import train from '../stages/train.js';
-import { RecordingSink, TempStore, collectionArtifact, makeCtx, treeArtifact } from './helpers/metrics-ctx.js';
+import { collectionArtifact, logsOf, RecordingSink, testContext, testWorkspace, treeArtifact } from './helpers/stage-ctx.js';
 
 const GENRES = ['Drama', 'Comedy', 'Horror', 'Western'];
 const L = 8;
 const D = 16;
-const store = new TempStore();
-after(() => store.dispose());
+const ws = testWorkspace();
+const store = ws.store;
+after(() => ws.cleanup());
 
 let features: ReturnType<typeof collectionArtifact>;
 let labels: TreeArtifact;
@@ -56,31 +58,31 @@ before(async () => {
     tasks.push({ id, input: 'x', upstream: { tree: { [`${id}.npy`]: await store.put(encodeNpy(x, [n, D])) } } });
   }
   const sink = new RecordingSink();
-  await fixlen.run(makeCtx({ store, stage: 'fixlen', params: { 'fixlen.length': L, 'fixlen.method': 'pool' } }), tasks, sink);
-  assert.equal(sink.failed.size, 0);
-  features = collectionArtifact(sink.done_ as Map<string, ItemOutput>);
+  await fixlen.run(testContext(ws, { stage: 'fixlen', params: { fixlen: { length: L, method: 'pool' } } }), tasks, sink);
+  assert.equal(sink.failures.size, 0);
+  features = collectionArtifact(sink.outputs);
   labels = await labelsTree({ train: ids.slice(0, 24), val: ids.slice(24, 30), test: ids.slice(30) });
   assert.equal(train.type, 'reduce');
   const out = await train.run(
-    makeCtx({
-      store,
+    testContext(ws, {
       stage: 'train',
-      params: { 'train.epochs': 3, 'train.hidden': 8, 'train.batch_size': 8, 'train.baseline': true, 'train.backend': 'auto' },
+      params: { train: { epochs: 3, hidden: 8, batch_size: 8, baseline: true, backend: 'auto' } },
       inputs: { fixlen: features, labels },
     }),
   );
   trained = treeArtifact(out.tree);
 });
 
-async function runMetrics(params: Record<string, unknown>, inputs: Record<string, unknown>) {
-  const ctx = makeCtx({ store, stage: 'metrics', params, inputs: inputs as never });
+/** Runs the metrics kind; `params` is the conf's metrics section. */
+async function runMetrics(params: Conf, inputs: Record<string, Artifact>) {
+  const ctx = testContext(ws, { stage: 'metrics', params: { metrics: params }, declared: ['metrics'], inputs });
   assert.equal(metrics.type, 'reduce');
   const out = await metrics.run(ctx);
   return { out, ctx };
 }
 
 test('scores the trained model and its baseline on test; writes every output', async () => {
-  const { out } = await runMetrics({ 'metrics.split': 'test', 'metrics.threshold': 0.5 }, { train: trained, fixlen: features, labels });
+  const { out } = await runMetrics({ split: 'test', threshold: 0.5 }, { train: trained, fixlen: features, labels });
   for (const f of ['metrics.json', 'predictions.npy', 'targets.npy', 'ids.json', 'metrics.md', 'baseline/predictions.npy', 'plots/ap-bars.png', 'plots/pr-curves.svg', 'plots/training.png']) {
     assert.ok(out.tree[f] !== undefined, `${f} is written`);
   }
@@ -104,7 +106,7 @@ test('scores the trained model and its baseline on test; writes every output', a
   assert.match(out.summary![0]!, /^mAP \d\.\d{3} on test \(6 movies\) — baseline \(mean_mlp\) \d\.\d{3}; best: /);
   assert.ok(out.summary!.some((l) => /^report: outputs\/metrics\/metrics\.md/.test(l)));
   // Scoring is deterministic: the same inputs give the same files.
-  const again = await runMetrics({ 'metrics.split': 'test', 'metrics.threshold': 0.5 }, { train: trained, fixlen: features, labels });
+  const again = await runMetrics({ split: 'test', threshold: 0.5 }, { train: trained, fixlen: features, labels });
   assert.equal(again.out.tree['predictions.npy'], out.tree['predictions.npy']);
   assert.equal(again.out.tree['metrics.json'], out.tree['metrics.json']);
 });
@@ -117,7 +119,7 @@ test('no test movies: scores val and says so', async () => {
   assert.equal(m.requested_split, 'test');
   assert.equal(m.movies, 12);
   assert.match(out.summary![0]!, / on val \(no test movies\) \(12 movies\)/);
-  assert.ok(ctx.logs.some((l) => /no test movies in the split: scoring val instead/.test(l)));
+  assert.ok(logsOf(ctx).some((l) => /no test movies in the split: scoring val instead/.test(l)));
 });
 
 test('movies without features are left out and listed', async () => {
@@ -139,7 +141,7 @@ test('a model trained on other genres is a UserError naming both lists', async (
 
 test('a train tree from elsewhere (evaluate): only model/ is needed, no history, no baseline', async () => {
   const bare = treeArtifact(Object.fromEntries(Object.entries(trained.tree).filter(([k]) => k.startsWith('model/'))));
-  const { out } = await runMetrics({ 'metrics.split': 'val' }, { evaluated: bare, fixlen: features, labels });
+  const { out } = await runMetrics({ split: 'val' }, { evaluated: bare, fixlen: features, labels });
   const m = asMetricsJson(await store.readJson(out.tree['metrics.json']!), 'metrics.json');
   assert.equal(m.split, 'val');
   assert.equal(m.baseline, null);

@@ -12,7 +12,7 @@ import type { History } from '../stages/report/metrics-json.js';
 import { REFERENCE_BILSTM, RESNET, publishedMeanAp } from '../stages/report/published.js';
 import { buildReport } from '../stages/report/report.js';
 import type { ReportInputs } from '../stages/report/report.js';
-import { TempStore, collectionArtifact, makeCtx, treeArtifact } from './helpers/metrics-ctx.js';
+import { collectionArtifact, testContext, testWorkspace, treeArtifact } from './helpers/stage-ctx.js';
 
 const GENRES = ['Drama', 'Comedy', 'Animation', 'Horror'];
 
@@ -191,15 +191,15 @@ test('formatMetricsTable and diffMetrics', async () => {
 });
 
 test('params: defaults, and bad values named at once', () => {
-  const store = new TempStore();
+  const ws = testWorkspace();
   try {
-    assert.deepEqual(readMetricsParams(makeCtx({ store, stage: 'metrics', params: {} })), { split: 'test', threshold: 0.5, batchSize: 32 });
+    assert.deepEqual(readMetricsParams(testContext(ws, { stage: 'metrics', params: {}, declared: ['metrics'] })), { split: 'test', threshold: 0.5, batchSize: 32 });
     assert.throws(
-      () => readMetricsParams(makeCtx({ store, stage: 'metrics', params: { 'metrics.split': 'testing', 'metrics.threshold': 1.5 } })),
+      () => readMetricsParams(testContext(ws, { stage: 'metrics', params: { metrics: { split: 'testing', threshold: 1.5 } } })),
       (e: unknown) => e instanceof UserError && /metrics\.split must be one of train, val, test, got "testing"/.test(e.message) && /metrics\.threshold/.test(e.message),
     );
   } finally {
-    store.dispose();
+    ws.cleanup();
   }
 });
 

@@ -11,7 +11,8 @@ import { demoGenres, demoIndex } from '../stages/data/demo-genres.js';
 import { frameListKey, framePath, type FrameList } from '../stages/data/frame-list.js';
 import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import { iterativeStratification } from '../stages/data/split.js';
-import { averagePrecision, fitLogistic, movieFeatures, standardise } from './helpers/data-features.js';
+import { averagePrecision } from '../stages/report/metrics-math.js';
+import { fitLogistic, movieFeatures, standardise } from './helpers/data-features.js';
 import { runSourceKind, TempFolders, testContext } from './helpers/stage-ctx.js';
 
 const temps = new TempFolders();

@@ -57,24 +57,3 @@ export function fitLogistic(x: number[][], y: number[], opts = { epochs: 300, lr
   }
   return (row) => row.reduce((s, v, j) => s + v * w[j]!, w[d]!);
 }
-
-/** Average precision as scikit-learn defines it (step-wise); undefined without positives. */
-export function averagePrecision(scores: number[], truth: number[]): number | undefined {
-  const pos = truth.reduce((a, b) => a + b, 0);
-  if (pos === 0) return undefined;
-  const order = scores.map((s, i) => [s, truth[i]!] as const).sort((a, b) => b[0] - a[0]);
-  let tp = 0;
-  let fp = 0;
-  let ap = 0;
-  let prevRecall = 0;
-  for (let i = 0; i < order.length; i++) {
-    if (order[i]![1] === 1) tp++;
-    else fp++;
-    // Tied scores form one threshold.
-    if (i + 1 < order.length && order[i + 1]![0] === order[i]![0]) continue;
-    const recall = tp / pos;
-    ap += (recall - prevRecall) * (tp / (tp + fp));
-    prevRecall = recall;
-  }
-  return ap;
-}

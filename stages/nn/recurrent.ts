@@ -3,6 +3,7 @@
 // weights and maths as tfjs-layers' LSTM/GRU with sigmoid gates, several times faster to train
 // on the wasm backend (see docs/RNN.md). `impl: 'stock'` builds the tfjs-layers equivalent.
 import * as tf from '@tensorflow/tfjs';
+import { Orthogonal } from './orthogonal.js';
 import { FastRecurrent, type RecurrentCell } from './rnn/layer.js';
 
 export { FastRecurrent } from './rnn/layer.js';
@@ -21,8 +22,12 @@ export interface RecurrentOptions {
   seed?: number;
   /** LSTM only: forget-gate bias initialised to 1 (Keras' unit_forget_bias). Default false. */
   unitForgetBias?: boolean;
-  /** 'fast' (default) or 'stock' (tf.layers.lstm/gru, for comparison). */
-  impl?: 'fast' | 'stock';
+  /**
+   * 'fast' (default) or 'stock' (tf.layers.lstm/gru, for comparison). 'onnx' builds the same
+   * FastRecurrent layer as 'fast': ONNX Runtime comes in only for training steps
+   * (OnnxModelTrainer, rnn/onnx/model-step.ts), the layer itself is an ordinary tfjs layer.
+   */
+  impl?: 'fast' | 'stock' | 'onnx';
 }
 
 /**
@@ -36,7 +41,7 @@ export interface RecurrentOptions {
  */
 export function recurrent(opts: RecurrentOptions): tf.layers.Layer {
   const named = opts.name === undefined ? {} : { name: opts.name };
-  if ((opts.impl ?? 'fast') === 'fast') {
+  if ((opts.impl ?? 'fast') !== 'stock') {
     return new FastRecurrent({
       cell: opts.cell,
       units: opts.units,
@@ -58,7 +63,8 @@ function stockRecurrent(opts: RecurrentOptions): tf.layers.Layer {
       returnSequences: opts.returnSequences,
       recurrentActivation: 'sigmoid' as const,
       kernelInitializer: tf.initializers.glorotNormal(seedAt(3 * d)),
-      recurrentInitializer: tf.initializers.orthogonal(seedAt(3 * d + 1)),
+      // The same initialiser as FastRecurrent's, so that one seed gives both the same weights.
+      recurrentInitializer: new Orthogonal(seedAt(3 * d + 1)),
       ...(name === undefined ? {} : { name }),
     };
     return opts.cell === 'lstm'

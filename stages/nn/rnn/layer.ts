@@ -3,6 +3,7 @@
 // meaning of tf.layers.lstm / tf.layers.gru (wrapped in tf.layers.bidirectional when
 // bidirectional), so `fast.setWeights(stock.getWeights())` and the reverse just work.
 import * as tf from '@tensorflow/tfjs';
+import { Orthogonal } from '../orthogonal.js';
 import { gruSequence } from './gru.js';
 import { lstmSequence } from './lstm.js';
 
@@ -20,8 +21,9 @@ export interface FastRecurrentArgs extends LayerArgs {
   /** LSTM only: initialise the forget-gate bias to 1 (Keras' unit_forget_bias). Default false, as tfjs. */
   unitForgetBias?: boolean;
   /**
-   * Seed of the weight initialisers (kernel: glorot normal, recurrent kernel: orthogonal, bias:
-   * zeros, as tfjs-layers). Without it tfjs draws from Math.random.
+   * Seed of the weight initialisers (kernel: glorot normal, recurrent kernel: orthogonal (our
+   * own, ../orthogonal.ts: fast and quiet), bias: zeros, as tfjs-layers). Without it tfjs draws
+   * from Math.random.
    */
   seed?: number;
 }
@@ -73,7 +75,7 @@ export class FastRecurrent extends tf.layers.Layer {
       const dir: Direction = {
         kernel: this.addWeight(`${prefix}kernel`, [features, gates * h], 'float32', tf.initializers.glorotNormal(seedAt(3 * d))),
         recurrentKernel: this.addWeight(
-          `${prefix}recurrent_kernel`, [h, gates * h], 'float32', tf.initializers.orthogonal(seedAt(3 * d + 1)),
+          `${prefix}recurrent_kernel`, [h, gates * h], 'float32', new Orthogonal(seedAt(3 * d + 1)),
         ),
         bias: this.addWeight(`${prefix}bias`, [gates * h], 'float32', tf.initializers.zeros()),
       };

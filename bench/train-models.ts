@@ -4,6 +4,11 @@
 // heads 4). A training step is forward + backward + Adam, through the model API the train
 // stage uses (TrainableGenreModel.trainStep).
 //
+// Recurrent models are measured with each `train.rnn`: stock (tfjs-layers), fast
+// (FastRecurrent) and, for the one-LSTM-layer models, onnx (the LSTM's training steps in ONNX
+// Runtime, 1 thread unless --onnx-threads says otherwise; the first step, which builds the ONNX
+// sessions, is the untimed warm-up and its time is printed apart).
+//
 // The baseline, measured in the same run: the `reference` network with tfjs-layers' stock LSTM
 // (train.rnn: stock) on wasm. Ratios are against it. Figures from a shared machine are noisy:
 // compare ratios within one run.
@@ -11,18 +16,21 @@
 //   node dist/bench/train-models.js                     all models on wasm, stock rows too
 //   node dist/bench/train-models.js --backends=wasm,cpu add the cpu backend (slow)
 //   node dist/bench/train-models.js --models=reference,mean_mlp --length=64
+//   node dist/bench/train-models.js --models=reference --rnn=stock,onnx --onnx-threads=2
 import seedrandom from 'seedrandom';
-import type { ModelParams, TrainableGenreModel } from '../stages/models/api.js';
+import type { ModelParams, RnnImpl, TrainableGenreModel } from '../stages/models/api.js';
 import { getModelFactory } from '../stages/models/registry.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
 
 interface Row {
   model: string;
-  rnn: 'fast' | 'stock' | '-';
+  rnn: RnnImpl | '-';
   backend: string;
   trainPerSec: number;
   predictPerSec: number;
   steps: number;
+  /** The first (untimed) training step, which builds the ONNX sessions for onnx rows. */
+  firstMs: number;
 }
 
 const arg = (name: string, fallback: string): string =>
@@ -37,22 +45,28 @@ const MIN_MS = Number(arg('ms', '4000'));
 const MODELS = arg('models', 'reference,bilstm_maxpool,gru,mean_mlp,transformer').split(',');
 const BACKENDS = arg('backends', 'wasm').split(',');
 const RECURRENT = new Set(['reference', 'bilstm_maxpool', 'gru']);
+/** Models with one LSTM layer (at layers 1): the ones train.rnn onnx runs. */
+const ONE_LSTM = new Set(['reference', 'bilstm_maxpool']);
+const RNNS = arg('rnn', 'stock,fast,onnx').split(',') as RnnImpl[];
+const ONNX_THREADS = Number(arg('onnx-threads', '1'));
 
 const PARAMS: ModelParams = { hidden: 128, layers: 1, bidirectional: true, dropout: 0.2, maxPooling: 4, heads: 4, rnn: 'fast' };
 
 /** Times `step` after one warm-up call: at least MIN_STEPS calls and MIN_MS milliseconds. */
-async function time(step: () => Promise<unknown>): Promise<{ ms: number; n: number }> {
+async function time(step: () => Promise<unknown>): Promise<{ ms: number; n: number; firstMs: number }> {
+  const tFirst = performance.now();
   await step();
+  const firstMs = performance.now() - tFirst;
   const t0 = performance.now();
   let n = 0;
   while (n < MIN_STEPS || performance.now() - t0 < MIN_MS) {
     await step();
     n++;
   }
-  return { ms: (performance.now() - t0) / n, n };
+  return { ms: (performance.now() - t0) / n, n, firstMs };
 }
 
-async function measure(name: string, rnn: 'fast' | 'stock', backend: string, x: Float32Array, y: Float32Array): Promise<Row> {
+async function measure(name: string, rnn: RnnImpl, backend: string, x: Float32Array, y: Float32Array): Promise<Row> {
   await activateBackend(resolveBackend(backend));
   const f = await getModelFactory(name);
   const model: TrainableGenreModel = f.build({
@@ -61,6 +75,7 @@ async function measure(name: string, rnn: 'fast' | 'stock', backend: string, x: 
     loss: { name: 'bce' },
     lr: 1e-3,
     seed: 0,
+    onnxThreads: ONNX_THREADS,
   });
   try {
     const t = await time(() => model.trainStep({ x, y, n: BATCH }));
@@ -72,9 +87,10 @@ async function measure(name: string, rnn: 'fast' | 'stock', backend: string, x: 
       trainPerSec: (BATCH * 1000) / t.ms,
       predictPerSec: (BATCH * 1000) / p.ms,
       steps: t.n,
+      firstMs: t.firstMs,
     };
   } finally {
-    model.dispose();
+    await model.dispose();
   }
 }
 
@@ -82,28 +98,35 @@ async function main(): Promise<void> {
   const rng = seedrandom('train-models');
   const x = Float32Array.from({ length: BATCH * LENGTH * WIDTH }, () => rng() * 2 - 1);
   const y = Float32Array.from({ length: BATCH * GENRES }, () => (rng() < 0.2 ? 1 : 0));
-  // tfjs prints a warning for large orthogonal initialisers; it is not a result.
-  const warn = console.warn;
-  console.warn = (...a: unknown[]): void => {
-    if (!String(a[0]).includes('Orthogonal initializer')) warn(...a);
-  };
   console.log(`train-models: batch ${BATCH}, features [${LENGTH},${WIDTH}], ${GENRES} genres, hidden ${PARAMS.hidden}, bidirectional`);
   const rows: Row[] = [];
+  const run = async (name: string, rnn: RnnImpl, backend: string): Promise<void> => {
+    const r = await measure(name, rnn, backend, x, y);
+    console.log(`${name} ${r.rnn} ${backend}: ${r.trainPerSec.toFixed(1)} train samples/s (first step ${r.firstMs.toFixed(0)} ms)`);
+    rows.push(r);
+  };
   for (const backend of BACKENDS) {
     // The baseline first: the reference network with the stock tfjs-layers LSTM.
-    if (MODELS.includes('reference')) rows.push(await measure('reference', 'stock', backend, x, y));
+    if (MODELS.includes('reference')) await run('reference', 'stock', backend);
     for (const name of MODELS) {
-      rows.push(await measure(name, 'fast', backend, x, y));
-      if (RECURRENT.has(name) && name !== 'reference') rows.push(await measure(name, 'stock', backend, x, y));
+      if (!RECURRENT.has(name)) {
+        await run(name, 'fast', backend);
+        continue;
+      }
+      for (const rnn of RNNS) {
+        if (name === 'reference' && rnn === 'stock') continue;
+        if (rnn === 'onnx' && !ONE_LSTM.has(name)) continue;
+        await run(name, rnn, backend);
+      }
     }
   }
   const base = rows.find((r) => r.model === 'reference' && r.rnn === 'stock' && r.backend === 'wasm') ?? rows[0]!;
   console.log('');
-  console.log('| model | rnn | backend | train samples/s | x stock reference | predict samples/s | steps timed |');
-  console.log('|---|---|---|---:|---:|---:|---:|');
+  console.log(`| model | rnn | backend | train samples/s | x stock reference | predict samples/s | steps timed | first step ms |`);
+  console.log('|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.model} | ${r.rnn} | ${r.backend} | ${r.trainPerSec.toFixed(1)} | ${(r.trainPerSec / base.trainPerSec).toFixed(2)} | ${r.predictPerSec.toFixed(1)} | ${r.steps} |`,
+      `| ${r.model} | ${r.rnn === 'onnx' ? `onnx (${ONNX_THREADS} thread${ONNX_THREADS > 1 ? 's' : ''})` : r.rnn} | ${r.backend} | ${r.trainPerSec.toFixed(1)} | ${(r.trainPerSec / base.trainPerSec).toFixed(2)} | ${r.predictPerSec.toFixed(1)} | ${r.steps} | ${r.firstMs.toFixed(0)} |`,
     );
   }
 }

@@ -26,11 +26,13 @@ import type {
   TreeArtifact,
 } from '../src/stage-api.js';
 import { LABEL_FILES, readLabelsFiles } from './data/labels-files.js';
-import { LOSS_CHOICES, type ModelParams, type ModelShape } from './models/api.js';
+import { LOSS_CHOICES, RNN_CHOICES, type ModelParams, type ModelShape, type RnnImpl } from './models/api.js';
 import type { FitData, FitOptions, FitResult, Split } from './models/fit.js';
-import { BACKEND_CHOICES, backendEnv, resolveBackend } from './nn/backend.js';
+import { BACKEND_CHOICES, backendEnv, onnxRuntimeVersion, resolveBackend } from './nn/backend.js';
 
-export const TRAIN_VERSION = 1;
+// 2: recurrent kernels initialised by our own orthogonal initialiser (nn/orthogonal.ts), which
+// differs from tfjs' in rounding; train.rnn onnx.
+export const TRAIN_VERSION = 2;
 
 export interface TrainParams {
   model: string;
@@ -48,7 +50,8 @@ export interface TrainParams {
   maxPooling: number;
   dropout: number;
   heads: number;
-  rnn: 'fast' | 'stock';
+  rnn: RnnImpl;
+  onnxThreads: number;
   loss: string;
   focalGamma: number;
   focalAlpha: number;
@@ -72,7 +75,8 @@ export const TRAIN_DEFAULTS: TrainParams = {
   maxPooling: 4,
   dropout: 0.2,
   heads: 4,
-  rnn: 'fast',
+  rnn: 'onnx',
+  onnxThreads: 1,
   loss: 'bce_pos_count',
   focalGamma: 2,
   focalAlpha: 0.5,
@@ -97,6 +101,7 @@ const KEYS: Record<string, keyof TrainParams> = {
   dropout: 'dropout',
   heads: 'heads',
   rnn: 'rnn',
+  onnx_threads: 'onnxThreads',
   loss: 'loss',
   focal_gamma: 'focalGamma',
   focal_alpha: 'focalAlpha',
@@ -136,7 +141,8 @@ export function readTrainParams(ctx: Pick<StageContext, 'paramOr' | 'params'>): 
   int('max_pooling', p.maxPooling, 1);
   num('dropout', p.dropout, (x) => x >= 0 && x < 1, 'a number in [0, 1)');
   int('heads', p.heads, 1);
-  oneOf('rnn', p.rnn, ['fast', 'stock']);
+  oneOf('rnn', p.rnn, RNN_CHOICES);
+  int('onnx_threads', p.onnxThreads, 1);
   oneOf('loss', p.loss, LOSS_CHOICES);
   num('focal_gamma', p.focalGamma, (x) => x >= 0, 'a number >= 0');
   num('focal_alpha', p.focalAlpha, (x) => x > 0 && x < 1, 'a number in (0, 1)');
@@ -294,7 +300,10 @@ const train: ReduceKind = {
   summary: 'fits the genre model (train.model) on fixlen features, selects on validation weighted F1',
 
   env(ctx) {
-    return backendEnv(resolveBackend(ctx.paramOr<string>('train.backend', TRAIN_DEFAULTS.backend)));
+    const env = backendEnv(resolveBackend(ctx.paramOr<string>('train.backend', TRAIN_DEFAULTS.backend)));
+    // ONNX Runtime computes the LSTM's training steps: its kernels change the last bits.
+    if (ctx.paramOr<string>('train.rnn', TRAIN_DEFAULTS.rnn) === 'onnx') env['onnxruntime'] = onnxRuntimeVersion();
+    return env;
   },
 
   async run(ctx: ReduceContext): Promise<ReduceOutput> {
@@ -313,7 +322,8 @@ const train: ReduceKind = {
     const configYaml =
       `# Resolved parameters of the train stage (backend resolved to ${backend.name}).\n` + yamlStringify(nest(ctx.params));
     const scratch = await ctx.scratchDir();
-    const key = hashJson({ version: TRAIN_VERSION, params: ctx.params, fixlen: fixlen.root, labels: labels.root, env: backendEnv(backend) });
+    const env = { ...backendEnv(backend), ...(p.rnn === 'onnx' ? { onnxruntime: onnxRuntimeVersion() } : {}) };
+    const key = hashJson({ version: TRAIN_VERSION, params: ctx.params, fixlen: fixlen.root, labels: labels.root, env });
     const common: Omit<FitOptions, 'model' | 'label' | 'scratch' | 'checkpointKey'> = {
       params: modelParams(p),
       loss: p.loss,
@@ -326,6 +336,7 @@ const train: ReduceKind = {
       lrDecay: p.lrDecay,
       patience: p.patience,
       seed: p.seed,
+      onnxThreads: p.onnxThreads,
       backend: backend.name,
       configYaml,
     };

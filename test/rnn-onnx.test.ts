@@ -157,3 +157,23 @@ test('OnnxModelTrainer steps a whole tfjs model as optimizer.minimize does', asy
   b.getWeights().forEach((w, i) => assertClose(w.dataSync() as Float32Array, wa[i]!.dataSync() as Float32Array, 1e-4, `weight ${i} after 3 steps`));
   await trainer.release();
 });
+
+test('the graphs do not grow with the sequence length (the recurrence is a Scan, not unrolled)', async () => {
+  const { lstmBackwardGraph, lstmForwardGraph } = await import('../stages/nn/rnn/onnx/lstm-graphs.js');
+  const o = { units: 8, features: 6, bidirectional: true, returnSequences: true, inputGradient: true };
+  for (const graph of [lstmForwardGraph, lstmBackwardGraph]) {
+    const [short, long] = [graph({ ...o, steps: 4 }).length, graph({ ...o, steps: 512 }).length];
+    assert.ok(long < short + 64, `${graph.name}: ${short} bytes at T=4, ${long} at T=512`);
+  }
+  // And a long sequence still computes what tfjs-layers does.
+  await tf.setBackend('cpu');
+  const [B, T, F, H] = [2, 300, 3, 2];
+  const input = tf.input({ shape: [T, F] });
+  const stock = tf.model({ inputs: input, outputs: recurrent({ cell: 'lstm', units: H, bidirectional: true, returnSequences: false, impl: 'stock', seed: 1 }).apply(input) as tf.SymbolicTensor });
+  const rnn = await OnnxLstm.create({ units: H, features: F, steps: T, bidirectional: true, returnSequences: false, inputGradient: false });
+  const x = randArray(B * T * F, 'long');
+  const fwd = await rnn.forward(x, B, stock.getWeights().map((w) => w.dataSync() as Float32Array));
+  assertClose(fwd.output, (stock.predict(tf.tensor3d(x, [B, T, F])) as tf.Tensor).dataSync() as Float32Array, 1e-4, 'T=300 output');
+  await rnn.release();
+  stock.dispose();
+});

@@ -79,6 +79,13 @@ export interface TrainableGenreModel extends GenreClassifier {
   setState(state: ModelState): Promise<void>;
   /** The model in tfjs layers format: {"model.json", "weights.bin"}. */
   save(): Promise<ModelFiles>;
+  /**
+   * How training steps run, when it is not what `params.rnn` asked for (e.g. `onnx` asked for a
+   * model with two LSTM layers, which trains on `fast`): a sentence for the log.
+   */
+  readonly trainingNote?: string;
+  /** Frees the model, and the native resources training used (ONNX Runtime sessions). */
+  dispose(): Promise<void>;
 }
 
 /** The `train.*` values a model's architecture reads. */
@@ -94,9 +101,18 @@ export interface ModelParams {
   maxPooling: number;
   /** transformer: attention heads. */
   heads: number;
-  /** Recurrent layer implementation: 'fast' (custom gradients) or 'stock' (tfjs-layers). */
-  rnn: 'fast' | 'stock';
+  /**
+   * Recurrent layer implementation: 'fast' (FastRecurrent: custom gradients), 'stock'
+   * (tfjs-layers), or 'onnx' (a FastRecurrent layer whose training steps run in ONNX Runtime;
+   * models with one LSTM layer only, others train as 'fast'). The saved model is the same
+   * tfjs model for 'fast' and 'onnx'.
+   */
+  rnn: RnnImpl;
 }
+
+/** `train.rnn` choices; here so that reading them costs no tfjs import. */
+export const RNN_CHOICES = ['fast', 'stock', 'onnx'] as const;
+export type RnnImpl = (typeof RNN_CHOICES)[number];
 
 export interface BuildOptions {
   shape: ModelShape;
@@ -106,6 +122,11 @@ export interface BuildOptions {
   lr: number;
   /** Seeds every initialiser, and the dropout masks. */
   seed: number;
+  /**
+   * `params.rnn` 'onnx': ONNX Runtime's intra-op threads (default 1). Not speed only: thread
+   * counts differ in the last bits of results.
+   */
+  onnxThreads?: number;
 }
 
 export interface ModelFactory {

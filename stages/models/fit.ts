@@ -48,6 +48,8 @@ export interface FitOptions {
   lrDecay: number;
   patience: number;
   seed: number;
+  /** params.rnn 'onnx': ONNX Runtime's thread count (default 1). */
+  onnxThreads?: number;
   /** Resolved backend name, recorded with the model. */
   backend: string;
   /** Shown in progress messages ("model", "baseline"). */
@@ -155,11 +157,12 @@ export async function fitModel(data: FitData, o: FitOptions, hooks: FitHooks): P
   const factory = await getModelFactory(o.model);
   factory.validate?.(o.params, shape);
   const loss: LossSpec = makeLossSpec(o.loss, train.y, train.n, shape.genres, { focalGamma: o.focalGamma, focalAlpha: o.focalAlpha });
-  const model = factory.build({ shape, params: o.params, loss, lr: o.lr, seed: o.seed });
+  const model = factory.build({ shape, params: o.params, loss, lr: o.lr, seed: o.seed, ...(o.onnxThreads === undefined ? {} : { onnxThreads: o.onnxThreads }) });
+  if (model.trainingNote !== undefined) hooks.log('info', `${o.label}: ${model.trainingNote}`);
   try {
     return await loop(model, data, o, hooks, loss);
   } finally {
-    model.dispose();
+    await model.dispose();
   }
 }
 

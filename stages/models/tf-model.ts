@@ -2,10 +2,18 @@
 // its network (input [L,F] -> logits [G]); this wraps it with the loss, Adam, the seeded
 // randomness, state snapshots and saving. The saved model ends in a sigmoid and outputs
 // probabilities; training works on the logits, for a numerically stable loss.
+//
+// With `params.rnn: 'onnx'` and a network holding exactly one LSTM layer, training steps run
+// that layer's forward and backward in ONNX Runtime (OnnxModelTrainer, ../nn/rnn/onnx/); the
+// rest of the network, the loss and Adam stay in tfjs, and prediction, evaluation and saving
+// use the tfjs model as for 'fast'. Other networks train on FastRecurrent and say so
+// (`trainingNote`).
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 import { lossFunction } from '../nn/losses.js';
+import { FastRecurrent } from '../nn/recurrent.js';
+import type { OnnxModelTrainer } from '../nn/rnn/onnx/model-step.js';
 import type {
   Batch,
   BuildOptions,
@@ -50,6 +58,10 @@ class TfGenreModel implements TrainableGenreModel {
   readonly #vars: tf.Variable[];
   #rng: SeededRandom;
   readonly #rngSeed: string;
+  /** Set when training steps run through ONNX Runtime: its thread count. */
+  readonly #onnxThreads: number | null;
+  #trainer: Promise<OnnxModelTrainer> | undefined;
+  readonly trainingNote?: string;
 
   constructor(name: string, opts: BuildOptions, build: NetworkBuilder) {
     this.name = name;
@@ -79,6 +91,16 @@ class TfGenreModel implements TrainableGenreModel {
     // An explicit variable list: without it minimize() would take every trainable variable of
     // the process, other models' included.
     this.#vars = this.#logits.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.#onnxThreads = null;
+    if (opts.params.rnn === 'onnx') {
+      // recurrent() builds FastRecurrent layers for 'onnx'.
+      const rnns = this.#logits.layers.filter((l): l is FastRecurrent => l instanceof FastRecurrent);
+      const lstm = rnns.length === 1 && rnns[0]!.cell === 'lstm';
+      if (lstm) this.#onnxThreads = opts.onnxThreads ?? 1;
+      else if (rnns.length > 0) {
+        this.trainingNote = `train.rnn onnx runs models with exactly one LSTM layer; ${name} has ${rnns.length === 1 ? 'a GRU layer' : `${rnns.length} recurrent layers`} and trains with train.rnn fast`;
+      }
+    }
   }
 
   #tensors(b: Batch): [tf.Tensor3D, tf.Tensor2D] {
@@ -87,6 +109,7 @@ class TfGenreModel implements TrainableGenreModel {
   }
 
   async trainStep(b: Batch): Promise<number> {
+    if (this.#onnxThreads !== null) return this.#onnxStep(b);
     const loss = this.#rng.run(() =>
       tf.tidy(() => {
         const [x, y] = this.#tensors(b);
@@ -96,6 +119,21 @@ class TfGenreModel implements TrainableGenreModel {
     const v = (await loss.data())[0]!;
     loss.dispose();
     return v;
+  }
+
+  async #onnxStep(b: Batch): Promise<number> {
+    // Created on the first step, not in the constructor: building the sessions is async.
+    this.#trainer ??= import('../nn/rnn/onnx/model-step.js').then(({ OnnxModelTrainer }) =>
+      OnnxModelTrainer.create(this.#logits, { threads: this.#onnxThreads! }),
+    );
+    const trainer = await this.#trainer;
+    // Outside any tidy: the step is async, and x and y must live until it resolves.
+    const [x, y] = this.#tensors(b);
+    try {
+      return await trainer.trainStep(x, (out) => this.#loss(y, out), this.#opt, this.#vars, (fn) => this.#rng.run(fn));
+    } finally {
+      tf.dispose([x, y]);
+    }
   }
 
   async evaluate(b: Batch): Promise<{ loss: number; probabilities: Float32Array }> {
@@ -159,7 +197,11 @@ class TfGenreModel implements TrainableGenreModel {
     return modelToFiles(this.#probs);
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
+    const trainer = this.#trainer;
+    this.#trainer = undefined;
+    // A trainer that failed to build has already failed its step: nothing to release.
+    if (trainer !== undefined) await trainer.then((t) => t.release(), () => undefined);
     this.#loss.dispose();
     this.#opt.dispose();
     // The two models share every layer; disposing the one with the extra sigmoid frees them all.

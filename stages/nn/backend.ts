@@ -69,6 +69,13 @@ function packageVersion(pkg: string): string | undefined {
   return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** The installed onnxruntime-node version (train.rnn onnx runs the LSTM's training steps in it), without loading it. */
+export function onnxRuntimeVersion(): string {
+  const v = packageVersion('onnxruntime-node');
+  if (v === undefined) throw new UserError('train.rnn onnx: onnxruntime-node is not installed', 'run `npm ci`, or set train.rnn to fast');
+  return v;
+}
+
 /** True when this runtime can run WebAssembly SIMD (the same probe tfjs-backend-wasm makes). */
 export function wasmSimdSupported(): boolean {
   // lib.dom is not in this project's types, so WebAssembly is reached through globalThis.

@@ -7,6 +7,14 @@ import * as tf from '@tensorflow/tfjs';
 import { FastRecurrent } from '../layer.js';
 import { OnnxLstm } from './onnx-lstm.js';
 
+/** Runs a synchronous section of a step (e.g. with Math.random seeded: seeded-random.ts). */
+export type SyncRunner = <T>(fn: () => T) => T;
+
+const direct: SyncRunner = (fn) => fn();
+
+/** Layers that draw random numbers in training: the pre part runs twice per step, so it must have none. */
+const RANDOM_LAYERS = /dropout|noise/i;
+
 export class OnnxModelTrainer {
   readonly #model: tf.LayersModel;
   readonly #layer: FastRecurrent;
@@ -38,6 +46,12 @@ export class OnnxModelTrainer {
     }
     const fromInput = model.inputs.includes(input);
     const pre = fromInput ? null : tf.model({ inputs: model.inputs, outputs: input });
+    // The part before the layer runs twice per step (its output, then its gradient as a
+    // vector-Jacobian product); a random layer there would draw two different masks.
+    const random = pre?.layers.find((l) => RANDOM_LAYERS.test(l.getClassName()));
+    if (random !== undefined) {
+      throw new Error(`OnnxModelTrainer: model ${model.name} has a random layer (${random.name}) before its LSTM layer; train it with FastRecurrent`);
+    }
     const rnn = await OnnxLstm.create({
       units: layer.units,
       features,
@@ -53,43 +67,68 @@ export class OnnxModelTrainer {
   /**
    * One optimizer step: the same update as `optimizer.minimize(() => loss(model.apply(x,
    * {training: true})), true, vars)`, with the recurrent layer's forward and backward in ONNX
-   * Runtime. `vars` must hold every trainable weight of the model. Resolves to the loss.
+   * Runtime. `vars` must hold every trainable weight of the model. Resolves to the loss. `x`
+   * (and whatever `loss` reads) must stay alive until it resolves. `run` wraps each synchronous
+   * tfjs section of the step (the step awaits ONNX Runtime in between), e.g. to seed the
+   * dropout masks drawn there.
    */
-  async trainStep(x: tf.Tensor3D, loss: (output: tf.Tensor) => tf.Scalar, optimizer: tf.Optimizer, vars: tf.Variable[]): Promise<number> {
+  async trainStep(
+    x: tf.Tensor3D,
+    loss: (output: tf.Tensor) => tf.Scalar,
+    optimizer: tf.Optimizer,
+    vars: tf.Variable[],
+    run: SyncRunner = direct,
+  ): Promise<number> {
     const rnnVars = this.#layer.weightVariables;
     const preVars = this.#pre === null ? [] : this.#pre.trainableWeights.map((w) => w.read() as tf.Variable);
     const skip = new Set([...rnnVars, ...preVars].map((v) => v.name));
     const headVars = vars.filter((v) => !skip.has(v.name));
-    const rnnIn = this.#pre === null ? x : tf.tidy(() => this.#pre!.apply(x, { training: true }) as tf.Tensor);
-    const xData = (await rnnIn.data()) as Float32Array;
-    const weights = await Promise.all(rnnVars.map(async (v) => (await v.data()) as Float32Array));
-    const batch = x.shape[0];
-    const fwd = await this.#rnn.forward(xData, batch, weights);
+    const rnnIn = this.#pre === null ? x : run(() => tf.tidy(() => this.#pre!.apply(x, { training: true }) as tf.Tensor));
+    const owned: tf.Tensor[] = rnnIn === x ? [] : [rnnIn];
+    try {
+      const xData = (await rnnIn.data()) as Float32Array;
+      const weights = await Promise.all(rnnVars.map(async (v) => (await v.data()) as Float32Array));
+      const batch = x.shape[0];
+      const fwd = await this.#rnn.forward(xData, batch, weights);
 
-    const h = tf.variable(tf.tensor(fwd.output, fwd.outputShape));
-    const head = tf.variableGrads(
-      () => this.#layer.withOutput(h, () => loss(this.#model.apply(x, { training: true }) as tf.Tensor)),
-      [...headVars, h],
-    );
-    const lossValue = (await head.value.data())[0]!;
-    const back = await this.#rnn.backward(xData, batch, weights, fwd, (await head.grads[h.name]!.data()) as Float32Array);
+      const out = tf.tensor(fwd.output, fwd.outputShape);
+      const h = tf.variable(out);
+      // The variable shares the tensor's data: both are disposed at the end.
+      owned.push(out, h);
+      const head = run(() =>
+        tf.variableGrads(() => this.#layer.withOutput(h, () => loss(this.#model.apply(x, { training: true }) as tf.Tensor)), [...headVars, h]),
+      );
+      owned.push(head.value, ...Object.values(head.grads));
+      const lossValue = (await head.value.data())[0]!;
+      const back = await this.#rnn.backward(xData, batch, weights, fwd, (await head.grads[h.name]!.data()) as Float32Array);
 
-    const grads: tf.NamedTensorMap = {};
-    for (const v of headVars) grads[v.name] = head.grads[v.name]!;
-    rnnVars.forEach((v, i) => {
-      grads[v.name] = tf.tensor(back.grads[i]!, v.shape);
-    });
-    if (this.#pre !== null && preVars.length > 0) {
-      // Vector-Jacobian product: d/dθ sum(pre(x) * dx) is the pre part's weight gradient.
-      const dx = tf.tensor(back.dx!, rnnIn.shape);
-      const pre = tf.variableGrads(() => tf.sum(tf.mul(this.#pre!.apply(x, { training: true }) as tf.Tensor, dx)), preVars);
-      for (const v of preVars) grads[v.name] = pre.grads[v.name]!;
-      tf.dispose([pre.value, dx]);
+      const byName = new Map<string, tf.Tensor>();
+      for (const v of headVars) byName.set(v.name, head.grads[v.name]!);
+      rnnVars.forEach((v, i) => {
+        const t = tf.tensor(back.grads[i]!, v.shape);
+        owned.push(t);
+        byName.set(v.name, t);
+      });
+      if (this.#pre !== null && preVars.length > 0) {
+        // Vector-Jacobian product: d/dθ sum(pre(x) * dx) is the pre part's weight gradient.
+        const dx = tf.tensor(back.dx!, rnnIn.shape);
+        owned.push(dx);
+        const pre = run(() => tf.variableGrads(() => tf.sum(tf.mul(this.#pre!.apply(x, { training: true }) as tf.Tensor, dx)), preVars));
+        owned.push(pre.value, ...Object.values(pre.grads));
+        for (const v of preVars) byName.set(v.name, pre.grads[v.name]!);
+      }
+      // In the order of `vars`, as minimize() gives them: Adam keeps its moments by position,
+      // so both paths (and a checkpoint written by either) keep the same slot order.
+      const grads: tf.NamedTensorMap = {};
+      for (const v of vars) {
+        const g = byName.get(v.name);
+        if (g !== undefined) grads[v.name] = g;
+      }
+      run(() => optimizer.applyGradients(grads));
+      return lossValue;
+    } finally {
+      tf.dispose(owned);
     }
-    optimizer.applyGradients(grads);
-    tf.dispose([h, head.value, ...Object.values(grads)]);
-    if (rnnIn !== x) rnnIn.dispose();
-    return lossValue;
   }
 
   async release(): Promise<void> {

@@ -142,7 +142,8 @@ export async function onnxTrainStep(args: OnnxTrainStepArgs): Promise<number> {
   const fwd = await rnn.forward(xData, batch, weights);
 
   // Head: loss, its weights' gradients, and the gradient arriving at the LSTM's output.
-  const h = tf.variable(tf.tensor(fwd.output, fwd.outputShape));
+  const out = tf.tensor(fwd.output, fwd.outputShape);
+  const h = tf.variable(out);
   const headGrads = tf.variableGrads(() => args.head.loss(h), [...args.head.weights, h]);
   const loss = (await headGrads.value.data())[0]!;
   const dh = (await headGrads.grads[h.name]!.data()) as Float32Array;
@@ -163,6 +164,7 @@ export async function onnxTrainStep(args: OnnxTrainStepArgs): Promise<number> {
     rnnIn.dispose();
   }
   args.optimizer.applyGradients(grads);
-  tf.dispose([h, headGrads.value, ...Object.values(grads)]);
+  // The variable shares the tensor's data: both are disposed.
+  tf.dispose([out, h, headGrads.value, headGrads.grads[h.name]!, ...Object.values(grads)]);
   return loss;
 }

@@ -1,9 +1,10 @@
 // Calling a stage kind directly, with the engine's own parts: a real content-addressed store
 // and file-state cache in a temp folder, and the engine's StageContext factory. For tests of
 // one kind; tests of the whole pipeline run the CLI (rig.ts).
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fg from 'fast-glob';
 import { makeContext } from '../../src/context.js';
 import { openDb, type Db } from '../../src/db.js';
 import { ItemError } from '../../src/errors.js';
@@ -82,9 +83,7 @@ export class TempFolders {
  */
 export function ageFiles(root: string, seconds = 60): void {
   const t = new Date(Date.now() - seconds * 1000);
-  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) utimesSync(join(e.parentPath, e.name), t, t);
-  }
+  for (const file of fg.sync('**', { cwd: root, absolute: true, onlyFiles: true, dot: true })) utimesSync(file, t, t);
 }
 
 export interface ContextOptions {

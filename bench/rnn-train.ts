@@ -3,7 +3,9 @@
 // Dense 21 + sigmoid, binary cross-entropy. Compares, in one run:
 //   - tfjs-layers' stock LSTM/GRU on the wasm backend (the baseline) and on the cpu backend,
 //   - FastRecurrent (stages/nn/rnn/layer.ts) on wasm,
-//   - the ONNX Runtime path (stages/nn/rnn/onnx/): the LSTM layer in ONNX Runtime, head and Adam in tfjs.
+//   - the ONNX Runtime path (stages/nn/rnn/onnx/): the LSTM layer in ONNX Runtime, head and Adam
+//     in tfjs, both as the bare layer step (onnxTrainStep) and as training uses it
+//     (OnnxModelTrainer stepping the same tfjs model as the other rows: train.rnn onnx).
 // PyTorch's CPU LSTM reaches 1,232 samples/s on the T=32 shape on this kind of machine (2
 // cores); the target is half that. Figures are noisy on a shared machine: compare ratios
 // within one run.
@@ -15,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import seedrandom from 'seedrandom';
 import { recurrent, type RecurrentCell } from '../stages/nn/recurrent.js';
+import { OnnxModelTrainer } from '../stages/nn/rnn/onnx/model-step.js';
 import { OnnxLstm, onnxTrainStep } from '../stages/nn/rnn/onnx/onnx-lstm.js';
 
 const BATCH = 32;
@@ -106,6 +109,33 @@ async function onnxRow(steps: number, threads: number, minSteps: number, minMs: 
   return { name: `ONNX Runtime (${threads} thread${threads > 1 ? 's' : ''}) + tfjs wasm head/Adam`, cell: 'lstm', steps, samplesPerSec: (BATCH * 1000) / ms, msPerStep: ms, measured: n };
 }
 
+/** The tfjs model of tfjsRow, with its LSTM's training steps in ONNX Runtime (train.rnn onnx). */
+async function onnxModelRow(steps: number, threads: number, minSteps: number, minMs: number): Promise<Row> {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const input = tf.input({ shape: [steps, FEATURES] });
+  const rnn = recurrent({ cell: 'lstm', units: UNITS, bidirectional: true, returnSequences: false, impl: 'onnx', seed: 1 });
+  const out = tf.layers.dense({ units: LABELS, activation: 'sigmoid' }).apply(rnn.apply(input)) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  const t0 = performance.now();
+  const trainer = await OnnxModelTrainer.create(model, { threads });
+  const buildMs = performance.now() - t0;
+  const { x, y } = batchData(steps, 'bench');
+  const xt = tf.tensor3d(x, [BATCH, steps, FEATURES]);
+  const yt = tf.tensor2d(y, [BATCH, LABELS]);
+  const optimizer = tf.train.adam(1e-3);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const loss = (o: tf.Tensor): tf.Scalar => tf.losses.logLoss(yt, o) as tf.Scalar;
+  const { ms, n } = await timeSteps(async () => {
+    await trainer.trainStep(xt, loss, optimizer, vars);
+  }, minSteps, minMs);
+  console.log(`  (OnnxModelTrainer for T=${steps} created in ${buildMs.toFixed(0)} ms)`);
+  await trainer.release();
+  model.dispose();
+  tf.dispose([xt, yt]);
+  return { name: `OnnxModelTrainer, ${threads} thread${threads > 1 ? 's' : ''} (train.rnn onnx)`, cell: 'lstm', steps, samplesPerSec: (BATCH * 1000) / ms, msPerStep: ms, measured: n };
+}
+
 function printTable(rows: Row[]): void {
   const base = (r: Row): Row | undefined => rows.find((b) => b.name === 'stock tfjs-layers wasm' && b.cell === r.cell && b.steps === r.steps);
   console.log(`\nBi${'LSTM/GRU'} hidden ${UNITS}, ${FEATURES} features, batch ${BATCH}, Dense ${LABELS} + sigmoid BCE, Adam`);
@@ -143,6 +173,7 @@ async function main(): Promise<void> {
     if (cell === 'lstm') {
       for (const threads of [1, 2]) {
         plans.push({ name: `onnx ${threads}t ${cell} ${steps}`, run: () => onnxRow(steps, threads, minSteps, minMs) });
+        plans.push({ name: `onnx-model ${threads}t ${cell} ${steps}`, run: () => onnxModelRow(steps, threads, minSteps, minMs) });
       }
     }
   }

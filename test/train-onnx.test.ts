@@ -231,6 +231,18 @@ describe('train.rnn onnx', () => {
       assert.equal(out.meta!['epochs_run'], 2);
       const info = await rig.store.readJson<{ params: ModelParams }>(out.tree['model/genre-model.json']!);
       assert.equal(info.params.rnn, 'onnx');
+      // Interrupted in epoch 2 and run again: resumes from the checkpoint (Adam's moments
+      // included) to the very weights of the uninterrupted run.
+      const ctx = rig.ctx(params, inputs, {
+        onProgress: (u, c) => {
+          if (typeof u.message === 'string' && u.message.includes('epoch 2/2 batch 2/')) c.abort.abort();
+        },
+      });
+      await assert.rejects(train.run(ctx), /interrupted at epoch 2/);
+      const resumedCtx = rig.ctx(params, inputs);
+      const resumed = await train.run(resumedCtx);
+      assert.ok(resumedCtx.logs.some((l) => l.includes('resuming after epoch 1')), resumedCtx.logs.join('\n'));
+      assert.equal(resumed.tree['model/weights.bin'], out.tree['model/weights.bin']);
       await assert.rejects(train.run(rig.ctx({ ...params, 'train.rnn': 'cuda', 'train.onnx_threads': 0 }, inputs)), (e: unknown) => {
         const m = (e as Error).message;
         return /train\.rnn must be one of fast, stock, onnx/.test(m) && /train\.onnx_threads must be an integer >= 1/.test(m);

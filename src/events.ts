@@ -1,5 +1,6 @@
 // Everything the engine reports, as typed events. The engine never prints: the listr2 UI, the
 // plain-line logger and `--json` are presenters of these events.
+import type { Headline } from './stage-api.js';
 import type { ProgressUpdate } from './stage-api.js';
 import type { ItemErrorJson } from './plan.js';
 
@@ -21,7 +22,7 @@ export interface StageSummary {
   failures?: ItemErrorJson[];
   /** Why the stage failed, when it did. */
   error?: string;
-  headline?: { name: string; value: number };
+  headline?: Headline;
   summary?: string[];
 }
 

@@ -3,6 +3,7 @@
 // state, a cache lookup) is passed in, so it is tested on bare data and shared by `status`,
 // `run --dry-run` and `run`.
 import { diffFingerprints, itemKey, type StageFingerprint } from './fingerprint.js';
+import type { Headline } from './stage-api.js';
 import type { Hash } from './hash.js';
 import type { ItemOutput, JsonObject, Tree } from './stage-api.js';
 
@@ -22,7 +23,7 @@ export interface CachedItem {
 export interface CachedStage {
   tree: Tree;
   meta?: JsonObject;
-  headline?: { name: string; value: number };
+  headline?: Headline;
   summary?: string[];
   errors?: ItemErrorJson[];
   volatile?: string[];

@@ -2,6 +2,7 @@
 // each stage's fingerprint and output hashes, item failures, versions) and nothing about how
 // long it took, so its hash — the run id — names a result: rerunning the same pipeline on the
 // same data gives the same id. Timings and ran/cached counts live in the run index beside it.
+import type { Headline } from './stage-api.js';
 import type { Db } from './db.js';
 import type { StageFingerprint } from './fingerprint.js';
 import { canonicalJson, type Hash } from './hash.js';
@@ -28,7 +29,7 @@ export interface StageRecord {
   ok: boolean;
   output?: OutputRef;
   failures?: ItemErrorJson[];
-  headline?: { name: string; value: number };
+  headline?: Headline;
 }
 
 export interface RunRecord {
@@ -52,7 +53,7 @@ export interface RunRow {
   time: number;
   ok: boolean;
   seconds: number;
-  summary: { targets: string[]; stages: StageSummary[]; headline?: { name: string; value: number } };
+  summary: { targets: string[]; stages: StageSummary[]; headline?: Headline };
 }
 
 /** The run id: the hash of the record's canonical JSON, which is also its object name in the store. */

@@ -21,6 +21,13 @@ export type { Hash } from './hash.js';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/** A run's one-line result, e.g. mAP 0.512, optionally beside a baseline's (mean-pool MLP 0.431). */
+export interface Headline {
+  name: string;
+  value: number;
+  baseline?: { name: string; value: number };
+}
+
 /** Relative path (under outputs/<stage>/ on checkout) -> object hash in the store. */
 export type Tree = Record<string, Hash>;
 
@@ -153,8 +160,8 @@ export interface ReduceOutput {
   tree: Tree;
   /** Small facts kept in the run record (e.g. selected epoch, metric values). */
   meta?: JsonObject;
-  /** One line for `pipeline runs` and the end of `pipeline run`, e.g. "mAP 0.512". */
-  headline?: { name: string; value: number };
+  /** One line for `pipeline runs` and the end of `pipeline run`, e.g. "mAP 0.512", with what it compares to. */
+  headline?: Headline;
   /** Lines printed at the end of the run (e.g. where the report is). */
   summary?: string[];
   /**

@@ -4,6 +4,7 @@ import { loadRecord, type RunRecord } from '../runs.js';
 import { findWorkspace, loadProject } from '../spec.js';
 import { UserError } from '../errors.js';
 import { formatSeconds } from './common.js';
+import type { Headline } from '../stage-api.js';
 
 export interface WorkspaceOptions {
   workspace?: string;
@@ -62,11 +63,12 @@ export async function runsCommand(opts: WorkspaceOptions & { limit?: number }): 
       return 0;
     }
     for (const r of out) {
-      const h = r.headline as { name: string; value: number } | undefined;
+      const h = r.headline as Headline | undefined;
       const when = new Date(r.time as string).toLocaleString('sv-SE').slice(0, 16);
       process.stdout.write(
         `${r.id}  ${when}  ${r.ok ? 'ok    ' : 'FAILED'}  ${formatSeconds(r.seconds as number).padStart(6)}` +
-          `${h ? `  ${h.name} ${h.value.toFixed(4)}` : ''}  ran: ${(r.ran as string[]).join(', ') || 'nothing'}\n`,
+          `${h ? `  ${h.name} ${h.value.toFixed(4)}${h.baseline ? ` (${h.baseline.name} ${h.baseline.value.toFixed(4)})` : ''}` : ''}` +
+          `  ran: ${(r.ran as string[]).join(', ') || 'nothing'}\n`,
       );
       for (const c of r.changed as string[]) process.stdout.write(`    ${c}\n`);
     }
@@ -101,7 +103,7 @@ export async function showCommand(run: string, opts: WorkspaceOptions): Promise<
       for (const [k, v] of Object.entries(s.fp.inputs)) w(`    input ${k} ${v}`);
       for (const [k, v] of Object.entries(s.fp.deps)) w(`    upstream ${k} ${v}`);
       if (s.output) w(`  output ${s.output.type} ${s.output.root}${s.output.type === 'tree' ? ` (${Object.keys(s.output.tree).length} files)` : ''}`);
-      if (s.headline) w(`  ${s.headline.name} ${s.headline.value}`);
+      if (s.headline) w(`  ${s.headline.name} ${s.headline.value}${s.headline.baseline ? ` (${s.headline.baseline.name} ${s.headline.baseline.value})` : ''}`);
       for (const f of s.failures ?? []) w(`  failed: ${formatItemError(f)}`);
     }
     return 0;

@@ -152,7 +152,7 @@ const fmt = (v: number | null, d = 3): string => (v === null ? 'n/a' : v.toFixed
  * after saving the best model so far (and the checkpoint a rerun resumes from) to the scratch folder.
  */
 export async function fitModel(data: FitData, o: FitOptions, hooks: FitHooks): Promise<FitResult> {
-  const { shape, train, val } = data;
+  const { shape, train } = data;
   if (train.n === 0) throw new UserError('the training split has no movies', 'check the labels stage split (labels.* params)');
   const factory = await getModelFactory(o.model);
   factory.validate?.(o.params, shape);

@@ -3,7 +3,7 @@
 // headline and summary lines printed at the end of `pipeline run`. No model and no store here,
 // so the writers are tested on hand-made matrices.
 import { encodeNpy } from '../../src/npy.js';
-import type { JsonObject } from '../../src/stage-api.js';
+import type { Headline, JsonObject } from '../../src/stage-api.js';
 import { metricsMarkdown } from './markdown.js';
 import type { PlotLink } from './markdown.js';
 import { bestWorst } from './markdown.js';
@@ -43,7 +43,7 @@ export interface Report {
   /** Relative path -> contents, ready for the store. */
   files: Map<string, Buffer | string>;
   metrics: MetricsJson;
-  headline: { name: string; value: number } | undefined;
+  headline: Headline | undefined;
   summary: string[];
   meta: JsonObject;
 }
@@ -155,7 +155,15 @@ export async function buildReport(inp: ReportInputs): Promise<Report> {
   return {
     files,
     metrics,
-    headline: metrics.mAP === null ? undefined : { name: 'mAP', value: metrics.mAP },
+    headline:
+      metrics.mAP === null
+        ? undefined
+        : {
+            name: 'mAP',
+            value: metrics.mAP,
+            // The baseline beside the model, so that a one-line listing is never read as a win it is not.
+            ...(base === null || base.mAP === null ? {} : { baseline: { name: `baseline ${base.model} mAP`, value: base.mAP } }),
+          },
     summary,
     meta,
   };

@@ -434,7 +434,7 @@ export class Engine {
     let ok = true;
     let anyRan = false;
     this.store.cleanTemp(60_000);
-    this.#listener({ type: 'run-start', stages: order.map((name) => ({ name, fresh: false })) });
+    this.#listener({ type: 'run-start', stages: order.map((name) => ({ name, fresh: false })), ...(opts.dryRun ? { dryRun: true } : {}) });
 
     for (const name of order) {
       const spec = this.project.stages.get(name)!;
@@ -485,7 +485,7 @@ export class Engine {
           state: st.state === 'fresh' ? 'cached' : 'ran',
           seconds: 0,
           ...(view.plan.items ? { items: { total: view.plan.items.total, ran: view.plan.items.stale, cached: view.plan.items.cached, failed: view.plan.items.failed } } : {}),
-          summary: st.reasons,
+          wouldRun: st.reasons,
         };
         summaries.push(summary);
         this.#listener({ type: 'stage-end', summary });
@@ -552,6 +552,7 @@ export class Engine {
       run: runIdValue,
       ok: ok && !interrupted,
       interrupted,
+      ...(opts.dryRun ? { dryRun: true } : {}),
       stages: summaries,
       seconds: (performance.now() - started) / 1000,
       notes,

@@ -22,6 +22,8 @@ export interface StageSummary {
   failures?: ItemErrorJson[];
   /** Why the stage failed, when it did. */
   error?: string;
+  /** A dry run: why the stage would run (state 'ran' means "would run", 'cached' "fresh"). */
+  wouldRun?: string[];
   headline?: Headline;
   summary?: string[];
 }
@@ -30,6 +32,7 @@ export interface RunSummary {
   run: string | undefined;
   ok: boolean;
   interrupted: boolean;
+  dryRun?: boolean;
   stages: StageSummary[];
   seconds: number;
   /** Lines for the end of the run (headline, where outputs are). */
@@ -37,7 +40,7 @@ export interface RunSummary {
 }
 
 export type EngineEvent =
-  | { type: 'run-start'; stages: Array<{ name: string; fresh: boolean }> }
+  | { type: 'run-start'; stages: Array<{ name: string; fresh: boolean }>; dryRun?: boolean }
   | { type: 'stage-start'; stage: string; total?: number; toRun?: number }
   | { type: 'item'; stage: string; item: string; ok: boolean; done: number; toRun: number }
   | { type: 'progress'; stage: string; update: ProgressUpdate }

@@ -67,7 +67,8 @@ export function listrPresenter(): Presenter {
                 if (st.skipped) task.skip(st.skipped);
                 return st.done;
               },
-              rendererOptions: { persistentOutput: false, outputBar: 1 },
+              // A dry run's reasons stay under each stage; a real run's progress line goes.
+              rendererOptions: { persistentOutput: e.dryRun === true, outputBar: 1 },
             })) as never,
             // The command handles Ctrl-C itself (stop cleanly, keep finished work); listr2's own
             // handler would exit the process at once.
@@ -112,7 +113,12 @@ export function listrPresenter(): Presenter {
           if (!st) break;
           st.end = s;
           const items = s.items ? ` — ${s.items.ran} ran, ${s.items.cached} cached${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
-          retitle(st, `${s.name}  ${s.state} ${formatSeconds(s.seconds)}${items}`);
+          if (s.wouldRun !== undefined) {
+            retitle(st, `${s.name}  ${s.state === 'ran' ? `would run${s.items ? ` (${s.items.ran} of ${s.items.total} items)` : ''}` : 'fresh'}`);
+            if (s.wouldRun.length > 0) show(s.name, s.wouldRun.join('; '));
+          } else {
+            retitle(st, `${s.name}  ${s.state} ${formatSeconds(s.seconds)}${items}`);
+          }
           if (s.state === 'failed') st.reject(new Error(`${s.name}: ${(s.error ?? 'failed').split('\n')[0]}`));
           else if (s.state === 'skipped') {
             st.skipped = `${s.name}  skipped (${s.error ?? 'not run'})`;

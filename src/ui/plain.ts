@@ -73,7 +73,9 @@ export function jsonPresenter(out: NodeJS.WritableStream = process.stdout): Pres
             ...(s.failures ? { failures: s.failures } : {}),
             ...(s.error ? { error: s.error } : {}),
             ...(s.headline ? { headline: s.headline } : {}),
+            ...(s.wouldRun ? { reasons: s.wouldRun } : {}),
           })),
+          ...(r.dryRun ? { dry_run: true } : {}),
           ...(r.interrupted ? { interrupted: true } : {}),
         })}\n`,
       );

@@ -63,7 +63,7 @@ export function listrPresenter(): Presenter {
                 const st = stages.get(s.name)!;
                 st.task = task;
                 if (st.title) task.title = st.title;
-                if (st.output && !st.end) task.output = st.output;
+                if (st.output && (!st.end || st.end.wouldRun)) task.output = st.output;
                 if (st.skipped) task.skip(st.skipped);
                 return st.done;
               },

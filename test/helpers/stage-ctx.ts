@@ -10,7 +10,7 @@ import { openDb, type Db } from '../../src/db.js';
 import { ItemError } from '../../src/errors.js';
 import type { EngineEvent } from '../../src/events.js';
 import { FileStateCache } from '../../src/file-state.js';
-import { hashJson } from '../../src/hash.js';
+import { hashJson, type Hash } from '../../src/hash.js';
 import { Params, type Conf } from '../../src/params.js';
 import type {
   Artifact,
@@ -96,6 +96,13 @@ export interface ContextOptions {
   onError?: 'fail' | 'skip';
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * The stage fingerprint's hash, as the engine passes it: it keys ctx.scratchDir(). Give each
+   * parameter set its own, as the engine would; without one every context shares one folder.
+   */
+  fpHash?: Hash;
+  /** Called with each event the kind reports, after it is recorded (e.g. to abort after N epochs). */
+  onEvent?: (e: EngineEvent) => void;
 }
 
 export interface TestContext extends MapContext, ReduceContext {
@@ -121,7 +128,11 @@ export function testContext(ws: TestWorkspace, opts: ContextOptions = {}): TestC
     cacheDir: join(ws.dir, 'cache'),
     signal: opts.signal ?? new AbortController().signal,
     concurrency: opts.concurrency ?? 2,
-    listener: (e) => events.push(e),
+    listener: (e) => {
+      events.push(e);
+      opts.onEvent?.(e);
+    },
+    ...(opts.fpHash === undefined ? {} : { fpHash: opts.fpHash }),
   });
   return {
     ...base,
@@ -131,6 +142,20 @@ export function testContext(ws: TestWorkspace, opts: ContextOptions = {}): TestC
     itemError(e: ItemError) {
       if ((opts.onError ?? 'fail') === 'fail') throw e;
       itemErrors.push(e);
+    },
+  };
+}
+
+/**
+ * Options for testContext that abort the kind as soon as it reports progress whose message
+ * matches, as Ctrl-C would mid-run: a test of interruption and resume.
+ */
+export function abortOnProgress(match: (message: string) => boolean): Pick<ContextOptions, 'signal' | 'onEvent'> {
+  const abort = new AbortController();
+  return {
+    signal: abort.signal,
+    onEvent: (e) => {
+      if (e.type === 'progress' && match(e.update.message ?? '')) abort.abort();
     },
   };
 }

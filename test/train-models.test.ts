@@ -8,51 +8,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { type ModelParams, loadGenreModel, resolveInDirectory } from '../stages/models/api.js';
-import { type FitData, type FitOptions, fitModel } from '../stages/models/fit.js';
+import { fitModel } from '../stages/models/fit.js';
 import { directoryHandler, writeModelFiles } from '../stages/models/io.js';
 import { getModelFactory, loadModelRegistry } from '../stages/models/registry.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
-import { chanceMap, syntheticMovies, type Synthetic } from './helpers/train-ctx.js';
+import { chanceMap, fitData, fitOptions, quietHooks, syntheticMovies, type Synthetic } from './helpers/train-data.js';
 
 const SHAPE = { length: 10, width: 16 };
 const PARAMS: ModelParams = { hidden: 8, layers: 1, bidirectional: true, dropout: 0.1, maxPooling: 4, heads: 2, rnn: 'fast' };
-
-function fitData(s: Synthetic): FitData {
-  const split = (ids: string[]): FitData['train'] => {
-    const x = new Float32Array(ids.length * SHAPE.length * SHAPE.width);
-    const y = new Float32Array(ids.length * s.genres.length);
-    ids.forEach((id, i) => {
-      x.set(s.features.get(id)!, i * SHAPE.length * SHAPE.width);
-      y.set(s.labels.get(id)!, i * s.genres.length);
-    });
-    return { ids, x, y, n: ids.length };
-  };
-  return { shape: { ...SHAPE, genres: s.genres.length }, genres: s.genres, train: split(s.split.train), val: split(s.split.val) };
-}
-
-function options(model: string, over: Partial<FitOptions> = {}): FitOptions {
-  return {
-    model,
-    params: PARAMS,
-    loss: 'bce',
-    focalGamma: 2,
-    focalAlpha: 0.5,
-    epochs: 8,
-    batchSize: 16,
-    lr: 0.01,
-    lrDecayEvery: 100,
-    lrDecay: 1,
-    patience: 100,
-    seed: 0,
-    backend: 'wasm',
-    label: model,
-    configYaml: 'train: {}\n',
-    checkpointKey: 'test',
-    ...over,
-  };
-}
-
-const hooks = { signal: new AbortController().signal, progress: (): void => {}, log: (): void => {} };
 
 describe('genre models', () => {
   let dir: string;
@@ -71,7 +34,7 @@ describe('genre models', () => {
   for (const name of ['reference', 'bilstm_maxpool', 'gru', 'mean_mlp', 'transformer']) {
     it(`${name}: learns clearly above chance, saves and loads back to the same predictions`, async () => {
       const data = fitData(s);
-      const r = await fitModel(data, options(name), hooks);
+      const r = await fitModel(data, fitOptions(name, PARAMS), quietHooks);
       const chance = chanceMap(s, s.split.val);
       const best = Math.max(...r.history.epochs.map((e) => e.val_map!));
       assert.ok(best > chance + 0.25, `${name}: val mAP ${r.history.epochs.map((e) => e.val_map!.toFixed(3)).join(' ')}, chance ${chance.toFixed(3)}`);

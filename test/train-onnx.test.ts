@@ -16,7 +16,8 @@ import { recurrent } from '../stages/nn/recurrent.js';
 import { OnnxModelTrainer } from '../stages/nn/rnn/onnx/model-step.js';
 import train from '../stages/train.js';
 import { assertClose, randArray } from './helpers/rnn-reference.js';
-import { chanceMap, syntheticMovies, TrainRig, type Synthetic } from './helpers/train-ctx.js';
+import { abortOnProgress, logsOf, TempFolders } from './helpers/stage-ctx.js';
+import { chanceMap, fitData, fitOptions, quietHooks, storeSynthetic, syntheticMovies, trainContext, type Synthetic } from './helpers/train-data.js';
 
 const SHAPE = { length: 10, width: 16, genres: 3 };
 const PARAMS: ModelParams = { hidden: 6, layers: 1, bidirectional: true, dropout: 0.1, maxPooling: 3, heads: 2, rnn: 'onnx' };
@@ -33,7 +34,6 @@ async function build(name: string, rnn: ModelParams['rnn'], lr = 0.01): Promise<
 }
 
 const weightsOf = async (m: TrainableGenreModel): Promise<Float32Array[]> => (await m.getState(false)).weights.map((w) => w.data);
-const fitHooks = { signal: new AbortController().signal, progress: (): void => {}, log: (): void => {} };
 
 describe('train.rnn onnx', () => {
   before(async () => {
@@ -123,44 +123,17 @@ describe('train.rnn onnx', () => {
     let dir: string;
     let s: Synthetic;
     let data: FitData;
-    const options = (over: Partial<FitOptions> = {}): FitOptions => ({
-      model: 'reference',
-      params: PARAMS,
-      loss: 'bce',
-      focalGamma: 2,
-      focalAlpha: 0.5,
-      epochs: 6,
-      batchSize: 8,
-      lr: 0.01,
-      lrDecayEvery: 100,
-      lrDecay: 1,
-      patience: 100,
-      seed: 0,
-      backend: 'wasm',
-      label: 'reference',
-      configYaml: 'train: {}\n',
-      checkpointKey: 'test',
-      ...over,
-    });
+    const options = (over: Partial<FitOptions> = {}): FitOptions => fitOptions('reference', PARAMS, { epochs: 6, batchSize: 8, ...over });
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'train-onnx-'));
       s = syntheticMovies({ movies: 60, length: SHAPE.length, width: SHAPE.width, genres: 3, frames: 6, seed: 7, signal: 2 });
-      const split = (ids: string[]): FitData['train'] => {
-        const x = new Float32Array(ids.length * SHAPE.length * SHAPE.width);
-        const y = new Float32Array(ids.length * 3);
-        ids.forEach((id, i) => {
-          x.set(s.features.get(id)!, i * SHAPE.length * SHAPE.width);
-          y.set(s.labels.get(id)!, i * 3);
-        });
-        return { ids, x, y, n: ids.length };
-      };
-      data = { shape: SHAPE, genres: s.genres, train: split(s.split.train), val: split(s.split.val) };
+      data = fitData(s);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it('learns, is byte-identical from the same seed, and saves a model that loads and predicts the same', async () => {
-      const r1 = await fitModel(data, options(), fitHooks);
-      const r2 = await fitModel(data, options(), fitHooks);
+      const r1 = await fitModel(data, options(), quietHooks);
+      const r2 = await fitModel(data, options(), quietHooks);
       assert.ok(Buffer.from(r1.files['weights.bin']!).equals(Buffer.from(r2.files['weights.bin']!)), 'weights differ between identical runs');
       assert.deepEqual(r1.history.epochs.map((e) => e.train_loss), r2.history.epochs.map((e) => e.train_loss));
       const chance = chanceMap(s, s.split.val);
@@ -187,16 +160,16 @@ describe('train.rnn onnx', () => {
     });
 
     it('a different seed gives different weights; other thread counts train too', async () => {
-      const base = await fitModel(data, options({ epochs: 1 }), fitHooks);
-      const seeded = await fitModel(data, options({ epochs: 1, seed: 1 }), fitHooks);
+      const base = await fitModel(data, options({ epochs: 1 }), quietHooks);
+      const seeded = await fitModel(data, options({ epochs: 1, seed: 1 }), quietHooks);
       assert.ok(!Buffer.from(base.files['weights.bin']!).equals(Buffer.from(seeded.files['weights.bin']!)));
-      const two = await fitModel(data, options({ epochs: 1, onnxThreads: 2 }), fitHooks);
+      const two = await fitModel(data, options({ epochs: 1, onnxThreads: 2 }), quietHooks);
       assert.ok(Math.abs(two.history.epochs[0]!.train_loss - base.history.epochs[0]!.train_loss) < 1e-4);
     });
 
     it('trains models it does not cover on FastRecurrent, and says so', async () => {
       const logs: string[] = [];
-      const hooks = { ...fitHooks, log: (_: string, m: string): void => void logs.push(m) };
+      const hooks = { ...quietHooks, log: (_: string, m: string): void => void logs.push(m) };
       await fitModel(data, options({ model: 'gru', label: 'gru', epochs: 1 }), hooks);
       await fitModel(data, options({ model: 'bilstm_maxpool', label: 'bilstm_maxpool', epochs: 1, params: { ...PARAMS, layers: 2 } }), hooks);
       await fitModel(data, options({ model: 'mean_mlp', label: 'mean_mlp', epochs: 1 }), hooks);
@@ -218,37 +191,35 @@ describe('train.rnn onnx', () => {
   });
 
   it('the train stage fingerprints onnxruntime with train.rnn onnx, and trains with it', async () => {
-    const rig = new TrainRig();
+    const temp = new TempFolders();
     try {
+      const ws = temp.workspace('pipeline-train-onnx-');
       const d = syntheticMovies({ movies: 24, length: 8, width: 12, genres: 3, frames: 5, seed: 2 });
-      const inputs = await rig.inputs(d, { length: 8, width: 12 });
-      const params = { 'train.rnn': 'onnx', 'train.epochs': 2, 'train.hidden': 4, 'train.batch_size': 8, 'train.baseline': false };
-      const env = (await train.env!(rig.ctx(params, inputs))) as Record<string, string>;
+      const inputs = await storeSynthetic(ws, d);
+      // The train section of the conf; keys it leaves out take their defaults.
+      const params = { rnn: 'onnx', epochs: 2, hidden: 4, batch_size: 8, baseline: false };
+      const env = (await train.env!(trainContext(ws, { train: params }, inputs))) as Record<string, string>;
       assert.match(env['onnxruntime'] ?? '', /^\d+\.\d+\.\d+/);
-      const fastEnv = (await train.env!(rig.ctx({ ...params, 'train.rnn': 'fast' }, inputs))) as Record<string, string>;
+      const fastEnv = (await train.env!(trainContext(ws, { train: { ...params, rnn: 'fast' } }, inputs))) as Record<string, string>;
       assert.equal(fastEnv['onnxruntime'], undefined);
-      const out = await train.run(rig.ctx(params, inputs));
+      const out = await train.run(trainContext(ws, { train: params }, inputs));
       assert.equal(out.meta!['epochs_run'], 2);
-      const info = await rig.store.readJson<{ params: ModelParams }>(out.tree['model/genre-model.json']!);
+      const info = await ws.store.readJson<{ params: ModelParams }>(out.tree['model/genre-model.json']!);
       assert.equal(info.params.rnn, 'onnx');
       // Interrupted in epoch 2 and run again: resumes from the checkpoint (Adam's moments
       // included) to the very weights of the uninterrupted run.
-      const ctx = rig.ctx(params, inputs, {
-        onProgress: (u, c) => {
-          if (typeof u.message === 'string' && u.message.includes('epoch 2/2 batch 2/')) c.abort.abort();
-        },
-      });
+      const ctx = trainContext(ws, { train: params }, inputs, abortOnProgress((m) => m.includes('epoch 2/2 batch 2/')));
       await assert.rejects(train.run(ctx), /interrupted at epoch 2/);
-      const resumedCtx = rig.ctx(params, inputs);
+      const resumedCtx = trainContext(ws, { train: params }, inputs);
       const resumed = await train.run(resumedCtx);
-      assert.ok(resumedCtx.logs.some((l) => l.includes('resuming after epoch 1')), resumedCtx.logs.join('\n'));
+      assert.ok(logsOf(resumedCtx).some((l) => l.includes('resuming after epoch 1')), logsOf(resumedCtx).join('\n'));
       assert.equal(resumed.tree['model/weights.bin'], out.tree['model/weights.bin']);
-      await assert.rejects(train.run(rig.ctx({ ...params, 'train.rnn': 'cuda', 'train.onnx_threads': 0 }, inputs)), (e: unknown) => {
+      await assert.rejects(train.run(trainContext(ws, { train: { ...params, rnn: 'cuda', onnx_threads: 0 } }, inputs)), (e: unknown) => {
         const m = (e as Error).message;
         return /train\.rnn must be one of fast, stock, onnx/.test(m) && /train\.onnx_threads must be an integer >= 1/.test(m);
       });
     } finally {
-      rig.dispose();
+      temp.cleanup();
     }
   });
 });

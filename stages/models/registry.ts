@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { didYouMean } from '../../src/diagnostics.js';
 import { UserError } from '../../src/errors.js';
 import type { ModelFactory } from './api.js';
 
@@ -39,32 +40,13 @@ export function loadModelRegistry(): Promise<ReadonlyMap<string, ModelFactory>> 
   return registry;
 }
 
-function closest(name: string, choices: readonly string[]): string | undefined {
-  // Levenshtein distance, for a "did you mean" hint.
-  const d = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const cur = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = cur;
-      }
-    }
-    return row[b.length]!;
-  };
-  const best = choices.map((c) => ({ c, k: d(name, c) })).sort((x, y) => x.k - y.k)[0];
-  return best !== undefined && best.k <= Math.max(2, Math.floor(name.length / 3)) ? best.c : undefined;
-}
-
 /** The factory of a model name, or a UserError listing the registered ones. */
 export async function getModelFactory(name: string): Promise<ModelFactory> {
   const all = await loadModelRegistry();
   const f = all.get(name);
   if (f !== undefined) return f;
   const names = [...all.keys()];
-  const hint = closest(name, names);
+  const hint = didYouMean(name, names);
   throw new UserError(
     `train.model: unknown model '${name}'${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,
     `choose one of ${names.join(', ')}`,

@@ -6,9 +6,7 @@
 // the statistics and parameters to the full input shape before a batch-norm kernel (about 1.5 s
 // for a [32, 256, 512] batch here, against 0.05 s for the same maths with broadcasting).
 import * as tf from '@tensorflow/tfjs';
-
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
+import { type LayerArgs, type LayerVariable, singleInput, singleShape } from '../../nn/layer-args.js';
 
 export interface LayerNormArgs extends LayerArgs {
   /** How many trailing axes to normalise over (PyTorch: len(normalized_shape)). Default 1. */
@@ -32,7 +30,7 @@ export class LayerNorm extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const s = singleShape(inputShape);
     if (s.length - 1 < this.dims) throw new Error(`LayerNorm '${this.name}': input [${s.join(',')}] has fewer than ${this.dims} non-batch axes`);
     const param = s.slice(s.length - this.dims);
     if (param.some((d) => d == null)) throw new Error(`LayerNorm '${this.name}': the normalised axes need fixed sizes, got [${s.join(',')}]`);
@@ -42,12 +40,12 @@ export class LayerNorm extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return singleShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const x = singleInput(inputs);
       const axes = Array.from({ length: this.dims }, (_, i) => x.rank - this.dims + i);
       const { mean, variance } = tf.moments(x, axes, true);
       const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));

@@ -3,15 +3,9 @@
 // by hand on tfjs ops because tfjs-layers has no MultiHeadAttention; they are registered for
 // serialisation, so saved models load once this module is imported (registry.ts sees to it).
 import * as tf from '@tensorflow/tfjs';
+import { type LayerArgs, type LayerKwargs, type LayerVariable, singleInput, singleShape } from '../../nn/layer-args.js';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
-type Kwargs = Parameters<tf.layers.Layer['call']>[1];
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
-
-function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-  return Array.isArray(inputs) ? inputs[0]! : inputs;
-}
 
 /** Adds a learned [steps, features] embedding to a [batch, steps, features] input. */
 export class PositionEmbedding extends tf.layers.Layer {
@@ -19,7 +13,7 @@ export class PositionEmbedding extends tf.layers.Layer {
   #table: LayerVariable | undefined;
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const s = singleShape(inputShape);
     const steps = s[1];
     const features = s[2];
     if (s.length !== 3 || steps == null || features == null) {
@@ -30,11 +24,11 @@ export class PositionEmbedding extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return singleShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => tf.add(single(inputs), this.#table!.read()));
+    return tf.tidy(() => tf.add(singleInput(inputs), this.#table!.read()));
   }
 }
 
@@ -83,7 +77,7 @@ export class TransformerEncoderBlock extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const s = singleShape(inputShape);
     const d = s[2];
     if (s.length !== 3 || d == null) throw new Error(`TransformerEncoderBlock '${this.name}': needs [batch, steps, features], got [${s.join(',')}]`);
     if (d % this.heads !== 0) throw new Error(`TransformerEncoderBlock '${this.name}': width ${d} is not divisible by ${this.heads} heads`);
@@ -113,14 +107,14 @@ export class TransformerEncoderBlock extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return singleShape(inputShape);
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: LayerKwargs): tf.Tensor {
     const w = this.#w!;
     const training = kwargs['training'] === true;
     return tf.tidy(() => {
-      const x = single(inputs) as tf.Tensor3D;
+      const x = singleInput(inputs) as tf.Tensor3D;
       const [B, T, d] = x.shape;
       const h = this.heads;
       const dk = d / h;

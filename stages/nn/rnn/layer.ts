@@ -3,13 +3,10 @@
 // meaning of tf.layers.lstm / tf.layers.gru (wrapped in tf.layers.bidirectional when
 // bidirectional), so `fast.setWeights(stock.getWeights())` and the reverse just work.
 import * as tf from '@tensorflow/tfjs';
+import { type LayerArgs, type LayerKwargs, type LayerVariable, singleInput, singleShape } from '../layer-args.js';
 import { Orthogonal } from '../orthogonal.js';
 import { gruSequence } from './gru.js';
 import { lstmSequence } from './lstm.js';
-
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
-type Kwargs = Parameters<tf.layers.Layer['call']>[1];
 
 export type RecurrentCell = 'lstm' | 'gru';
 
@@ -62,7 +59,7 @@ export class FastRecurrent extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = singleShape(inputShape);
     const features = shape[shape.length - 1];
     if (shape.length !== 3 || features == null) {
       throw new Error(`FastRecurrent '${this.name}': expects input [batch, steps, features], got [${shape.join(',')}]`);
@@ -88,7 +85,7 @@ export class FastRecurrent extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = singleShape(inputShape);
     const out = this.units * (this.bidirectional ? 2 : 1);
     return this.returnSequences ? [shape[0] ?? null, shape[1] ?? null, out] : [shape[0] ?? null, out];
   }
@@ -111,10 +108,10 @@ export class FastRecurrent extends tf.layers.Layer {
     }
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: LayerKwargs): tf.Tensor {
     if (this.#override !== null) return this.#override;
     return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor3D;
+      const x = singleInput(inputs) as tf.Tensor3D;
       // The sequence ops work time-major, so that each step is a contiguous block; one
       // transpose serves both directions.
       const xt = tf.transpose(x, [1, 0, 2]) as tf.Tensor3D;

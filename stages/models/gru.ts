@@ -2,8 +2,8 @@
 // stacked) -> max over time -> dropout -> Dense. The GRU has three gates to the LSTM's four:
 // about 3/4 of the recurrent cost, for a comparison at equal width.
 import * as tf from '@tensorflow/tfjs';
-import { recurrent } from '../nn/recurrent.js';
 import type { ModelFactory } from './api.js';
+import { poolOverTimeHead, recurrentStack } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';
 
@@ -12,22 +12,10 @@ const gru: ModelFactory = {
   name: 'gru',
   summary: 'per-frame LayerNorm -> (bi)GRU -> max over time -> dropout -> Dense',
   build: (opts) =>
-    tfGenreModel('gru', opts, (input, { shape, params, seed }) => {
-      let h = new LayerNorm({ dims: 1, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
-      for (let l = 0; l < params.layers; l++) {
-        h = recurrent({
-          cell: 'gru',
-          units: params.hidden,
-          bidirectional: params.bidirectional,
-          returnSequences: true,
-          seed: seed + 101 * l,
-          name: `gru_${l + 1}`,
-          impl: params.rnn,
-        }).apply(h) as tf.SymbolicTensor;
-      }
-      h = tf.layers.globalMaxPooling1d({ name: 'max_over_time' }).apply(h) as tf.SymbolicTensor;
-      h = tf.layers.dropout({ rate: params.dropout, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
-      return tf.layers.dense({ units: shape.genres, name: 'fc' }).apply(h) as tf.SymbolicTensor;
+    tfGenreModel('gru', opts, (input, o) => {
+      const frames = new LayerNorm({ dims: 1, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
+      const steps = recurrentStack(frames, { cell: 'gru', bidirectional: o.params.bidirectional, name: 'gru' }, o);
+      return poolOverTimeHead(steps, 'max', o);
     }),
 };
 

@@ -10,8 +10,8 @@
 // same as pooling every step and then taking the last one, and cheaper.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
-import { recurrent } from '../nn/recurrent.js';
 import type { ModelFactory } from './api.js';
+import { recurrentStack } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';
 
@@ -29,20 +29,11 @@ const reference: ModelFactory = {
     }
   },
   build: (opts) =>
-    tfGenreModel('reference', opts, (input, { shape, params, seed }) => {
+    tfGenreModel('reference', opts, (input, o) => {
+      const { shape, params } = o;
       const L = shape.length;
       let h = new LayerNorm({ dims: 2, epsilon: 1e-5, name: 'layer_norm' }).apply(input) as tf.SymbolicTensor;
-      for (let l = 0; l < params.layers; l++) {
-        h = recurrent({
-          cell: 'lstm',
-          units: params.hidden,
-          bidirectional: params.bidirectional,
-          returnSequences: true,
-          seed: seed + 101 * l,
-          name: `lstm_${l + 1}`,
-          impl: params.rnn,
-        }).apply(h) as tf.SymbolicTensor;
-      }
+      h = recurrentStack(h, { cell: 'lstm', bidirectional: params.bidirectional, name: 'lstm' }, o);
       const width = params.hidden * (params.bidirectional ? 2 : 1);
       // tfjs-layers has no Cropping1D: the last step is cut out as a 2-D crop of [L, width, 1].
       h = tf.layers.reshape({ targetShape: [L, width, 1], name: 'as_image' }).apply(h) as tf.SymbolicTensor;

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 import type { ModelFactory } from './api.js';
+import { poolOverTimeHead } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { PositionEmbedding, TransformerEncoderBlock } from './layers/transformer.js';
 import { tfGenreModel } from './tf-model.js';
@@ -19,7 +20,8 @@ const transformer: ModelFactory = {
     }
   },
   build: (opts) =>
-    tfGenreModel('transformer', opts, (input, { shape, params }) => {
+    tfGenreModel('transformer', opts, (input, o) => {
+      const { params } = o;
       let h = new LayerNorm({ dims: 1, name: 'frame_norm' }).apply(input) as tf.SymbolicTensor;
       h = tf.layers.dense({ units: params.hidden, name: 'project' }).apply(h) as tf.SymbolicTensor;
       h = new PositionEmbedding({ name: 'position' }).apply(h) as tf.SymbolicTensor;
@@ -27,9 +29,7 @@ const transformer: ModelFactory = {
         h = new TransformerEncoderBlock({ heads: params.heads, dropout: params.dropout, name: `block_${l + 1}` }).apply(h) as tf.SymbolicTensor;
       }
       h = new LayerNorm({ dims: 1, name: 'final_norm' }).apply(h) as tf.SymbolicTensor;
-      h = tf.layers.globalAveragePooling1d({ name: 'mean_over_time' }).apply(h) as tf.SymbolicTensor;
-      h = tf.layers.dropout({ rate: params.dropout, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
-      return tf.layers.dense({ units: shape.genres, name: 'fc' }).apply(h) as tf.SymbolicTensor;
+      return poolOverTimeHead(h, 'mean', o);
     }),
 };
 

@@ -8,7 +8,7 @@
 //   hh = tanh(x·Wh + (r*h)·Uh + bh), h' = z*h + (1-z)*hh.
 import * as tf from '@tensorflow/tfjs';
 import { joinAlong, splitAlong, stack0, unstack0 } from './kernels.js';
-import { columnSums, customOp, fastTanh, project, type SequenceOptions } from './project.js';
+import { columnSums, customOp, fastTanh, hiddenGrads, project, sequenceSizes, stepOrder, type SequenceOptions } from './project.js';
 
 /**
  * Runs a GRU over a time-major x [T,B,F] from zero state; returns [T,B,H] or the final h [B,H].
@@ -21,13 +21,9 @@ export function gruSequence(
   bias: tf.Tensor1D,
   opts: SequenceOptions,
 ): tf.Tensor {
-  const [steps, batch, features] = x.shape;
-  const units = recurrentKernel.shape[0];
-  if (kernel.shape[0] !== features || kernel.shape[1] !== 3 * units || recurrentKernel.shape[1] !== 3 * units) {
-    throw new Error(`gruSequence: kernel ${kernel.shape} / recurrentKernel ${recurrentKernel.shape} do not fit input ${x.shape}`);
-  }
+  const { steps, batch, features, units } = sequenceSizes('gruSequence', 3, x, kernel, recurrentKernel);
   const xp = project(x, kernel, bias);
-  const order = Array.from({ length: steps }, (_, k) => (opts.goBackwards ? steps - 1 - k : k));
+  const order = stepOrder(steps, opts);
 
   const op = customOp(([xpIn, , uIn], save) => {
     const [xzr, xh] = splitAlong(xpIn!, [2 * units, units], 2) as [tf.Tensor, tf.Tensor];
@@ -79,7 +75,7 @@ export function gruSequence(
         const [Phs, Pzs, Prs, Zs, Rs] = [Ph, Pz, Pr, Z, R].map((p) => unstack0(p)) as [
           tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[],
         ];
-        const dys = opts.returnSequences ? unstack0(dy) : null;
+        const hiddenGrad = hiddenGrads(dy, opts, steps);
         const uzrT = tf.transpose(uzrS);
         const uhT = tf.transpose(uhS);
         const dAzr: tf.Tensor[] = new Array(steps);
@@ -87,8 +83,7 @@ export function gruSequence(
         let dhNext: tf.Tensor | null = null;
         for (let k = steps - 1; k >= 0; k--) {
           const t = order[k]!;
-          const dOut = dys === null ? (k === steps - 1 ? dy : null) : dys[t]!;
-          const dh: tf.Tensor = dhNext === null ? dOut! : dOut === null ? dhNext : tf.add(dOut, dhNext);
+          const dh = hiddenGrad(k, t, dhNext);
           const dah = tf.mul(dh, Phs[t]!);
           const drh = tf.matMul(dah, uhT);
           const dazr = joinAlong([tf.mul(dh, Pzs[t]!), tf.mul(drh, Prs[t]!)], 1);

@@ -20,7 +20,7 @@
 // own gradients undo the scaling.
 import * as tf from '@tensorflow/tfjs';
 import { joinAlong, splitAlong, stack0, unstack0 } from './kernels.js';
-import { columnSums, customOp, fastTanh, project, type SequenceOptions } from './project.js';
+import { columnSums, customOp, fastTanh, hiddenGrads, project, sequenceSizes, stepOrder, type SequenceOptions } from './project.js';
 
 export type { SequenceOptions } from './project.js';
 
@@ -43,11 +43,7 @@ export function lstmSequence(
   bias: tf.Tensor1D,
   opts: SequenceOptions,
 ): tf.Tensor {
-  const [steps, batch, features] = x.shape;
-  const units = recurrentKernel.shape[0];
-  if (kernel.shape[0] !== features || kernel.shape[1] !== 4 * units || recurrentKernel.shape[1] !== 4 * units) {
-    throw new Error(`lstmSequence: kernel ${kernel.shape} / recurrentKernel ${recurrentKernel.shape} do not fit input ${x.shape}`);
-  }
+  const { steps, batch, features, units } = sequenceSizes('lstmSequence', 4, x, kernel, recurrentKernel);
   const scale = gateScale(units);
   // Recorded ops: their gradients (dy*scale) take the scaled-space gradients back to W, U, b.
   const w = tf.mul(kernel, scale) as tf.Tensor2D;
@@ -55,8 +51,7 @@ export function lstmSequence(
   const b = tf.mul(bias, scale) as tf.Tensor1D;
   scale.dispose();
   const xp = project(x, w, b);
-  // Iteration order: position k of the loop works on time step order[k].
-  const order = Array.from({ length: steps }, (_, k) => (opts.goBackwards ? steps - 1 - k : k));
+  const order = stepOrder(steps, opts);
 
   const op = customOp(([xpIn, , uIn], save) => {
     const xs = unstack0(xpIn!);
@@ -110,15 +105,14 @@ export function lstmSequence(
         const Ps = unstack0(P);
         const Ks = unstack0(K);
         const Fs = unstack0(Sf);
-        const dys = opts.returnSequences ? unstack0(dy) : null;
+        const hiddenGrad = hiddenGrads(dy, opts, steps);
         const ut = tf.transpose(uSaved);
         const dz: tf.Tensor[] = new Array(steps);
         let dhNext: tf.Tensor | null = null;
         let dcNext: tf.Tensor | null = null;
         for (let k = steps - 1; k >= 0; k--) {
           const t = order[k]!;
-          const dOut = dys === null ? (k === steps - 1 ? dy : null) : dys[t]!;
-          const dh: tf.Tensor = dhNext === null ? dOut! : dOut === null ? dhNext : tf.add(dOut, dhNext);
+          const dh = hiddenGrad(k, t, dhNext);
           const dcHere = tf.mul(dh, Ks[t]!);
           const dc: tf.Tensor = dcNext === null ? dcHere : tf.add(dcNext, dcHere);
           const dzt = tf.mul(joinAlong([dc, dc, dc, dh], 1), Ps[t]!);

@@ -1,5 +1,6 @@
 // Pieces shared by the LSTM and GRU sequence ops.
 import * as tf from '@tensorflow/tfjs';
+import { unstack0 } from './kernels.js';
 
 export interface SequenceOptions {
   /** Iterate from the last step to the first (outputs stay in input time order). */
@@ -9,6 +10,40 @@ export interface SequenceOptions {
 }
 
 export type GradSave = (tensors: tf.Tensor[]) => void;
+
+/** The sizes of a sequence op's operands, checked: x [T,B,F], kernel [F,gates*H], recurrentKernel [H,gates*H]. */
+export function sequenceSizes(
+  op: string,
+  gates: number,
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  recurrentKernel: tf.Tensor2D,
+): { steps: number; batch: number; features: number; units: number } {
+  const [steps, batch, features] = x.shape;
+  const units = recurrentKernel.shape[0];
+  if (kernel.shape[0] !== features || kernel.shape[1] !== gates * units || recurrentKernel.shape[1] !== gates * units) {
+    throw new Error(`${op}: kernel ${kernel.shape} / recurrentKernel ${recurrentKernel.shape} do not fit input ${x.shape}`);
+  }
+  return { steps, batch, features, units };
+}
+
+/** Iteration order: position k of the loop works on time step order[k]. */
+export function stepOrder(steps: number, opts: SequenceOptions): number[] {
+  return Array.from({ length: steps }, (_, k) => (opts.goBackwards ? steps - 1 - k : k));
+}
+
+/**
+ * For the backward loop: the gradient at h of iteration k (time step t), that is the op's own
+ * output gradient there (dy[t] for a sequence; dy at the last iteration for the final h), plus
+ * `fromLater`, the gradient the later iteration sent back (null at the last one).
+ */
+export function hiddenGrads(dy: tf.Tensor, opts: SequenceOptions, steps: number): (k: number, t: number, fromLater: tf.Tensor | null) => tf.Tensor {
+  const dys = opts.returnSequences ? unstack0(dy) : null;
+  return (k, t, fromLater) => {
+    const dOut = dys === null ? (k === steps - 1 ? dy : null) : dys[t]!;
+    return fromLater === null ? dOut! : dOut === null ? fromLater : tf.add(dOut, fromLater);
+  };
+}
 
 interface OpResult {
   value: tf.Tensor;

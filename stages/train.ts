@@ -26,35 +26,19 @@ import type {
   TreeArtifact,
 } from '../src/stage-api.js';
 import { LABEL_FILES, readLabelsFiles } from './data/labels-files.js';
-import { LOSS_CHOICES, RNN_CHOICES, type ModelParams, type ModelShape, type RnnImpl } from './models/api.js';
-import type { FitData, FitOptions, FitResult, Split } from './models/fit.js';
+import { LOSS_CHOICES, RNN_CHOICES, type ModelParams, type ModelShape } from './models/api.js';
+import type { FitData, FitOptions, FitResult, Split, TrainingOptions } from './models/fit.js';
 import { BACKEND_CHOICES, backendEnv, onnxRuntimeVersion, resolveBackend } from './nn/backend.js';
 
 // 2: recurrent kernels initialised by our own orthogonal initialiser (nn/orthogonal.ts), which
 // differs from tfjs' in rounding; train.rnn onnx.
 export const TRAIN_VERSION = 2;
 
-export interface TrainParams {
+/** Every train.* param: the model's architecture, how it is trained, and the rest. */
+export interface TrainParams extends ModelParams, TrainingOptions {
   model: string;
   backend: string;
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  lrDecayEvery: number;
-  lrDecay: number;
-  patience: number;
-  hidden: number;
-  layers: number;
-  bidirectional: boolean;
-  maxPooling: number;
-  dropout: number;
-  heads: number;
-  rnn: RnnImpl;
   onnxThreads: number;
-  loss: string;
-  focalGamma: number;
-  focalAlpha: number;
   baseline: boolean;
 }
 

@@ -35,19 +35,26 @@ export interface FitData {
   val: Split;
 }
 
-export interface FitOptions {
-  model: string;
-  params: ModelParams;
+/** How a model is trained: loss, schedule, selection, seed (the train.* params of these names). */
+export interface TrainingOptions {
+  /** A loss name (../nn/losses.ts), with focal loss's gamma and alpha. */
   loss: string;
   focalGamma: number;
   focalAlpha: number;
   epochs: number;
   batchSize: number;
+  /** Adam's initial learning rate, times lrDecay every lrDecayEvery epochs. */
   lr: number;
   lrDecayEvery: number;
   lrDecay: number;
+  /** Epochs without a better validation weighted F1 before stopping early. */
   patience: number;
   seed: number;
+}
+
+export interface FitOptions extends TrainingOptions {
+  model: string;
+  params: ModelParams;
   /** params.rnn 'onnx': ONNX Runtime's thread count (default 1). */
   onnxThreads?: number;
   /** Resolved backend name, recorded with the model. */

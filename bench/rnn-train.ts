@@ -15,10 +15,10 @@
 //   node dist/bench/rnn-train.js --only=fast,onnx   rows whose name contains one of these
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import seedrandom from 'seedrandom';
 import { recurrent, type RecurrentCell } from '../stages/nn/recurrent.js';
 import { OnnxModelTrainer } from '../stages/nn/rnn/onnx/model-step.js';
 import { OnnxLstm, onnxTrainStep } from '../stages/nn/rnn/onnx/onnx-lstm.js';
+import { randomBatch, timeSteps } from './train-steps.js';
 
 const BATCH = 32;
 const FEATURES = 512;
@@ -35,23 +35,10 @@ export interface Row {
   measured: number;
 }
 
-export function batchData(steps: number, seed: string): { x: Float32Array; y: Float32Array } {
-  const rng = seedrandom(seed);
-  const x = Float32Array.from({ length: BATCH * steps * FEATURES }, () => rng() * 2 - 1);
-  const y = Float32Array.from({ length: BATCH * LABELS }, () => (rng() < 0.2 ? 1 : 0));
-  return { x, y };
-}
-
-/** Times `step` after one warm-up call: at least `minSteps` calls and `minMs` milliseconds. */
-export async function timeSteps(step: () => Promise<void> | void, minSteps: number, minMs: number): Promise<{ ms: number; n: number }> {
-  await step();
-  const t0 = performance.now();
-  let n = 0;
-  while (n < minSteps || performance.now() - t0 < minMs) {
-    await step();
-    n++;
-  }
-  return { ms: (performance.now() - t0) / n, n };
+/** Every row's batch, as tensors: x [BATCH, steps, FEATURES], y [BATCH, LABELS]. */
+function batchTensors(steps: number): { xt: tf.Tensor3D; yt: tf.Tensor2D } {
+  const { x, y } = randomBatch('bench', BATCH, steps, FEATURES, LABELS);
+  return { xt: tf.tensor3d(x, [BATCH, steps, FEATURES]), yt: tf.tensor2d(y, [BATCH, LABELS]) };
 }
 
 async function tfjsRow(
@@ -69,9 +56,7 @@ async function tfjsRow(
   const out = tf.layers.dense({ units: LABELS, activation: 'sigmoid' }).apply(rnn.apply(input)) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
-  const { x, y } = batchData(steps, 'bench');
-  const xt = tf.tensor3d(x, [BATCH, steps, FEATURES]);
-  const yt = tf.tensor2d(y, [BATCH, LABELS]);
+  const { xt, yt } = batchTensors(steps);
   const { ms, n } = await timeSteps(async () => {
     await model.trainOnBatch(xt, yt);
   }, minSteps, minMs);
@@ -95,9 +80,7 @@ async function onnxRow(steps: number, threads: number, minSteps: number, minMs: 
   const dense = tf.layers.dense({ units: LABELS, activation: 'sigmoid', inputShape: [2 * UNITS] });
   dense.build([null, 2 * UNITS]);
   const headWeights = dense.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { x, y } = batchData(steps, 'bench');
-  const xt = tf.tensor3d(x, [BATCH, steps, FEATURES]);
-  const yt = tf.tensor2d(y, [BATCH, LABELS]);
+  const { xt, yt } = batchTensors(steps);
   const optimizer = tf.train.adam(1e-3);
   const head = { weights: headWeights, loss: (h: tf.Tensor): tf.Scalar => tf.losses.sigmoidCrossEntropy(yt, dense.apply(h) as tf.Tensor) as tf.Scalar };
   const { ms, n } = await timeSteps(async () => {
@@ -120,9 +103,7 @@ async function onnxModelRow(steps: number, threads: number, minSteps: number, mi
   const t0 = performance.now();
   const trainer = await OnnxModelTrainer.create(model, { threads });
   const buildMs = performance.now() - t0;
-  const { x, y } = batchData(steps, 'bench');
-  const xt = tf.tensor3d(x, [BATCH, steps, FEATURES]);
-  const yt = tf.tensor2d(y, [BATCH, LABELS]);
+  const { xt, yt } = batchTensors(steps);
   const optimizer = tf.train.adam(1e-3);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const loss = (o: tf.Tensor): tf.Scalar => tf.losses.logLoss(yt, o) as tf.Scalar;

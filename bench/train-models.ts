@@ -17,10 +17,10 @@
 //   node dist/bench/train-models.js --backends=wasm,cpu add the cpu backend (slow)
 //   node dist/bench/train-models.js --models=reference,mean_mlp --length=64
 //   node dist/bench/train-models.js --models=reference --rnn=stock,onnx --onnx-threads=2
-import seedrandom from 'seedrandom';
 import type { ModelParams, RnnImpl, TrainableGenreModel } from '../stages/models/api.js';
 import { getModelFactory } from '../stages/models/registry.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
+import { randomBatch, timeSteps } from './train-steps.js';
 
 interface Row {
   model: string;
@@ -52,20 +52,6 @@ const ONNX_THREADS = Number(arg('onnx-threads', '1'));
 
 const PARAMS: ModelParams = { hidden: 128, layers: 1, bidirectional: true, dropout: 0.2, maxPooling: 4, heads: 4, rnn: 'fast' };
 
-/** Times `step` after one warm-up call: at least MIN_STEPS calls and MIN_MS milliseconds. */
-async function time(step: () => Promise<unknown>): Promise<{ ms: number; n: number; firstMs: number }> {
-  const tFirst = performance.now();
-  await step();
-  const firstMs = performance.now() - tFirst;
-  const t0 = performance.now();
-  let n = 0;
-  while (n < MIN_STEPS || performance.now() - t0 < MIN_MS) {
-    await step();
-    n++;
-  }
-  return { ms: (performance.now() - t0) / n, n, firstMs };
-}
-
 async function measure(name: string, rnn: RnnImpl, backend: string, x: Float32Array, y: Float32Array): Promise<Row> {
   await activateBackend(resolveBackend(backend));
   const f = await getModelFactory(name);
@@ -78,8 +64,8 @@ async function measure(name: string, rnn: RnnImpl, backend: string, x: Float32Ar
     onnxThreads: ONNX_THREADS,
   });
   try {
-    const t = await time(() => model.trainStep({ x, y, n: BATCH }));
-    const p = await time(() => model.predict(x, BATCH));
+    const t = await timeSteps(() => model.trainStep({ x, y, n: BATCH }), MIN_STEPS, MIN_MS);
+    const p = await timeSteps(() => model.predict(x, BATCH), MIN_STEPS, MIN_MS);
     return {
       model: name,
       rnn: RECURRENT.has(name) ? rnn : '-',
@@ -95,9 +81,7 @@ async function measure(name: string, rnn: RnnImpl, backend: string, x: Float32Ar
 }
 
 async function main(): Promise<void> {
-  const rng = seedrandom('train-models');
-  const x = Float32Array.from({ length: BATCH * LENGTH * WIDTH }, () => rng() * 2 - 1);
-  const y = Float32Array.from({ length: BATCH * GENRES }, () => (rng() < 0.2 ? 1 : 0));
+  const { x, y } = randomBatch('train-models', BATCH, LENGTH, WIDTH, GENRES);
   console.log(`train-models: batch ${BATCH}, features [${LENGTH},${WIDTH}], ${GENRES} genres, hidden ${PARAMS.hidden}, bidirectional`);
   const rows: Row[] = [];
   const run = async (name: string, rnn: RnnImpl, backend: string): Promise<void> => {

@@ -1,12 +1,14 @@
 // Training checkpoints: round trip, and a checkpoint that is not ours or is damaged is ignored.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { type Checkpoint, readCheckpoint, removeCheckpoint, writeCheckpoint } from '../stages/models/checkpoint.js';
+import { TempFolders } from './helpers/stage-ctx.js';
 
 describe('training checkpoints', () => {
+  const temp = new TempFolders();
+  after(() => temp.cleanup());
   const c: Checkpoint = {
     key: 'k1',
     epoch: 3,
@@ -23,33 +25,23 @@ describe('training checkpoints', () => {
   };
 
   it('round-trips everything, arrays bit for bit', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    try {
-      const p = join(dir, 'checkpoint.bin');
-      writeCheckpoint(p, c);
-      assert.deepEqual(readCheckpoint(p, 'k1'), c);
-      assert.equal(readCheckpoint(p, 'other'), undefined);
-      removeCheckpoint(p);
-      assert.equal(readCheckpoint(p, 'k1'), undefined);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const p = join(temp.dir('ckpt-'), 'checkpoint.bin');
+    writeCheckpoint(p, c);
+    assert.deepEqual(readCheckpoint(p, 'k1'), c);
+    assert.equal(readCheckpoint(p, 'other'), undefined);
+    removeCheckpoint(p);
+    assert.equal(readCheckpoint(p, 'k1'), undefined);
   });
 
   it('ignores a damaged or foreign file instead of failing the run', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    try {
-      const p = join(dir, 'checkpoint.bin');
-      writeCheckpoint(p, c);
-      const bytes = readFileSync(p);
-      writeFileSync(p, bytes.subarray(0, bytes.length - 8)); // arrays cut short
-      assert.equal(readCheckpoint(p, 'k1'), undefined);
-      writeFileSync(p, bytes.subarray(0, 30));
-      assert.equal(readCheckpoint(p, 'k1'), undefined);
-      writeFileSync(p, 'not a checkpoint');
-      assert.equal(readCheckpoint(p, 'k1'), undefined);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const p = join(temp.dir('ckpt-'), 'checkpoint.bin');
+    writeCheckpoint(p, c);
+    const bytes = readFileSync(p);
+    writeFileSync(p, bytes.subarray(0, bytes.length - 8)); // arrays cut short
+    assert.equal(readCheckpoint(p, 'k1'), undefined);
+    writeFileSync(p, bytes.subarray(0, 30));
+    assert.equal(readCheckpoint(p, 'k1'), undefined);
+    writeFileSync(p, 'not a checkpoint');
+    assert.equal(readCheckpoint(p, 'k1'), undefined);
   });
 });

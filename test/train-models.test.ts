@@ -2,8 +2,7 @@
 // format and loads back (through loadGenreModel and through tf.loadLayersModel with the file
 // handler) with identical predictions. The reference network's head is checked by hand.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -12,20 +11,22 @@ import { fitModel } from '../stages/models/fit.js';
 import { directoryHandler, writeModelFiles } from '../stages/models/io.js';
 import { getModelFactory, loadModelRegistry } from '../stages/models/registry.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
+import { TempFolders } from './helpers/stage-ctx.js';
 import { chanceMap, fitData, fitOptions, quietHooks, syntheticMovies, type Synthetic } from './helpers/train-data.js';
 
 const SHAPE = { length: 10, width: 16 };
 const PARAMS: ModelParams = { hidden: 8, layers: 1, bidirectional: true, dropout: 0.1, maxPooling: 4, heads: 2, rnn: 'fast' };
 
 describe('genre models', () => {
+  const temp = new TempFolders();
   let dir: string;
   let s: Synthetic;
   before(async () => {
     await activateBackend(resolveBackend('auto'));
-    dir = mkdtempSync(join(tmpdir(), 'train-models-'));
+    dir = temp.dir('train-models-');
     s = syntheticMovies({ movies: 80, ...SHAPE, genres: 3, frames: 6, seed: 7, signal: 2 });
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => temp.cleanup());
 
   it('registers one model per file, by name', async () => {
     assert.deepEqual([...(await loadModelRegistry()).keys()], ['bilstm_maxpool', 'gru', 'mean_mlp', 'reference', 'transformer']);

@@ -2,8 +2,6 @@
 // the same gradients and steps as FastRecurrent, reproducible, saved and loaded like any model,
 // wired into the train stage (fingerprint env, fallback for models it does not cover).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -36,9 +34,11 @@ async function build(name: string, rnn: ModelParams['rnn'], lr = 0.01): Promise<
 const weightsOf = async (m: TrainableGenreModel): Promise<Float32Array[]> => (await m.getState(false)).weights.map((w) => w.data);
 
 describe('train.rnn onnx', () => {
+  const temp = new TempFolders();
   before(async () => {
     await activateBackend(resolveBackend('wasm'));
   });
+  after(() => temp.cleanup());
 
   it('reference network: OnnxModelTrainer gives the gradients of optimizer.minimize (SGD steps, every weight)', async () => {
     // The saved reference network (LayerNorm([L,F]) -> BiLSTM -> last step -> MaxPool -> Dense
@@ -125,11 +125,10 @@ describe('train.rnn onnx', () => {
     let data: FitData;
     const options = (over: Partial<FitOptions> = {}): FitOptions => fitOptions('reference', PARAMS, { epochs: 6, batchSize: 8, ...over });
     before(() => {
-      dir = mkdtempSync(join(tmpdir(), 'train-onnx-'));
+      dir = temp.dir('train-onnx-');
       s = syntheticMovies({ movies: 60, length: SHAPE.length, width: SHAPE.width, genres: 3, frames: 6, seed: 7, signal: 2 });
       data = fitData(s);
     });
-    after(() => rmSync(dir, { recursive: true, force: true }));
 
     it('learns, is byte-identical from the same seed, and saves a model that loads and predicts the same', async () => {
       const r1 = await fitModel(data, options(), quietHooks);
@@ -191,35 +190,30 @@ describe('train.rnn onnx', () => {
   });
 
   it('the train stage fingerprints onnxruntime with train.rnn onnx, and trains with it', async () => {
-    const temp = new TempFolders();
-    try {
-      const ws = temp.workspace('pipeline-train-onnx-');
-      const d = syntheticMovies({ movies: 24, length: 8, width: 12, genres: 3, frames: 5, seed: 2 });
-      const inputs = await storeSynthetic(ws, d);
-      // The train section of the conf; keys it leaves out take their defaults.
-      const params = { rnn: 'onnx', epochs: 2, hidden: 4, batch_size: 8, baseline: false };
-      const env = (await train.env!(trainContext(ws, { train: params }, inputs))) as Record<string, string>;
-      assert.match(env['onnxruntime'] ?? '', /^\d+\.\d+\.\d+/);
-      const fastEnv = (await train.env!(trainContext(ws, { train: { ...params, rnn: 'fast' } }, inputs))) as Record<string, string>;
-      assert.equal(fastEnv['onnxruntime'], undefined);
-      const out = await train.run(trainContext(ws, { train: params }, inputs));
-      assert.equal(out.meta!['epochs_run'], 2);
-      const info = await ws.store.readJson<{ params: ModelParams }>(out.tree['model/genre-model.json']!);
-      assert.equal(info.params.rnn, 'onnx');
-      // Interrupted in epoch 2 and run again: resumes from the checkpoint (Adam's moments
-      // included) to the very weights of the uninterrupted run.
-      const ctx = trainContext(ws, { train: params }, inputs, abortOnProgress((m) => m.includes('epoch 2/2 batch 2/')));
-      await assert.rejects(train.run(ctx), /interrupted at epoch 2/);
-      const resumedCtx = trainContext(ws, { train: params }, inputs);
-      const resumed = await train.run(resumedCtx);
-      assert.ok(logsOf(resumedCtx).some((l) => l.includes('resuming after epoch 1')), logsOf(resumedCtx).join('\n'));
-      assert.equal(resumed.tree['model/weights.bin'], out.tree['model/weights.bin']);
-      await assert.rejects(train.run(trainContext(ws, { train: { ...params, rnn: 'cuda', onnx_threads: 0 } }, inputs)), (e: unknown) => {
-        const m = (e as Error).message;
-        return /train\.rnn must be one of fast, stock, onnx/.test(m) && /train\.onnx_threads must be an integer >= 1/.test(m);
-      });
-    } finally {
-      temp.cleanup();
-    }
+    const ws = temp.workspace('pipeline-train-onnx-');
+    const d = syntheticMovies({ movies: 24, length: 8, width: 12, genres: 3, frames: 5, seed: 2 });
+    const inputs = await storeSynthetic(ws, d);
+    // The train section of the conf; keys it leaves out take their defaults.
+    const params = { rnn: 'onnx', epochs: 2, hidden: 4, batch_size: 8, baseline: false };
+    const env = (await train.env!(trainContext(ws, { train: params }, inputs))) as Record<string, string>;
+    assert.match(env['onnxruntime'] ?? '', /^\d+\.\d+\.\d+/);
+    const fastEnv = (await train.env!(trainContext(ws, { train: { ...params, rnn: 'fast' } }, inputs))) as Record<string, string>;
+    assert.equal(fastEnv['onnxruntime'], undefined);
+    const out = await train.run(trainContext(ws, { train: params }, inputs));
+    assert.equal(out.meta!['epochs_run'], 2);
+    const info = await ws.store.readJson<{ params: ModelParams }>(out.tree['model/genre-model.json']!);
+    assert.equal(info.params.rnn, 'onnx');
+    // Interrupted in epoch 2 and run again: resumes from the checkpoint (Adam's moments
+    // included) to the very weights of the uninterrupted run.
+    const ctx = trainContext(ws, { train: params }, inputs, abortOnProgress((m) => m.includes('epoch 2/2 batch 2/')));
+    await assert.rejects(train.run(ctx), /interrupted at epoch 2/);
+    const resumedCtx = trainContext(ws, { train: params }, inputs);
+    const resumed = await train.run(resumedCtx);
+    assert.ok(logsOf(resumedCtx).some((l) => l.includes('resuming after epoch 1')), logsOf(resumedCtx).join('\n'));
+    assert.equal(resumed.tree['model/weights.bin'], out.tree['model/weights.bin']);
+    await assert.rejects(train.run(trainContext(ws, { train: { ...params, rnn: 'cuda', onnx_threads: 0 } }, inputs)), (e: unknown) => {
+      const m = (e as Error).message;
+      return /train\.rnn must be one of fast, stock, onnx/.test(m) && /train\.onnx_threads must be an integer >= 1/.test(m);
+    });
   });
 });

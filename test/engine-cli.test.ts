@@ -248,4 +248,16 @@ describe('CLI', () => {
     const items = lastJson<RunJson>(again.stdout).stages[0]!.items!;
     assert.ok(items.cached! > 0 && items.ran! < 40, JSON.stringify(items));
   });
+
+  it('every command has --help', async () => {
+    const { buildProgram } = await import('../src/cli.js');
+    const names = buildProgram().commands.map((c) => c.name());
+    assert.deepEqual(names, ['run', 'status', 'runs', 'show', 'dag', 'checkout', 'reproduce', 'verify', 'gc', 'metrics', 'evaluate', 'demo']);
+    const rig = cmdWorkspace();
+    for (const args of [...names.map((n) => [n, '--help']), ['metrics', 'diff', '--help'], ['--help']]) {
+      const r = await rig.cli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: pipeline/, args.join(' '));
+    }
+  });
 });

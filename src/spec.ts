@@ -3,9 +3,9 @@
 // params). Every problem is collected and reported at once with file:line:col.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hashParts } from './hash.js';
+import { PACKAGE_ROOT } from './version.js';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BUILTIN_KINDS, isBuiltinKind, type BuiltinKindName } from '../stages/index.js';
 import { ConfigError, didYouMean, type Diagnostic, type Location } from './diagnostics.js';
@@ -62,9 +62,8 @@ export function findWorkspace(start = process.cwd()): string | undefined {
   }
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** schema/ sits at the package root; this file runs from dist/src/. */
-export const SCHEMA_PATH = resolve(here, '..', '..', 'schema', 'pipeline.schema.json');
+/** The JSON Schema shipped at the package root. */
+export const SCHEMA_PATH = resolve(PACKAGE_ROOT, 'schema', 'pipeline.schema.json');
 
 let validator: ValidateFunction | undefined;
 function schemaValidator(): ValidateFunction {

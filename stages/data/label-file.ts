@@ -1,7 +1,7 @@
 // The videos source's labels file: CSV `id,genres` with '|' between genres (a header line
-// `id,genres` is optional), or JSON `{"<id>": ["Drama", ...]}`. The CSV reader is hand-written:
-// two columns, optional double quotes, no escapes inside fields; no CSV package is installed
-// and one would add nothing for this shape.
+// `id,genres` is optional), or JSON `{"<id>": ["Drama", ...]}`. CSV is read by csv-parse, so
+// quoting, escaped quotes, a BOM and CRLF line ends follow RFC 4180 rather than a hand-split.
+import { parse as parseCsv } from 'csv-parse/sync';
 import { UserError } from '../../src/errors.js';
 
 export function parseLabelFile(text: string, file: string): Map<string, string[]> {
@@ -24,21 +24,60 @@ export function parseLabelFile(text: string, file: string): Map<string, string[]
     }
     return out;
   }
-  const unquote = (s: string): string => {
-    const t = s.trim();
-    return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).trim() : t;
-  };
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  lines.forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const comma = line.indexOf(',');
-    if (comma < 0) throw new UserError(`${file}:${i + 1}: expected 'id,genres', got '${line}'`, "one movie per line: id,Genre1|Genre2");
-    const id = unquote(line.slice(0, comma));
-    const genres = unquote(line.slice(comma + 1));
-    if (out.size === 0 && id.toLowerCase() === 'id' && genres.toLowerCase() === 'genres') return;
-    if (id === '') throw new UserError(`${file}:${i + 1}: empty movie id`, "one movie per line: id,Genre1|Genre2");
-    if (out.has(id)) throw new UserError(`${file}:${i + 1}: movie ${id} is listed twice`, 'list each movie once');
+  return parseLabelCsv(text, file, out);
+}
+
+const CSV_FORM = 'one movie per line: id,Genre1|Genre2 (a header line id,genres is optional; quote a field that holds a comma)';
+
+/**
+ * The CSV form, read by csv-parse (RFC 4180: quoted fields, "" inside quotes, a BOM, CRLF or LF,
+ * blank lines and '#' comment lines skipped). With a header line the `id` and `genres` columns
+ * are found by name and other columns are ignored; without one a line is exactly `id,genres`.
+ */
+function parseLabelCsv(text: string, file: string, out: Map<string, string[]>): Map<string, string[]> {
+  let rows: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    rows = parseCsv(text, {
+      bom: true,
+      trim: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      comment: '#',
+      comment_no_infix: true,
+      info: true,
+    }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
+  } catch (e) {
+    const err = e as Error & { lines?: number; code?: string };
+    const line = typeof err.lines === 'number' ? `:${err.lines}` : '';
+    throw new UserError(`${file}${line}: not valid CSV (${err.message})`, `${CSV_FORM}; a quote inside a quoted field is written twice ("")`);
+  }
+  rows = rows.filter((r) => r.record.some((c) => c !== ''));
+  let idCol = 0;
+  let genresCol = 1;
+  let width = 2;
+  const first = rows[0]?.record.map((c) => c.toLowerCase());
+  if (first && (first[0] === 'id' || first.includes('genres'))) {
+    idCol = first.indexOf('id');
+    genresCol = first.indexOf('genres');
+    if (idCol < 0 || genresCol < 0) {
+      throw new UserError(`${file}:${rows[0]!.info.lines}: the header names no '${idCol < 0 ? 'id' : 'genres'}' column`, 'name the columns id and genres in the header line');
+    }
+    width = Infinity;
+    rows = rows.slice(1);
+  }
+  for (const { record, info } of rows) {
+    const where = `${file}:${info.lines}`;
+    if (record.length < 2) throw new UserError(`${where}: expected 'id,genres', got '${record.join(',')}'`, CSV_FORM);
+    if (record.length > width) {
+      throw new UserError(
+        `${where}: ${record.length} columns, expected 2 (id,genres)`,
+        'separate genres with | (Drama|Romance), quote a field that holds a comma, or add a header line naming the id and genres columns so that the others are ignored',
+      );
+    }
+    const id = record[idCol] ?? '';
+    const genres = record[genresCol] ?? '';
+    if (id === '') throw new UserError(`${where}: empty movie id`, CSV_FORM);
+    if (out.has(id)) throw new UserError(`${where}: movie ${id} is listed twice`, 'list each movie once');
     out.set(
       id,
       genres
@@ -46,6 +85,6 @@ export function parseLabelFile(text: string, file: string): Map<string, string[]
         .map((g) => g.trim())
         .filter((g) => g !== ''),
     );
-  });
+  }
   return out;
 }

@@ -40,6 +40,19 @@ export interface Project {
   stages: ReadonlyMap<string, StageSpec>;
   /** Stage names in a topological order (stable: declaration order among ready stages). */
   order: string[];
+  /** Top-level settings for sharing and distributing work (docs/DISTRIBUTED.md). */
+  settings?: ProjectSettings;
+}
+
+export interface ProjectSettings {
+  /** Remote cache URL (`s3://bucket/prefix`, a folder, or `file://...`); PIPELINE_REMOTE and --remote override it. */
+  remote?: string;
+  /** Fetch results found in the remote cache instead of computing them (`run --pull`). */
+  remotePull?: boolean;
+  /** Where map-stage items run: `local` (default) or `bullmq`. */
+  executor?: 'local' | 'bullmq';
+  /** Redis URL for the bullmq executor; PIPELINE_REDIS and --redis override it. */
+  redis?: string;
 }
 
 export interface LoadOptions {
@@ -207,6 +220,16 @@ export function loadProject(opts: LoadOptions = {}): Project {
   const doc = (typeof raw === 'object' && raw !== null ? raw : {}) as {
     conf?: string;
     stages?: Record<string, Record<string, unknown>>;
+    remote?: string;
+    remote_pull?: boolean;
+    executor?: 'local' | 'bullmq';
+    redis?: string;
+  };
+  const settings: ProjectSettings = {
+    ...(typeof doc.remote === 'string' ? { remote: doc.remote } : {}),
+    ...(typeof doc.remote_pull === 'boolean' ? { remotePull: doc.remote_pull } : {}),
+    ...(doc.executor === 'local' || doc.executor === 'bullmq' ? { executor: doc.executor } : {}),
+    ...(typeof doc.redis === 'string' ? { redis: doc.redis } : {}),
   };
   const confRel = typeof doc.conf === 'string' ? doc.conf : DEFAULT_CONF;
   const confFile = resolve(root, confRel);
@@ -364,7 +387,7 @@ export function loadProject(opts: LoadOptions = {}): Project {
   }
 
   if (diagnostics.length > 0) throw new ConfigError(sortDiagnostics(diagnostics), sources);
-  return { root, specFile, confFile, params, stages, order };
+  return { root, specFile, confFile, params, stages, order, settings };
 }
 
 /** Located diagnostics in file order (by line and column), unlocated ones (command line) last. */

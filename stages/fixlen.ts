@@ -6,6 +6,7 @@ import { ItemError, UserError } from '../src/errors.js';
 import { decodeNpy, encodeNpy } from '../src/npy.js';
 import { runEach } from '../src/stage-api.js';
 import type { ItemOutput, ItemTask, MapKind, StageContext } from '../src/stage-api.js';
+import { describeNonFinite, firstNonFinite } from './data/finite.js';
 import { FIXLEN_METHODS, fixLength, isFixlenMethod, windowRng } from './fixlen/methods.js';
 import type { FixlenMethod } from './fixlen/methods.js';
 
@@ -73,6 +74,13 @@ export async function fixlenItem(ctx: StageContext, task: ItemTask, p: FixlenPar
     throw new ItemError(task.id, 'the movie has no frames (embeddings of shape [0,' + d + '])', {
       file: name,
       hint: 'check that its frame folder holds images, or skip it with on_error: skip',
+    });
+  }
+  const bad = firstNonFinite(arr.data as Float32Array);
+  if (bad >= 0) {
+    throw new ItemError(task.id, `the embeddings hold ${describeNonFinite(arr.data as Float32Array, bad, d, 'frame')}`, {
+      file: name,
+      hint: 'rerun embed for this movie with --force; if it comes back, the encoder is broken (verify embed.model, docs/EMBED.md)',
     });
   }
   const frames = { data: arr.data as Float32Array, n, d };

@@ -7,6 +7,7 @@
 // only needs model/... (and optionally history.json, baseline/...) in that tree.
 import { UserError } from '../src/errors.js';
 import { decodeNpy } from '../src/npy.js';
+import { describeNonFinite, firstNonFinite } from './data/finite.js';
 import type { Artifact, CollectionArtifact, ReduceContext, ReduceKind, StageContext, TreeArtifact } from '../src/stage-api.js';
 import { SPLITS, readLabelsFiles } from './data/labels-files.js';
 import type { LabelsData, SplitName } from './data/labels-files.js';
@@ -113,6 +114,8 @@ async function predictAll(
         const a = decodeNpy(await ctx.store.read(hash), `fixlen ${name}`);
         if (a.dtype !== '<f4' || a.shape.length !== 2) throw new UserError(`movie ${id}: fixlen ${name} is ${a.dtype} [${a.shape.join(',')}], expected float32 [L,D]`, 'rerun fixlen with --force');
         const s = a.shape as [number, number];
+        const bad = firstNonFinite(a.data as Float32Array);
+        if (bad >= 0) throw new UserError(`movie ${id}: fixlen ${name} holds ${describeNonFinite(a.data as Float32Array, bad, s[1])}`, 'rerun fixlen and embed for this movie (pipeline run fixlen --force)');
         shape ??= s;
         if (s[0] !== shape[0] || s[1] !== shape[1]) {
           throw new UserError(`movie ${id}: fixlen ${name} has shape [${s.join(',')}] but other movies have [${shape.join(',')}]`, 'rerun fixlen so that every movie has the same length');

@@ -13,6 +13,7 @@
 import { ItemError, UserError } from '../src/errors.js';
 import { hashJson } from '../src/hash.js';
 import { readNpyF32 } from '../src/npy.js';
+import { describeNonFinite, firstNonFinite } from './data/finite.js';
 import type {
   Artifact,
   CollectionArtifact,
@@ -195,6 +196,11 @@ export async function loadTrainData(
       return undefined;
     }
     const s = a.shape as [number, number];
+    const bad = firstNonFinite(a.data);
+    if (bad >= 0) {
+      ctx.itemError(new ItemError(id, `the features hold ${describeNonFinite(a.data, bad, s[1])}`, { file: name, hint: 'rerun fixlen and embed for this movie (pipeline run fixlen --force)' }));
+      return undefined;
+    }
     shape ??= s;
     if (s[0] !== shape[0] || s[1] !== shape[1]) {
       ctx.itemError(

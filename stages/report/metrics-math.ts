@@ -4,6 +4,9 @@
 // (step-wise, ties grouped into one threshold) and its zero_division conventions, and these
 // numbers must match the reference project's to 1e-9 (test/fixtures/metrics/expected.json).
 // All arithmetic is float64; scores may arrive as float32 and are compared exactly as stored.
+// A NaN or infinite score is an error, as in scikit-learn ("Input contains NaN"): NaN has no
+// place in a descending sort, so it would otherwise reorder the ranking silently.
+import { UserError } from '../../src/errors.js';
 
 /** Scores and 0/1 targets of M rows by G columns, row-major. */
 export interface ScoreMatrix {
@@ -11,6 +14,25 @@ export interface ScoreMatrix {
   targets: ArrayLike<number>;
   rows: number;
   cols: number;
+  /** Row names (movie ids) and column names (genres), for error messages. */
+  rowNames?: readonly string[];
+  colNames?: readonly string[];
+}
+
+/** A NaN or ±Infinity among the scores given to prCurve / averagePrecision (sklearn raises too). */
+export class NonFiniteScoreError extends RangeError {
+  readonly index: number;
+  readonly value: number;
+  constructor(index: number, value: number) {
+    super(`Input contains ${Number.isNaN(value) ? 'NaN' : 'infinity'}: score ${index} is ${value}`);
+    this.name = 'NonFiniteScoreError';
+    this.index = index;
+    this.value = value;
+  }
+}
+
+function checkFinite(scores: ArrayLike<number>): void {
+  for (let i = 0; i < scores.length; i++) if (!Number.isFinite(scores[i]!)) throw new NonFiniteScoreError(i, scores[i]!);
 }
 
 export interface PrCurve {
@@ -25,8 +47,10 @@ export interface PrCurve {
  * builds it: scores sorted descending, one point per distinct score (tied scores are one
  * threshold), tp/fp counted at each. Points are returned from the highest threshold down,
  * without sklearn's appended (recall 0, precision 1) end point. Returns null without positives.
+ * Throws NonFiniteScoreError on a NaN or infinite score.
  */
 export function prCurve(scores: ArrayLike<number>, targets: ArrayLike<number>): PrCurve | null {
+  checkFinite(scores);
   const n = scores.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   const precision: number[] = [];
@@ -127,6 +151,16 @@ function column(m: ScoreMatrix, j: number, which: 'scores' | 'targets'): Float64
 export function multiLabelMetrics(m: ScoreMatrix, threshold: number): MultiLabelMetrics {
   if (m.scores.length !== m.rows * m.cols || m.targets.length !== m.rows * m.cols) {
     throw new RangeError(`multiLabelMetrics: expected ${m.rows}x${m.cols} values, got ${m.scores.length} scores and ${m.targets.length} targets`);
+  }
+  for (let k = 0; k < m.scores.length; k++) {
+    const v = m.scores[k]!;
+    if (Number.isFinite(v)) continue;
+    const i = Math.floor(k / m.cols);
+    const j = k % m.cols;
+    throw new UserError(
+      `the score of movie ${m.rowNames?.[i] ?? `#${i}`} for genre ${m.colNames?.[j] ?? `#${j}`} is ${v}: average precision needs finite scores`,
+      'the model produced it (diverged training?): retrain, e.g. with a lower train.lr, or check that movie\'s features',
+    );
   }
   const perGenre: GenreMetrics[] = [];
   const withPos: number[] = [];

@@ -62,8 +62,8 @@ function curves(predictions: Float32Array, targets: Int8Array, rows: number, col
   return out;
 }
 
-function scores(model: string, genres: string[], p: Float32Array, t: Int8Array, rows: number, threshold: number): Scores {
-  return toScores(model, genres, multiLabelMetrics({ scores: p, targets: t, rows, cols: genres.length }, threshold));
+function scores(model: string, genres: string[], p: Float32Array, t: Int8Array, ids: readonly string[], threshold: number): Scores {
+  return toScores(model, genres, multiLabelMetrics({ scores: p, targets: t, rows: ids.length, cols: genres.length, rowNames: ids, colNames: genres }, threshold));
 }
 
 /** Notes a reader needs before trusting the numbers, repeated in metrics.json and metrics.md. */
@@ -80,8 +80,8 @@ export async function buildReport(inp: ReportInputs): Promise<Report> {
   if (inp.predictions.length !== M * G || inp.targets.length !== M * G) {
     throw new RangeError(`buildReport: ${M} movies x ${G} genres, but ${inp.predictions.length} predictions and ${inp.targets.length} targets`);
   }
-  const ours = scores(inp.model, inp.genres, inp.predictions, inp.targets, M, inp.threshold);
-  const base = inp.baseline === null ? null : scores(inp.baseline.model, inp.genres, inp.baseline.predictions, inp.targets, M, inp.threshold);
+  const ours = scores(inp.model, inp.genres, inp.predictions, inp.targets, inp.ids, inp.threshold);
+  const base = inp.baseline === null ? null : scores(inp.baseline.model, inp.genres, inp.baseline.predictions, inp.targets, inp.ids, inp.threshold);
   const metrics: MetricsJson = {
     format: METRICS_FORMAT,
     ...ours,

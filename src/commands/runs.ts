@@ -25,6 +25,43 @@ function flatParams(record: RunRecord): Record<string, unknown> {
   return out;
 }
 
+export interface RunsTableOptions extends WorkspaceOptions {
+  limit?: number;
+  sort?: string;
+  csv?: boolean;
+  md?: boolean;
+  genres?: boolean;
+}
+
+/** `pipeline runs --table [RUN...]`: the table of runs (src/experiments/table.ts) as text, CSV, Markdown or JSON. */
+export async function runsTableCommand(runs: readonly string[], opts: RunsTableOptions): Promise<number> {
+  const formats = [opts.csv ? '--csv' : '', opts.md ? '--md' : '', opts.json ? '--json' : ''].filter((f) => f !== '');
+  if (formats.length > 1) throw new UserError(`${formats.join(' and ')} each pick an output format; give one`);
+  const { buildRunsTable } = await import('../experiments/table.js');
+  const { renderTable } = await import('../experiments/table-format.js');
+  const engine = openEngine(opts);
+  try {
+    const table = await buildRunsTable(engine, {
+      runs,
+      limit: opts.limit ?? 20,
+      ...(opts.sort !== undefined ? { sort: opts.sort } : {}),
+      genres: opts.genres === true,
+    });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(table)}\n`);
+      return 0;
+    }
+    if (table.rows.length === 0) {
+      process.stdout.write('no runs yet: `pipeline run` makes the first\n');
+      return 0;
+    }
+    process.stdout.write(renderTable(table, opts.csv ? 'csv' : opts.md ? 'md' : 'text'));
+    return 0;
+  } finally {
+    engine.close();
+  }
+}
+
 export async function runsCommand(opts: WorkspaceOptions & { limit?: number }): Promise<number> {
   const engine = openEngine(opts);
   try {

@@ -1,0 +1,359 @@
+// The table of runs: one row per recorded run, one column per parameter that differs among the
+// listed runs and one per metric. `pipeline runs --table` prints it; the web UI calls it too, so
+// it depends on nothing of the command line.
+//
+//   buildRunsTable(source: TableSource, opts?: TableOptions): Promise<RunsTable>
+//
+//   source  { runs: RunIndex; store: { readJson(hash) } }: the workspace's run index and its
+//           store (an Engine has both: `buildRunsTable(engine, {...})`). Only read, never written.
+//   opts    runs     run ids / unique prefixes / "latest" (default: the newest `limit` runs)
+//           limit    how many of the newest runs when `runs` is not given (default 20)
+//           sort     a column key (`mAP`, `train.lr`, `run`, `time`, `ok`, ...); `-KEY` or
+//                    `KEY:desc` sorts descending, `KEY:asc` ascending; the default direction is
+//                    descending for metrics (higher is better for all of them), ascending
+//                    otherwise; runs without a value go last. Without it: oldest run first.
+//           genres   add a column per genre's AP (`ap.Drama`, ...)
+//   returns { columns: Column[], rows: TableRow[] }, exactly what `--json` prints:
+//           rows: [{ run, time, ok, params, metrics, identical? }]
+//           - params: the row's values of the param columns (the params that differ)
+//           - metrics: metric key -> value (null: n/a for that run)
+//           - identical: present when another listed run has the same non-volatile outputs
+//             (the same output root for every stage); the id of the first such run listed, so
+//             rows sharing it form a group.
+//
+// Metric keys: mAP, baseline_mAP, micro_ap, micro_f1, macro_f1, weighted_f1 (and ap.<genre>),
+// read from each metrics stage's metrics.json. A run with several metrics stages (a `matrix:`
+// stage, e.g. metrics@gru) has keys `<stage>/<metric>` for every metrics stage but the one
+// named `metrics`. A run without a metrics stage shows its headline.
+//
+// Cost: one query on the run index, then each run's record and metrics.json read once, all at
+// once; a run's derived row is kept in memory by run id (a run id names its content, so the row
+// never changes), so a long-lived caller (the UI) reads each run once.
+import { hashJson } from '../hash.js';
+import type { RunIndex, RunRecord, RunRow } from '../runs.js';
+import type { JsonValue } from '../stage-api.js';
+import { UserError } from '../errors.js';
+import { didYouMean } from '../diagnostics.js';
+
+export interface TableSource {
+  runs: RunIndex;
+  store: { readJson<T = unknown>(hash: string): Promise<T> };
+}
+
+export interface TableOptions {
+  runs?: readonly string[];
+  limit?: number;
+  sort?: string;
+  genres?: boolean;
+}
+
+export type ColumnKind = 'run' | 'time' | 'state' | 'param' | 'metric';
+
+export interface Column {
+  /** What `--sort` takes, and the key in the row's params / metrics. */
+  key: string;
+  kind: ColumnKind;
+  /** Header text. */
+  label: string;
+}
+
+export interface TableRow {
+  run: string;
+  /** ISO 8601. */
+  time: string;
+  ok: boolean;
+  params: Record<string, JsonValue>;
+  metrics: Record<string, number | null>;
+  identical?: string;
+}
+
+export interface RunsTable {
+  columns: Column[];
+  rows: TableRow[];
+}
+
+/** What one run contributes, derived from its record and metrics files (immutable per run id). */
+export interface DerivedRun {
+  /** Every leaf param, dotted. Empty when the record is gone (gc). */
+  params: Record<string, JsonValue>;
+  metrics: Record<string, number | null>;
+  /** Metric keys in display order. */
+  metricOrder: string[];
+  /** Hash of every stage's output root; equal for runs with identical non-volatile outputs. */
+  identity: string | undefined;
+}
+
+export const BASE_METRICS: ReadonlyArray<{ key: string; label: string }> = [
+  { key: 'mAP', label: 'mAP' },
+  { key: 'baseline_mAP', label: 'baseline mAP' },
+  { key: 'micro_ap', label: 'micro AP' },
+  { key: 'micro_f1', label: 'micro F1' },
+  { key: 'macro_f1', label: 'macro F1' },
+  { key: 'weighted_f1', label: 'weighted F1' },
+];
+
+interface MetricsFile {
+  mAP?: number | null;
+  micro_ap?: number | null;
+  micro_f1?: number | null;
+  macro_f1?: number | null;
+  weighted_f1?: number | null;
+  baseline?: { mAP?: number | null } | null;
+  per_genre?: Array<{ genre: string; ap: number | null }>;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** Every leaf of a conf tree, dotted (lists are leaves), as Params.allKeys sees it. */
+export function flattenParams(tree: unknown, prefix = '', out: Record<string, JsonValue> = {}): Record<string, JsonValue> {
+  if (typeof tree === 'object' && tree !== null && !Array.isArray(tree) && Object.keys(tree).length > 0) {
+    for (const [k, v] of Object.entries(tree)) flattenParams(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (prefix) {
+    out[prefix] = tree as JsonValue;
+  }
+  return out;
+}
+
+/** Identity of a run's results: its stages' output roots (roots leave volatile files out). */
+export function resultIdentity(record: RunRecord): string | undefined {
+  const roots: Record<string, string> = {};
+  for (const [name, s] of Object.entries(record.stages)) if (s.output) roots[name] = s.output.root;
+  return Object.keys(roots).length === 0 ? undefined : hashJson(roots);
+}
+
+/** The metrics-kind stages of a record that produced a metrics.json, in record order. */
+export function metricsStages(record: RunRecord): Array<{ name: string; hash: string }> {
+  const out: Array<{ name: string; hash: string }> = [];
+  for (const [name, s] of Object.entries(record.stages)) {
+    if (s.uses !== 'metrics' || !s.ok || s.output?.type !== 'tree') continue;
+    const h = s.output.tree['metrics.json'];
+    if (h !== undefined) out.push({ name, hash: h });
+  }
+  return out;
+}
+
+const memo = new Map<string, DerivedRun>();
+const MEMO_MAX = 20_000;
+
+function metricsOf(prefix: string, m: MetricsFile, into: DerivedRun): void {
+  const put = (k: string, v: number | null): void => {
+    into.metrics[prefix + k] = v;
+    into.metricOrder.push(prefix + k);
+  };
+  put('mAP', num(m.mAP));
+  put('baseline_mAP', m.baseline ? num(m.baseline.mAP) : null);
+  put('micro_ap', num(m.micro_ap));
+  put('micro_f1', num(m.micro_f1));
+  put('macro_f1', num(m.macro_f1));
+  put('weighted_f1', num(m.weighted_f1));
+  for (const g of m.per_genre ?? []) put(`ap.${g.genre}`, num(g.ap));
+}
+
+/** Reads what the table needs of many runs at once (records, then metrics files), deduplicated. */
+export async function deriveRuns(source: TableSource, rows: readonly RunRow[]): Promise<Map<string, DerivedRun>> {
+  const out = new Map<string, DerivedRun>();
+  const todo = [...new Set(rows.map((r) => r.id))].filter((id) => {
+    const m = memo.get(id);
+    if (m) out.set(id, m);
+    return m === undefined;
+  });
+  const records = await Promise.all(todo.map((id) => source.store.readJson<RunRecord>(id).catch(() => undefined)));
+  const files = new Map<string, Promise<MetricsFile | undefined>>();
+  const readMetrics = (h: string): Promise<MetricsFile | undefined> => {
+    let p = files.get(h);
+    if (!p) {
+      p = source.store.readJson<MetricsFile>(h).catch(() => undefined);
+      files.set(h, p);
+    }
+    return p;
+  };
+  const stagesOf = records.map((rec) => (rec ? metricsStages(rec) : []));
+  const metricFiles = await Promise.all(stagesOf.map((ss) => Promise.all(ss.map((s) => readMetrics(s.hash)))));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  todo.forEach((id, i) => {
+    const rec = records[i];
+    const d: DerivedRun = { params: rec ? flattenParams(rec.params) : {}, metrics: {}, metricOrder: [], identity: rec ? resultIdentity(rec) : undefined };
+    const ss = stagesOf[i]!;
+    ss.forEach((s, j) => {
+      const m = metricFiles[i]![j];
+      if (!m) return;
+      const prefix = s.name === 'metrics' || ss.length === 1 ? '' : `${s.name}/`;
+      metricsOf(prefix, m, d);
+    });
+    const h = byId.get(id)?.summary.headline;
+    if (ss.length === 0 && h) {
+      d.metrics[h.name] = num(h.value);
+      d.metricOrder.push(h.name);
+      if (h.baseline) {
+        d.metrics[h.baseline.name] = num(h.baseline.value);
+        d.metricOrder.push(h.baseline.name);
+      }
+    }
+    // Only a run whose record was read is kept: a missing record may come back (pull).
+    if (rec) {
+      if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value as string);
+      memo.set(id, d);
+    }
+    out.set(id, d);
+  });
+  return out;
+}
+
+function metricLabel(key: string): string {
+  const slash = key.lastIndexOf('/');
+  const stage = slash >= 0 ? `${key.slice(0, slash)} ` : '';
+  const k = slash >= 0 ? key.slice(slash + 1) : key;
+  const base = BASE_METRICS.find((m) => m.key === k);
+  if (base) return stage + base.label;
+  if (k.startsWith('ap.')) return `${stage}AP ${k.slice(3)}`;
+  return stage + k;
+}
+
+const isGenreKey = (key: string): boolean => /(^|\/)ap\./.test(key);
+
+/** Picks the runs: the given ids/prefixes (in the order given), or the newest `limit`. */
+export function selectRuns(index: RunIndex, runs: readonly string[] | undefined, limit: number): RunRow[] {
+  if (runs && runs.length > 0) return runs.map((r) => index.resolve(r));
+  if (!(Number.isInteger(limit) && limit >= 1)) throw new UserError(`--limit takes a whole number >= 1, got ${String(limit)}`, 'e.g. -n 50');
+  return index.list(limit);
+}
+
+interface SortSpec {
+  key: string;
+  desc: boolean;
+}
+
+function parseSort(sort: string, columns: readonly Column[]): SortSpec {
+  let key = sort.trim();
+  let dir: 'asc' | 'desc' | undefined;
+  if (key.startsWith('-')) {
+    dir = 'desc';
+    key = key.slice(1);
+  } else if (key.startsWith('+')) {
+    dir = 'asc';
+    key = key.slice(1);
+  }
+  const m = /^(.*):(asc|desc)$/.exec(key);
+  if (m) {
+    key = m[1]!;
+    dir = m[2] as 'asc' | 'desc';
+  }
+  const col = columns.find((c) => c.key === key) ?? columns.find((c) => c.key.toLowerCase() === key.toLowerCase());
+  if (!col) {
+    const keys = columns.map((c) => c.key);
+    const hint = didYouMean(key, keys);
+    throw new UserError(
+      `cannot sort by '${key}': no such column in this table${hint ? ` (did you mean '${hint}'?)` : ''}`,
+      `sort by one of: ${keys.join(', ')} (prefix '-' or suffix ':desc' for descending)`,
+    );
+  }
+  return { key: col.key, desc: dir === undefined ? col.kind === 'metric' : dir === 'desc' };
+}
+
+function cellOf(row: TableRow, col: Column): JsonValue | undefined {
+  switch (col.kind) {
+    case 'run':
+      return row.run;
+    case 'time':
+      return row.time;
+    case 'state':
+      return row.ok;
+    case 'param':
+      return row.params[col.key];
+    case 'metric':
+      return row.metrics[col.key];
+  }
+}
+
+function compareValues(a: JsonValue | undefined, b: JsonValue | undefined): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  const sa = typeof a === 'string' ? a : JSON.stringify(a);
+  const sb = typeof b === 'string' ? b : JSON.stringify(b);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+/** Sorts rows by a column; missing values (undefined, null) always last; ties keep run order. */
+export function sortRows(rows: readonly TableRow[], columns: readonly Column[], sort: string): TableRow[] {
+  const s = parseSort(sort, columns);
+  const col = columns.find((c) => c.key === s.key)!;
+  return rows
+    .map((r, i) => ({ r, i, v: cellOf(r, col) }))
+    .sort((x, y) => {
+      const mx = x.v === undefined || x.v === null;
+      const my = y.v === undefined || y.v === null;
+      if (mx || my) return mx && my ? x.i - y.i : mx ? 1 : -1;
+      const c = compareValues(x.v, y.v);
+      return (s.desc ? -c : c) || x.i - y.i;
+    })
+    .map((x) => x.r);
+}
+
+/** The table of runs (see the top of this file). */
+export async function buildRunsTable(source: TableSource, opts: TableOptions = {}): Promise<RunsTable> {
+  const picked = selectRuns(source.runs, opts.runs, opts.limit ?? 20);
+  const derived = await deriveRuns(source, picked);
+
+  // Params that differ among the listed runs (a key missing from some run differs too).
+  const paramKeys: string[] = [];
+  const seen = new Set<string>();
+  for (const r of picked) for (const k of Object.keys(derived.get(r.id)!.params)) if (!seen.has(k)) (seen.add(k), paramKeys.push(k));
+  const differing = paramKeys.filter((k) => {
+    let first: string | undefined;
+    let n = 0;
+    for (const r of picked) {
+      const v = derived.get(r.id)!.params[k];
+      const s = v === undefined ? '\u0000missing' : JSON.stringify(v);
+      if (n++ === 0) first = s;
+      else if (s !== first) return true;
+    }
+    return false;
+  });
+
+  const metricKeys: string[] = [];
+  const seenMetric = new Set<string>();
+  for (const r of picked) {
+    for (const k of derived.get(r.id)!.metricOrder) {
+      if (seenMetric.has(k) || (!opts.genres && isGenreKey(k))) continue;
+      seenMetric.add(k);
+      metricKeys.push(k);
+    }
+  }
+
+  const columns: Column[] = [
+    { key: 'run', kind: 'run', label: 'run' },
+    { key: 'time', kind: 'time', label: 'time' },
+    { key: 'ok', kind: 'state', label: 'state' },
+    ...differing.map((k) => ({ key: k, kind: 'param' as const, label: k })),
+    ...metricKeys.map((k) => ({ key: k, kind: 'metric' as const, label: metricLabel(k) })),
+  ];
+
+  // Runs with the same results: grouped under the first listed run of each identity.
+  const groups = new Map<string, { first: string; count: number }>();
+  for (const r of picked) {
+    const id = derived.get(r.id)!.identity;
+    if (id === undefined) continue;
+    const g = groups.get(id);
+    if (g) g.count++;
+    else groups.set(id, { first: r.id, count: 1 });
+  }
+
+  let rows: TableRow[] = picked.map((r) => {
+    const d = derived.get(r.id)!;
+    const params: Record<string, JsonValue> = {};
+    for (const k of differing) if (d.params[k] !== undefined) params[k] = d.params[k]!;
+    const metrics: Record<string, number | null> = {};
+    for (const k of metricKeys) if (k in d.metrics) metrics[k] = d.metrics[k]!;
+    const g = d.identity === undefined ? undefined : groups.get(d.identity);
+    return {
+      run: r.id,
+      time: new Date(r.time).toISOString(),
+      ok: r.ok,
+      params,
+      metrics,
+      ...(g && g.count > 1 ? { identical: g.first } : {}),
+    };
+  });
+  if (opts.sort) rows = sortRows(rows, columns, opts.sort);
+  return { columns, rows };
+}

@@ -1,7 +1,8 @@
 // The command line. Each command is one line here and a module under commands/, imported only
 // when that command runs, so `--help` and `status` do not load the stage kinds' heavy
 // libraries (onnxruntime, sharp, tfjs).
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { wholeNumber } from './cli-args.js';
 import { ConfigError } from './diagnostics.js';
 import { UserError } from './errors.js';
 import { packageVersion } from './version.js';
@@ -26,7 +27,9 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .option('-C, --workspace <dir>', 'run in this workspace (default: the nearest folder upward holding pipeline.yaml)')
     .showHelpAfterError()
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    // A usage error (unknown option, bad option value) is thrown to main(), which exits 2.
+    .exitOverride();
 
   withProjectOptions(
     program
@@ -36,7 +39,7 @@ export function buildProgram(): Command {
       .option('--force', 'recompute the named stages (all stages when none is named) even when cached')
       .option('--dry-run', 'say what would run, run nothing')
       .option('--json', 'print one JSON object as the last line of stdout, nothing else')
-      .option('-j, --jobs <n>', 'items to work on at once (default: CPU count)', (v) => parseInt(v, 10))
+      .option('-j, --jobs <n>', 'items to work on at once (default: CPU count)', wholeNumber(1, '-j 4'))
       .option('--no-wait', 'fail at once if another run holds the workspace'),
   ).action(async (stages: string[], opts: Record<string, unknown>, cmd: Command) => {
     const m = await import('./commands/run.js');
@@ -48,7 +51,8 @@ export function buildProgram(): Command {
       .command('status')
       .description('say which stages are stale and why, without running or changing anything')
       .argument('[stages...]', 'stages to check (default: all)')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .option('--exit-code', 'exit 1 when any stage is stale (for CI), 0 when everything is up to date'),
   ).action(async (stages: string[], _opts: unknown, cmd: Command) => {
     const m = await import('./commands/status.js');
     process.exitCode = await m.statusCommand(stages, cmd.optsWithGlobals() as never);
@@ -58,7 +62,7 @@ export function buildProgram(): Command {
     .command('runs')
     .description('list past runs: id, time, params changed since the previous run, headline metric')
     .option('--json', 'print JSON')
-    .option('-n, --limit <n>', 'how many (newest last)', (v) => parseInt(v, 10), 50)
+    .option('-n, --limit <n>', 'how many (newest last)', wholeNumber(1, '-n 10'), 50)
     .action(async (_opts: unknown, cmd: Command) => {
       const m = await import('./commands/runs.js');
       process.exitCode = await m.runsCommand(cmd.optsWithGlobals() as never);
@@ -78,7 +82,8 @@ export function buildProgram(): Command {
     program
       .command('dag')
       .description('draw the stage graph')
-      .option('--mermaid', 'print a Mermaid flowchart'),
+      .option('--mermaid', 'print a Mermaid flowchart')
+      .option('--json', 'print the stages, their deps, params and outs as JSON'),
   ).action(async (_opts: unknown, cmd: Command) => {
     const m = await import('./commands/dag.js');
     process.exitCode = await m.dagCommand(cmd.optsWithGlobals() as never);
@@ -89,6 +94,7 @@ export function buildProgram(): Command {
     .description("write a run's outputs under DIR/<stage>/ and its resolved params to DIR/params.yaml")
     .argument('<run>', 'run id or unique prefix (or "latest")')
     .option('--to <dir>', 'target folder', 'outputs')
+    .option('--json', 'print JSON: files per stage, written and removed')
     .action(async (run: string, _opts: unknown, cmd: Command) => {
       const m = await import('./commands/checkout.js');
       process.exitCode = await m.checkoutCommand(run, cmd.optsWithGlobals() as never);
@@ -117,7 +123,8 @@ export function buildProgram(): Command {
   program
     .command('gc')
     .description('remove cached objects that no kept run references, and say how much was freed')
-    .option('--keep-last <n>', 'keep the objects of the newest N runs (default: all runs)', (v) => parseInt(v, 10))
+    .option('--keep-last <n>', 'keep the objects of the newest N runs (default: all runs)', wholeNumber(0, '--keep-last 5'))
+    .option('--dry-run', 'say what would be removed and freed, remove nothing')
     .option('--json', 'print JSON')
     .action(async (_opts: unknown, cmd: Command) => {
       const m = await import('./commands/maintenance.js');
@@ -160,7 +167,8 @@ export function buildProgram(): Command {
     program
       .command('demo')
       .description('write the demo dataset in MovieNet layout (240P/<id>/shot_*.jpg, meta/<id>.json) to a folder')
-      .requiredOption('--to <dir>', 'target folder'),
+      .requiredOption('--to <dir>', 'target folder')
+      .option('--json', 'print JSON (movies, frames, folder); progress goes to stderr'),
   ).action(async (_opts: unknown, cmd: Command) => {
     const m = await import('./commands/demo.js');
     process.exitCode = await m.demoCommand(cmd.optsWithGlobals() as never);
@@ -181,7 +189,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    process.exitCode = reportError(e);
+    // commander has already printed its message (and the help hint); --help and --version end 0.
+    if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
+    else process.exitCode = reportError(e);
   }
 }
 

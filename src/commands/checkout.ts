@@ -18,6 +18,10 @@ export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to
       ? new Checkout(engine.store, join(engine.cacheDir, 'checkout.json'), root)
       : new Checkout(engine.store, join(to, '.pipeline-checkout.json'), to);
     let files = 0;
+    const stages: Array<{ name: string; files: number; written: number; removed: number }> = [];
+    const say = (s: string): void => {
+      if (!opts.json) process.stdout.write(s);
+    };
     for (const [name, s] of Object.entries(record.stages)) {
       if (!s.output) continue;
       const spec = specFromRecord(name, s);
@@ -25,14 +29,16 @@ export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to
       const tree = await engine.treeOf(s.output);
       const r = checkout.write(base, s.output.root, tree, { link: spec.uses !== undefined || !isDefault });
       files += r.written;
-      process.stdout.write(`${name}: ${Object.keys(tree).length} files${r.written ? ` (${r.written} written)` : ''}${r.removed ? `, ${r.removed} removed` : ''}\n`);
+      stages.push({ name, files: Object.keys(tree).length, written: r.written, removed: r.removed });
+      say(`${name}: ${Object.keys(tree).length} files${r.written ? ` (${r.written} written)` : ''}${r.removed ? `, ${r.removed} removed` : ''}\n`);
     }
     checkout.save();
     mkdirSync(to, { recursive: true });
     const tmp = join(to, '.params.yaml.tmp');
     writeFileSync(tmp, `# Resolved parameters of run ${row.id}\n${stringify(record.params)}`);
     renameSync(tmp, join(to, 'params.yaml'));
-    process.stdout.write(`run ${row.id} checked out to ${opts.to ?? 'outputs'} (${files} files written)\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ run: row.id, to, written: files, stages })}\n`);
+    say(`run ${row.id} checked out to ${opts.to ?? 'outputs'} (${files} files written)\n`);
     return 0;
   } finally {
     engine.close();

@@ -1,8 +1,21 @@
 import { openProject, type ProjectOptions } from './common.js';
 
-export async function dagCommand(opts: ProjectOptions & { mermaid?: boolean }): Promise<number> {
+export async function dagCommand(opts: ProjectOptions & { mermaid?: boolean; json?: boolean }): Promise<number> {
   const project = openProject(opts);
   const stages = project.order.map((n) => project.stages.get(n)!);
+  if (opts.json) {
+    const out = stages.map((s) => ({
+      name: s.name,
+      ...(s.uses ? { uses: s.uses } : { cmd: s.cmd }),
+      deps: s.stageDeps,
+      paths: s.pathDeps,
+      params: s.params,
+      outs: s.outs,
+      on_error: s.onError,
+    }));
+    process.stdout.write(`${JSON.stringify({ stages: out })}\n`);
+    return 0;
+  }
   if (opts.mermaid) {
     const lines = ['flowchart LR'];
     for (const s of stages) lines.push(`  ${s.name}["${s.name}<br/><small>${s.uses ?? 'cmd'}</small>"]`);

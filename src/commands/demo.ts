@@ -5,7 +5,7 @@ import { openProject, type ProjectOptions } from './common.js';
 import { interruptSignal } from './run.js';
 
 /** `pipeline demo --to DIR`: the demo dataset in MovieNet's layout, from dataset.movies and dataset.seed. */
-export async function demoCommand(opts: ProjectOptions & { to: string }): Promise<number> {
+export async function demoCommand(opts: ProjectOptions & { to: string; json?: boolean }): Promise<number> {
   const project = openProject(opts);
   const movies = project.params.get('dataset.movies');
   const seed = project.params.get('dataset.seed');
@@ -29,6 +29,10 @@ export async function demoCommand(opts: ProjectOptions & { to: string }): Promis
         }
       },
     });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ movies: r.movies, frames: r.frames, to: dir })}\n`);
+      return 0;
+    }
     process.stdout.write(
       `wrote ${r.movies} movies (${r.frames} frames) in MovieNet layout to ${opts.to}\n` +
         `try it: pipeline run -p dataset.source=movienet -p dataset.root=${opts.to}\n`,

@@ -4,6 +4,7 @@ import { hashFileSync, type Hash } from '../hash.js';
 import { acquireLock } from '../lock.js';
 import { loadRecord, type Manifest, type OutputRef } from '../runs.js';
 import type { Tree } from '../stage-api.js';
+import { UserError } from '../errors.js';
 import { formatBytes } from './common.js';
 import { openEngine, type WorkspaceOptions } from './runs.js';
 
@@ -59,11 +60,13 @@ async function addOutput(engine: ReturnType<typeof openEngine>, live: Set<Hash>,
   }
 }
 
-export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number }): Promise<number> {
+export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number; dryRun?: boolean }): Promise<number> {
+  // --dry-run computes everything below and removes nothing: each removal is behind `apply`.
+  const apply = opts.dryRun !== true;
   const engine = openEngine(opts);
   const lock = await acquireLock(engine.cacheDir, { wait: true, onWait: (h) => process.stderr.write(`waiting for another pipeline run to finish (${h})\n`) });
   try {
-    if (opts.keepLast !== undefined && !(opts.keepLast >= 0)) throw new Error('--keep-last takes a whole number >= 0');
+    if (opts.keepLast !== undefined && !(Number.isInteger(opts.keepLast) && opts.keepLast >= 0)) throw new UserError(`--keep-last takes a whole number >= 0, got ${opts.keepLast}`, 'e.g. pipeline gc --keep-last 5');
     const rows = engine.runs.list(1_000_000);
     const ids = [...new Set(rows.map((r) => r.id).reverse())];
     const kept = opts.keepLast === undefined ? ids : ids.slice(0, opts.keepLast);
@@ -91,7 +94,7 @@ export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number }):
         keptBytes += size;
         continue;
       }
-      engine.store.remove(hash);
+      if (apply) engine.store.remove(hash);
       removed++;
       freed += size;
     }
@@ -102,13 +105,15 @@ export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number }):
       if (Object.values(tree).some((h) => !live.has(h))) rowsToDrop.push(r.key);
     }
     const drop = engine.db.prepare('DELETE FROM results WHERE key = ?');
-    engine.db.transaction(() => {
-      for (const k of rowsToDrop) drop.run(k);
-    })();
+    if (apply) {
+      engine.db.transaction(() => {
+        for (const k of rowsToDrop) drop.run(k);
+      })();
+    }
     const keptRunIds = new Set(kept);
     const dropRuns = engine.db.prepare('DELETE FROM runs WHERE id = ?');
     let runsDropped = 0;
-    for (const id of ids) if (!keptRunIds.has(id)) runsDropped += dropRuns.run(id).changes;
+    for (const id of ids) if (!keptRunIds.has(id)) runsDropped += apply ? dropRuns.run(id).changes : 1;
     // Scratch folders (training checkpoints) of fingerprints no stage holds now, and quarantined objects.
     const current = new Set(states.map((s) => `${s.name}-${s.fp_hash}`));
     const scratch = join(engine.cacheDir, 'scratch');
@@ -116,14 +121,17 @@ export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number }):
     if (existsSync(scratch)) {
       for (const d of readdirSync(scratch)) {
         if (!current.has(d)) {
-          rmSync(join(scratch, d), { recursive: true, force: true });
+          if (apply) rmSync(join(scratch, d), { recursive: true, force: true });
           scratchRemoved++;
         }
       }
     }
-    rmSync(join(engine.cacheDir, 'quarantine'), { recursive: true, force: true });
-    engine.store.cleanTemp(0);
+    if (apply) {
+      rmSync(join(engine.cacheDir, 'quarantine'), { recursive: true, force: true });
+      engine.store.cleanTemp(0);
+    }
     const report = {
+      ...(apply ? {} : { dry_run: true }),
       removed,
       freed,
       kept: { objects: keptObjects, bytes: keptBytes, runs: kept.length },
@@ -134,8 +142,8 @@ export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number }):
     if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       process.stdout.write(
-        `removed ${removed} objects, freed ${formatBytes(freed)}; kept ${keptObjects} objects (${formatBytes(keptBytes)}) of ${kept.length} run${kept.length === 1 ? '' : 's'}` +
-          `${runsDropped ? `; forgot ${runsDropped} older run${runsDropped === 1 ? '' : 's'}` : ''}\n`,
+        `${apply ? 'removed' : 'would remove'} ${removed} objects, ${apply ? 'freed' : 'freeing'} ${formatBytes(freed)}; ${apply ? 'kept' : 'would keep'} ${keptObjects} objects (${formatBytes(keptBytes)}) of ${kept.length} run${kept.length === 1 ? '' : 's'}` +
+          `${runsDropped ? `; ${apply ? 'forgot' : 'would forget'} ${runsDropped} older run${runsDropped === 1 ? '' : 's'}` : ''}${apply ? '' : ' (dry run: nothing removed)'}\n`,
       );
     }
     return 0;

@@ -3,6 +3,7 @@
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { formatSeconds } from '../commands/common.js';
 import type { EngineEvent, RunSummary, StageSummary } from '../events.js';
+import { ProgressEta } from './eta.js';
 import type { Presenter } from './plain.js';
 import { finalLines } from './summary.js';
 
@@ -39,6 +40,7 @@ export function listrPresenter(): Presenter {
   const stages = new Map<string, StageTask>();
   let listr: Listr | undefined;
   let running: Promise<unknown> | undefined;
+  const eta = new ProgressEta();
 
   const show = (name: string, text: string): void => {
     const st = stages.get(name);
@@ -99,7 +101,11 @@ export function listrPresenter(): Presenter {
         case 'progress': {
           const u = e.update;
           const parts: string[] = [];
-          if (u.done !== undefined && u.total !== undefined) parts.push(`${bar(u.done, u.total)} ${u.done}/${u.total}`);
+          if (u.done !== undefined && u.total !== undefined) {
+            // done may be fractional (epochs part-way through): the bar shows it, the count is whole.
+            const left = eta.update(e.stage, u.done, u.total).seconds;
+            parts.push(`${bar(u.done, u.total)} ${Math.floor(u.done)}/${u.total}${left === undefined ? '' : `  ETA ${formatSeconds(left)}`}`);
+          }
           if (u.message) parts.push(u.message);
           show(e.stage, parts.join('  '));
           break;

@@ -1,5 +1,7 @@
 // Plain lines, for logs and pipes (stdout is not a terminal).
 import type { EngineEvent, RunSummary } from '../events.js';
+import { formatSeconds } from '../commands/common.js';
+import { ProgressEta } from './eta.js';
 import { finalLines, stageLine } from './summary.js';
 
 export interface Presenter {
@@ -11,6 +13,7 @@ export function plainPresenter(out: NodeJS.WritableStream = process.stdout, ever
   let width = 8;
   const lastPrint = new Map<string, number>();
   const started = new Map<string, number>();
+  const eta = new ProgressEta();
   const write = (s: string): void => {
     out.write(`${s}\n`);
   };
@@ -38,9 +41,12 @@ export function plainPresenter(out: NodeJS.WritableStream = process.stdout, ever
           throttled(e.stage, `${e.stage}: ${e.done}/${e.toRun} items (${rate.toFixed(1)}/s, ETA ${Math.round(eta)}s)`);
           break;
         }
-        case 'progress':
-          if (e.update.message) throttled(e.stage, `${e.stage}: ${e.update.message}`);
+        case 'progress': {
+          const u = e.update;
+          const left = u.done !== undefined && u.total !== undefined ? eta.update(e.stage, u.done, u.total).seconds : undefined;
+          if (u.message) throttled(e.stage, `${e.stage}: ${u.message}${left === undefined ? '' : ` (ETA ${formatSeconds(left)})`}`);
           break;
+        }
         case 'log':
           write(`${e.stage ? `${e.stage}: ` : ''}${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
           break;

@@ -231,7 +231,7 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
       }
       lossSum += l;
       hooks.progress({
-        done: epoch - 1,
+        done: epoch - 1 + (b + 1) / batches,
         total: o.epochs,
         message: `${o.label} epoch ${epoch}/${o.epochs} batch ${b + 1}/${batches} loss ${l.toFixed(3)}`,
       });

@@ -26,9 +26,10 @@
 // stage, e.g. metrics@gru) has keys `<stage>/<metric>` for every metrics stage but the one
 // named `metrics`. A run without a metrics stage shows its headline.
 //
-// Cost: one query on the run index, then each run's record and metrics.json read once, all at
-// once; a run's derived row is kept in memory by run id (a run id names its content, so the row
+// Cost: one query on the run index, then each run's record and metrics.json read once (local
+// files read synchronously: far faster than as many concurrent async reads); a run's derived row is kept in memory by run id (a run id names its content, so the row
 // never changes), so a long-lived caller (the UI) reads each run once.
+import { readFileSync } from 'node:fs';
 import { hashJson } from '../hash.js';
 import type { RunIndex, RunRecord, RunRow } from '../runs.js';
 import type { JsonValue } from '../stage-api.js';
@@ -37,7 +38,20 @@ import { didYouMean } from '../diagnostics.js';
 
 export interface TableSource {
   runs: RunIndex;
-  store: { readJson<T = unknown>(hash: string): Promise<T> };
+  store: { path(hash: string): string; readJson<T = unknown>(hash: string): Promise<T> };
+}
+
+/**
+ * Reads a JSON object: from its local file, synchronously (1,000 small files read one after
+ * the other take a tenth of the time of 1,000 concurrent async reads), else through the
+ * store's own read (which may fetch it); undefined when it cannot be had.
+ */
+async function readObject<T>(store: TableSource['store'], hash: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(readFileSync(store.path(hash), 'utf8')) as T;
+  } catch {
+    return store.readJson<T>(hash).catch(() => undefined);
+  }
 }
 
 export interface TableOptions {
@@ -157,18 +171,19 @@ export async function deriveRuns(source: TableSource, rows: readonly RunRow[]): 
     if (m) out.set(id, m);
     return m === undefined;
   });
-  const records = await Promise.all(todo.map((id) => source.store.readJson<RunRecord>(id).catch(() => undefined)));
-  const files = new Map<string, Promise<MetricsFile | undefined>>();
-  const readMetrics = (h: string): Promise<MetricsFile | undefined> => {
-    let p = files.get(h);
-    if (!p) {
-      p = source.store.readJson<MetricsFile>(h).catch(() => undefined);
-      files.set(h, p);
-    }
-    return p;
-  };
+  const records: Array<RunRecord | undefined> = [];
+  for (const id of todo) records.push(await readObject<RunRecord>(source.store, id));
+  const files = new Map<string, MetricsFile | undefined>();
   const stagesOf = records.map((rec) => (rec ? metricsStages(rec) : []));
-  const metricFiles = await Promise.all(stagesOf.map((ss) => Promise.all(ss.map((s) => readMetrics(s.hash)))));
+  const metricFiles: Array<Array<MetricsFile | undefined>> = [];
+  for (const ss of stagesOf) {
+    const got: Array<MetricsFile | undefined> = [];
+    for (const s of ss) {
+      if (!files.has(s.hash)) files.set(s.hash, await readObject<MetricsFile>(source.store, s.hash));
+      got.push(files.get(s.hash));
+    }
+    metricFiles.push(got);
+  }
   const byId = new Map(rows.map((r) => [r.id, r]));
   todo.forEach((id, i) => {
     const rec = records[i];

@@ -6,9 +6,8 @@
 // frees itself at once: no stale-lock detection, no timeouts, no user action. The holder's pid
 // is written beside it only to say who holds it.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import { openSqlite, type Db } from './db.js';
 
 export interface Lock {
   release(): void;
@@ -22,7 +21,7 @@ export class LockBusy extends Error {
   }
 }
 
-function tryAcquire(db: BetterSqlite3.Database): boolean {
+function tryAcquire(db: Db): boolean {
   try {
     db.exec('BEGIN EXCLUSIVE');
     return true;
@@ -41,12 +40,10 @@ export async function acquireLock(
   opts: { wait: boolean; onWait?: (holder: string) => void; signal?: AbortSignal; pollMs?: number },
 ): Promise<Lock> {
   mkdirSync(cacheDir, { recursive: true });
-  const require = createRequire(import.meta.url);
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
   const file = join(cacheDir, 'run.lock');
   const pidFile = join(cacheDir, 'run.lock.pid');
   // A new database file is in rollback-journal mode, where BEGIN EXCLUSIVE locks the file at once.
-  const db = new Database(file, { timeout: 0 });
+  const db = openSqlite(file, { timeoutMs: 0 });
   let told = false;
   while (!tryAcquire(db)) {
     let holder = 'unknown process';

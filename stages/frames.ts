@@ -55,7 +55,9 @@ const frames: MapKind = {
         // Loaded lazily: sharp is only needed to render the demo.
         return import('./data/demo-render.js').then((m) => ({ ...m.demoRenderEnv(), demo_generator: String(DEMO_GENERATOR_VERSION) }));
       case 'videos':
-        return findFfmpeg().then((t) => ({ ffmpeg: t.version }));
+        // The ffmpeg build (system or packaged) changes decoded frames; video_probe names how a
+        // video's duration and frame rate are read (ffmpeg's input dump, no ffprobe).
+        return findFfmpeg().then((t) => ({ ffmpeg: t.version, video_probe: 'ffmpeg-input-dump' }));
       case 'movienet':
         return {};
     }

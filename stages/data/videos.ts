@@ -4,9 +4,14 @@
 // scene-change score (`select='gt(scene,T)'`) and takes 3 frames per shot, at 1/6, 1/2 and 5/6
 // of the shot; or a fixed rate (`frames.fps` > 0), one frame per 1/fps seconds, each its own
 // "shot". Frames are scaled to 240 px high (MovieNet's 240P) and named like MovieNet's.
-// ffmpeg is a real dependency (Debian package `ffmpeg`), found lazily: only this source needs it.
+// ffmpeg is found lazily (only this source needs it): FFMPEG_PATH, else the system's `ffmpeg` on
+// PATH, else the static build that ships inside the npm package @ffmpeg-installer/ffmpeg
+// (installed with this project; nothing downloads). Its version is in the frames fingerprint.
+// Only ffmpeg is used, never ffprobe (the packaged build has no ffprobe): a video's duration,
+// start and frame rate come from ffmpeg's own description of its input.
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ItemError, UserError } from '../../src/errors.js';
@@ -24,38 +29,71 @@ const SEEK_BATCH = 24;
 
 export interface FfmpegTools {
   ffmpeg: string;
-  ffprobe: string;
+  /** Where it was found: FFMPEG_PATH, the system's PATH, or the npm package. */
+  origin: 'FFMPEG_PATH' | 'system' | 'package';
   /** First line of `ffmpeg -version`, e.g. "ffmpeg version 5.1.6-0+deb12u1". */
   version: string;
 }
 
-const INSTALL_HINT = 'install it: apt-get install ffmpeg (Debian/Ubuntu), brew install ffmpeg (macOS); or set FFMPEG_PATH and FFPROBE_PATH';
+const INSTALL_HINT =
+  'reinstall the dependencies (npm ci: the package @ffmpeg-installer/ffmpeg ships one), install it (apt-get install ffmpeg, brew install ffmpeg), or set FFMPEG_PATH';
 
 const found = new Map<string, Promise<FfmpegTools>>();
 
+/** The ffmpeg binary inside the npm package, or the reason there is none for this platform. */
+function packagedFfmpeg(): string | Error {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  } catch (e) {
+    // The package throws a plain string for an unsupported platform or a missing binary.
+    return new Error(e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function versionOf(bin: string): Promise<string> {
+  const { stdout } = await run(bin, ['-version']);
+  return stdout.split('\n')[0]!.trim();
+}
+
+function notRunning(bin: string, e: unknown): UserError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'is not installed (or not on PATH)' : `does not run (${(e as Error).message.split('\n')[0]})`;
+  return new UserError(`${bin} ${why}: dataset.source 'videos' needs ffmpeg to extract keyframes`, INSTALL_HINT);
+}
+
 /**
- * Finds ffmpeg and ffprobe (FFMPEG_PATH / FFPROBE_PATH, else on PATH). A missing tool is a
- * UserError naming the install command.
+ * Finds ffmpeg: `tools.ffmpeg` or FFMPEG_PATH when given (used as is), else `ffmpeg` on PATH,
+ * else the npm package's binary. A missing or broken ffmpeg is a UserError naming the fixes.
  */
-export function findFfmpeg(
-  tools: { ffmpeg?: string; ffprobe?: string } = {},
-): Promise<FfmpegTools> {
-  const ffmpeg = tools.ffmpeg ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg';
-  const ffprobe = tools.ffprobe ?? process.env['FFPROBE_PATH'] ?? 'ffprobe';
-  const key = `${ffmpeg}\0${ffprobe}`;
+export function findFfmpeg(tools: { ffmpeg?: string } = {}): Promise<FfmpegTools> {
+  const given = tools.ffmpeg ?? process.env['FFMPEG_PATH'];
+  const key = `${given ?? ''}\0${process.env['PATH'] ?? ''}`;
   let p = found.get(key);
   if (p === undefined) {
-    const probe = async (bin: string): Promise<string> => {
-      try {
-        const { stdout } = await run(bin, ['-version']);
-        return stdout.split('\n')[0]!.trim();
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'is not installed (or not on PATH)' : `does not run (${(e as Error).message.split('\n')[0]})`;
-        throw new UserError(`${bin} ${why}: dataset.source 'videos' needs ffmpeg and ffprobe to extract keyframes`, INSTALL_HINT);
+    p = (async (): Promise<FfmpegTools> => {
+      if (given !== undefined && given !== '') {
+        try {
+          return { ffmpeg: given, origin: 'FFMPEG_PATH', version: await versionOf(given) };
+        } catch (e) {
+          throw notRunning(given, e);
+        }
       }
-    };
-    p = Promise.all([probe(ffmpeg), probe(ffprobe)]).then(([version]) => ({ ffmpeg, ffprobe, version }));
+      try {
+        return { ffmpeg: 'ffmpeg', origin: 'system', version: await versionOf('ffmpeg') };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw notRunning('ffmpeg', e);
+      }
+      const bin = packagedFfmpeg();
+      if (bin instanceof Error) {
+        throw new UserError(`ffmpeg is not installed (not on PATH, and the npm package @ffmpeg-installer/ffmpeg has none: ${bin.message}): dataset.source 'videos' needs ffmpeg to extract keyframes`, INSTALL_HINT);
+      }
+      try {
+        return { ffmpeg: bin, origin: 'package', version: await versionOf(bin) };
+      } catch (e) {
+        throw notRunning(bin, e);
+      }
+    })();
     // A failed search is not cached: the user may install ffmpeg and retry in the same process.
     p.catch(() => found.delete(key));
     found.set(key, p);
@@ -149,31 +187,50 @@ function lastLines(stderr: string, n = 2): string {
   return stderr.trim().split('\n').slice(-n).join(' / ').trim();
 }
 
-async function probe(tools: FfmpegTools, id: string, file: string, signal: AbortSignal): Promise<{ start: number; duration: number; fps: number | undefined }> {
-  let stdout: string;
+export interface VideoInfo {
+  start: number;
+  duration: number;
+  fps: number | undefined;
+}
+
+/**
+ * Reads duration, start time and frame rate from ffmpeg's description of its input (`ffmpeg -i
+ * FILE` with no output, which always exits 1). Hand-parsed because the packaged ffmpeg ships
+ * without ffprobe (a second 70 MB binary); the lines parsed here are ffmpeg's stable dump format
+ * ("Duration: 00:01:02.50, start: 0.000000, ..." and the first "Stream #0:N...: Video: ..., 25 fps").
+ * Returns a message instead when ffmpeg cannot open the file.
+ */
+export function parseInputInfo(stderr: string): VideoInfo | { error: string } | { noVideo: true } {
+  if (!/^Input #0,/m.test(stderr)) {
+    const lines = stderr.trim().split('\n').filter((l) => !l.startsWith('At least one output file'));
+    return { error: lines.slice(-2).join(' / ').trim() || 'no input description' };
+  }
+  const video = /^\s*Stream #0:\d+.*?: Video: (.*)$/m.exec(stderr);
+  if (video === null) return { noVideo: true };
+  const d = /^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/m.exec(stderr);
+  const duration = d === null ? NaN : Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]);
+  const st = /^\s*Duration: [^\n]*?, start: (-?\d+(?:\.\d+)?)/m.exec(stderr);
+  const f = /, (\d+(?:\.\d+)?)(k?) fps\b/.exec(video[1]!);
+  const fps = f === null ? undefined : Number(f[1]) * (f[2] === 'k' ? 1000 : 1);
+  return { start: st === null ? 0 : Number(st[1]), duration, fps: fps !== undefined && fps > 0 ? fps : undefined };
+}
+
+async function probe(tools: FfmpegTools, id: string, file: string, signal: AbortSignal): Promise<VideoInfo> {
+  let stderr: string;
   try {
-    ({ stdout } = await run(
-      tools.ffprobe,
-      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration,start_time,avg_frame_rate:format=duration,start_time', '-of', 'json', file],
-      { signal, maxBuffer: 1 << 20 },
-    ));
+    ({ stderr } = await run(tools.ffmpeg, ['-hide_banner', '-nostdin', '-i', file], { signal, maxBuffer: 1 << 20 }));
   } catch (e) {
     if (signal.aborted) throw e;
-    const why = lastLines((e as { stderr?: string }).stderr ?? '') || (e as Error).message;
-    throw new ItemError(id, `ffprobe cannot read the video: ${why}`, { file, hint: 're-download or re-encode the video, or delete it' });
+    if (typeof (e as { stderr?: unknown }).stderr !== 'string') throw e;
+    stderr = (e as { stderr: string }).stderr;
   }
-  const info = JSON.parse(stdout) as { streams?: Array<Record<string, string>>; format?: Record<string, string> };
-  const stream = info.streams?.[0];
-  if (stream === undefined) throw new ItemError(id, 'no video stream in the file', { file, hint: 'the file holds no video; delete it' });
-  const num = (v: string | undefined): number | undefined => (v === undefined || !Number.isFinite(Number(v)) ? undefined : Number(v));
-  const duration = num(stream['duration']) ?? num(info.format?.['duration']);
-  const start = num(stream['start_time']) ?? num(info.format?.['start_time']) ?? 0;
-  if (duration === undefined || !(duration > 0)) {
-    throw new ItemError(id, 'the video has no duration (ffprobe reports none)', { file, hint: 'remux it, e.g. ffmpeg -i IN -c copy OUT.mp4' });
+  const info = parseInputInfo(stderr);
+  if ('error' in info) throw new ItemError(id, `ffmpeg cannot read the video: ${info.error}`, { file, hint: 're-download or re-encode the video, or delete it' });
+  if ('noVideo' in info) throw new ItemError(id, 'no video stream in the file', { file, hint: 'the file holds no video; delete it' });
+  if (!(info.duration > 0)) {
+    throw new ItemError(id, 'the video has no duration (ffmpeg reports none)', { file, hint: 'remux it, e.g. ffmpeg -i IN -c copy OUT.mp4' });
   }
-  const [n, d] = (stream['avg_frame_rate'] ?? '').split('/').map(Number);
-  const fps = n !== undefined && d !== undefined && n > 0 && d > 0 ? n / d : undefined;
-  return { start, duration, fps };
+  return info;
 }
 
 /**

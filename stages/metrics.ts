@@ -13,6 +13,8 @@ import { SPLITS, readLabelsFiles } from './data/labels-files.js';
 import type { LabelsData, SplitName } from './data/labels-files.js';
 import type { History } from './report/metrics-json.js';
 import { buildReport } from './report/report.js';
+import { plotFontHash } from './report/render.js';
+import { sharpVersions } from './clip/sharp-versions.js';
 import type { ScoredModel } from './report/report.js';
 import { MODEL_DIR, loadGenreModel, predictProbabilities, resolveInTree } from './models/api.js';
 import type { LoadedGenreModel } from './models/api.js';
@@ -168,9 +170,10 @@ const metrics: ReduceKind = {
   version: 1,
   summary: 'per-genre precision/recall@threshold, AP, mAP, F1 on a split; metrics.md and plots against published figures',
   perfParams: ['metrics.batch_size'],
-  // Scores come from tfjs: its version and backend (wasm, native TensorFlow) reach the fingerprint.
-  env() {
-    return backendEnv(resolveBackend('auto'));
+  // Scores come from tfjs: its version and backend (wasm, native TensorFlow) reach the fingerprint;
+  // PNG plots from sharp's libvips with the bundled fonts (report/render.ts): theirs too.
+  async env() {
+    return { ...backendEnv(resolveBackend('auto')), ...(await sharpVersions()), plot_fonts: plotFontHash() };
   },
   async run(ctx) {
     const p = readMetricsParams(ctx);

@@ -5,6 +5,7 @@
 // emulation; a few hundred lines of plain SVG keep the reports light and byte-for-byte
 // deterministic (the same numbers give the same file, hence the same content hash).
 
+// PNGs are drawn with the bundled DejaVu Sans whatever this says (render.ts); an SVG viewer falls back.
 export const FONT = "DejaVu Sans, Verdana, Arial, sans-serif";
 
 /** Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */

@@ -40,7 +40,12 @@ export function buildProgram(): Command {
       .option('--dry-run', 'say what would run, run nothing')
       .option('--json', 'print one JSON object as the last line of stdout, nothing else')
       .option('-j, --jobs <n>', 'items to work on at once (default: CPU count)', wholeNumber(1, '-j 4'))
-      .option('--no-wait', 'fail at once if another run holds the workspace'),
+      .option('--no-wait', 'fail at once if another run holds the workspace')
+      .option('--pull', 'fetch results found in the remote cache instead of computing them')
+      .option('--remote <url>', 'remote cache: s3://bucket/prefix or a shared folder (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
+      .addOption(new Option('--executor <name>', 'where map-stage items run (default: PIPELINE_EXECUTOR, then executor: in pipeline.yaml, then local)').choices(['local', 'bullmq']))
+      .option('--redis <url>', 'Redis URL for --executor bullmq (default: PIPELINE_REDIS, then redis: in pipeline.yaml)')
+      .option('-S, --set <key=values>', 'sweep: run every combination, e.g. -S train.lr=0.001,0.0003 -S fixlen.length=64,128 (repeatable)', collect, []),
   ).action(async (stages: string[], opts: Record<string, unknown>, cmd: Command) => {
     const m = await import('./commands/run.js');
     process.exitCode = await m.runCommand(stages, { ...(cmd.optsWithGlobals() as object), ...opts } as never);
@@ -52,6 +57,8 @@ export function buildProgram(): Command {
       .description('say which stages are stale and why, without running or changing anything')
       .argument('[stages...]', 'stages to check (default: all)')
       .option('--json', 'print JSON')
+      .option('--remote <url>', 'also say which stale results are cached in this remote (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
+      .option('--redis <url>', 'Redis of a distributed run, for its queue counts (default: PIPELINE_REDIS, then redis: in pipeline.yaml)')
       .option('--exit-code', 'exit 1 when any stage is stale (for CI), 0 when everything is up to date'),
   ).action(async (stages: string[], _opts: unknown, cmd: Command) => {
     const m = await import('./commands/status.js');
@@ -60,12 +67,22 @@ export function buildProgram(): Command {
 
   program
     .command('runs')
-    .description('list past runs: id, time, params changed since the previous run, headline metric')
+    .description('list past runs: id, time, params changed since the previous run, headline metric; --table: a table of runs')
+    .argument('[runs...]', 'with --table: the runs to list (ids, prefixes; default: the newest 20)')
     .option('--json', 'print JSON')
-    .option('-n, --limit <n>', 'how many (newest last)', wholeNumber(1, '-n 10'), 50)
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('-n, --limit <n>', 'how many (newest last; default 50, with --table 20)', wholeNumber(1, '-n 10'))
+    .option('--table', 'one row per run, one column per param that differs and per metric')
+    .option('--sort <key>', 'with --table: sort by a column (-KEY or KEY:desc descending; metrics sort best first)')
+    .option('--csv', 'with --table: print CSV')
+    .option('--md', 'with --table: print a Markdown table')
+    .option('--genres', 'with --table: add a column per genre AP')
+    .action(async (runs: string[], _opts: unknown, cmd: Command) => {
       const m = await import('./commands/runs.js');
-      process.exitCode = await m.runsCommand(cmd.optsWithGlobals() as never);
+      const o = cmd.optsWithGlobals() as { table?: boolean; sort?: string; csv?: boolean; md?: boolean; genres?: boolean };
+      if (!o.table && (runs.length > 0 || o.sort !== undefined || o.csv || o.md || o.genres)) {
+        throw new UserError('RUN arguments, --sort, --csv, --md and --genres go with --table', 'e.g. pipeline runs --table --sort mAP');
+      }
+      process.exitCode = o.table ? await m.runsTableCommand(runs, o as never) : await m.runsCommand(o as never);
     });
 
   program
@@ -94,6 +111,7 @@ export function buildProgram(): Command {
     .description("write a run's outputs under DIR/<stage>/ and its resolved params to DIR/params.yaml")
     .argument('<run>', 'run id or unique prefix (or "latest")')
     .option('--to <dir>', 'target folder', 'outputs')
+    .option('--remote <url>', 'where to find a run that is not here (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
     .option('--json', 'print JSON: files per stage, written and removed')
     .action(async (run: string, _opts: unknown, cmd: Command) => {
       const m = await import('./commands/checkout.js');
@@ -105,6 +123,7 @@ export function buildProgram(): Command {
     .description("re-execute a run from its record (its params and inputs, not today's conf) and compare every output hash")
     .argument('<run>', 'run id or unique prefix (or "latest")')
     .option('--no-cache', 'recompute every stage instead of reusing cached results')
+    .option('--remote <url>', 'where to find a run that is not here (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
     .option('--json', 'print one JSON object')
     .action(async (run: string, _opts: unknown, cmd: Command) => {
       const m = await import('./commands/reproduce.js');
@@ -173,6 +192,48 @@ export function buildProgram(): Command {
     const m = await import('./commands/demo.js');
     process.exitCode = await m.demoCommand(cmd.optsWithGlobals() as never);
   });
+
+  withProjectOptions(program.command('ui').description('serve a local page of the runs, comparisons, the DAG and live progress (read-only; docs/UI.md)').option('--port <n>', 'port (default: any free port)', (v) => parseInt(v, 10)).option('--host <addr>', 'address to listen on', '127.0.0.1').option('--open', 'open the page in a browser')).action(async (_opts: unknown, cmd: Command) => { process.exitCode = await (await import('./commands/ui.js')).uiCommand(cmd.optsWithGlobals() as never); });
+
+  withProjectOptions(
+    program
+      .command('push')
+      .description("send what runs reference (records, outputs, result-cache entries) to the remote cache (default: the latest run)")
+      .argument('[runs...]', 'run ids or unique prefixes (default: latest)')
+      .option('--remote <url>', 'remote cache: s3://bucket/prefix or a shared folder (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
+      .option('--json', 'print one JSON object: objects sent/present, bytes, seconds'),
+  ).action(async (runs: string[], _opts: unknown, cmd: Command) => {
+    const m = await import('./commands/remote.js');
+    process.exitCode = await m.pushCommand(runs, cmd.optsWithGlobals() as never);
+  });
+
+  withProjectOptions(
+    program
+      .command('pull')
+      .description("fetch runs from the remote cache (default: the remote's latest run): records, outputs, result-cache entries")
+      .argument('[runs...]', 'run ids or unique prefixes (default: latest)')
+      .option('--remote <url>', 'remote cache: s3://bucket/prefix or a shared folder (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
+      .option('--json', 'print one JSON object: objects received/present, bytes, seconds'),
+  ).action(async (runs: string[], _opts: unknown, cmd: Command) => {
+    const m = await import('./commands/remote.js');
+    process.exitCode = await m.pullCommand(runs, cmd.optsWithGlobals() as never);
+  });
+
+  program
+    .command('worker')
+    .description('compute map-stage items queued by `pipeline run --executor bullmq` (BullMQ on Redis), putting outputs in the remote cache')
+    .option('--redis <url>', 'Redis URL (default: PIPELINE_REDIS)')
+    .option('--remote <url>', 'remote cache the coordinator uses (default: PIPELINE_REMOTE)')
+    .option('--concurrency <n>', 'jobs at once', wholeNumber(1, '--concurrency 2'), 1)
+    .option('--stages <kinds>', 'comma-separated stage kinds to take (default: every map kind)')
+    .option('--cache <dir>', "the worker's own local cache (default: .pipeline-worker/ in the current folder)")
+    .option('--kinds <module>', 'also load stage kinds from this module (default-exports an array of kinds)')
+    .option('--lock-duration <ms>', 'how long a job stays locked without a heartbeat before another worker takes it over', wholeNumber(1000, '--lock-duration 30000'), 30000)
+    .option('--max-jobs <n>', 'exit after this many jobs (default: run until stopped)', wholeNumber(1, '--max-jobs 100'))
+    .action(async (_opts: unknown, cmd: Command) => {
+      const m = await import('./commands/worker.js');
+      process.exitCode = await m.workerCommand(cmd.optsWithGlobals() as never);
+    });
 
   return program;
 }

@@ -34,6 +34,8 @@ import type {
   Tree,
 } from './stage-api.js';
 import { LocalStore } from './store.js';
+import type { RemoteCache } from './remote/cache.js';
+import pLimit from 'p-limit';
 import { packageVersion } from './version.js';
 
 export interface StageView {
@@ -56,6 +58,8 @@ export interface StageView {
   /** Item id -> input hash, for per-item stages (undefined while upstream is stale). */
   itemInputs?: Map<string, Hash | undefined>;
   cachedStage?: CachedStage;
+  /** Results fetched from the remote cache during this evaluation (items, or 1 for a reduce stage). */
+  pulled?: number;
 }
 
 export interface RunOptions {
@@ -68,6 +72,8 @@ export interface RunOptions {
   detached?: boolean;
   /** Stages whose output is given instead of computed (e.g. `evaluate` scoring another model). */
   substitute?: Readonly<Record<string, Artifact>>;
+  /** Fetch results found in the remote cache instead of computing them (needs the engine's `remote`). */
+  pull?: boolean;
 }
 
 export interface StatusStage {
@@ -91,6 +97,7 @@ export class Engine {
   readonly runs: RunIndex;
   readonly jobs: number;
   readonly executor: Executor;
+  readonly remote: RemoteCache | undefined;
   readonly #listener: Listener;
   #quarantined: Set<Hash> | undefined;
   #putResult: Statement;
@@ -110,8 +117,11 @@ export class Engine {
       jobs?: number;
       resolveKind?: (spec: StageSpec) => Promise<StageKind> | undefined;
       executor?: Executor;
+      /** A remote cache: `status` says what is cached there, `run({pull: true})` fetches from it. */
+      remote?: RemoteCache;
     } = {},
   ) {
+    this.remote = opts.remote;
     this.executor = opts.executor ?? new LocalExecutor();
     this.#resolveKind = opts.resolveKind;
     this.project = project;
@@ -120,6 +130,11 @@ export class Engine {
     this.store = new LocalStore(this.cacheDir);
     this.store.onPut = (h) => {
       if (this.#quarantined?.delete(h)) this.db.prepare('DELETE FROM quarantine WHERE hash = ?').run(h);
+    };
+    if (this.remote) this.remote.store = this.store;
+    this.store.onCorrupt = (h) => {
+      this.db.prepare('INSERT OR REPLACE INTO quarantine(hash, time, reason) VALUES (?, ?, ?)').run(h, Date.now(), 'changed on disk (found when read)');
+      this.quarantined.add(h);
     };
     this.files = new FileStateCache(this.db);
     this.runs = new RunIndex(this.db);
@@ -220,6 +235,24 @@ export class Engine {
     return row?.output ? (JSON.parse(row.output) as CachedStage) : undefined;
   };
 
+  /** A whole-stage (reduce) result in the local result cache. */
+  cachedStage(key: Hash): CachedStage | undefined {
+    return this.#lookupStage(key);
+  }
+
+  hasResult(key: Hash): boolean {
+    return this.#getResult.get(key) !== undefined;
+  }
+
+  /** Records a result (e.g. one pulled from a remote); committed with the next flush. */
+  storeResult(key: Hash, stage: string, item: string, output: unknown, error: unknown): void {
+    this.#recordResult(key, stage, item, output, error);
+  }
+
+  flushResults(): void {
+    this.#flushResults(true);
+  }
+
   #recordResult(key: Hash, stage: string, item: string, output: unknown, error: unknown): void {
     this.#pendingResults.push([key, stage, item, output === undefined ? null : JSON.stringify(output), error === undefined ? null : JSON.stringify(error), Date.now()]);
     this.#flushResults(false);
@@ -255,7 +288,53 @@ export class Engine {
     return hashParts(files.flatMap((f, i) => [f, hashes[i]!.hash]));
   }
 
-  async #evaluate(spec: StageSpec, views: ReadonlyMap<string, StageView>, force: boolean, signal: AbortSignal): Promise<StageView> {
+  /**
+   * Looks up the stage's stale results in the remote cache. With `pull`, fetches them (objects
+   * verified) into the local result cache and returns true (the caller plans again); otherwise
+   * adds a reason saying how many are there.
+   */
+  async #consultRemote(view: StageView, pull: boolean): Promise<boolean> {
+    const remote = this.remote;
+    if (remote === undefined) return false;
+    const stale: Array<{ id: string; key: Hash }> =
+      view.plan.type === 'map'
+        ? (view.plan.itemPlans ?? []).filter((ip) => ip.cached === undefined && ip.key !== undefined).map((ip) => ({ id: ip.id, key: ip.key! }))
+        : !view.plan.fresh && view.fpHash !== undefined
+          ? [{ id: '', key: view.fpHash }]
+          : [];
+    if (stale.length === 0) return false;
+    let keys: Set<string>;
+    try {
+      keys = await remote.resultKeys();
+    } catch (e) {
+      if (pull) throw e;
+      this.#listener({ type: 'log', stage: view.name, level: 'warn', message: `cannot list the remote ${remote.remote.url}: ${(e as Error).message}` });
+      return false;
+    }
+    const found = stale.filter((x) => keys.has(x.key));
+    if (found.length === 0) return false;
+    if (!pull) {
+      view.plan.reasons.push(view.plan.type === 'map' ? `${found.length} item${found.length === 1 ? '' : 's'} cached in remote` : 'cached in remote');
+      return false;
+    }
+    let n = 0;
+    const limit = pLimit(16);
+    await Promise.all(
+      found.map((x) =>
+        limit(async () => {
+          const r = await remote.pullResult(x.key);
+          if (r === undefined || (r.output === undefined && r.error === undefined)) return;
+          this.#recordResult(x.key, view.name, x.id, r.output, r.error);
+          n++;
+        }),
+      ),
+    );
+    this.#flushResults(true);
+    view.pulled = n;
+    return n > 0;
+  }
+
+  async #evaluate(spec: StageSpec, views: ReadonlyMap<string, StageView>, force: boolean, signal: AbortSignal, pull = false): Promise<StageView> {
     const kind = await this.#kind(spec);
     const ctx = this.#context(spec, kind, signal);
     const isMap = kind.type === 'map';
@@ -302,8 +381,8 @@ export class Engine {
         for (const [id, out] of up?.items ?? []) items.push({ id, input: out ? hashJson(out.tree) : undefined });
       }
       view.itemInputs = new Map(items.map((i) => [i.id, i.input]));
-      view.plan = planStage({
-        type: 'map',
+      const planInput = {
+        type: 'map' as const,
         fp,
         fpHash,
         items,
@@ -313,7 +392,9 @@ export class Engine {
         lookupItem: this.#lookupItem,
         quarantined: this.quarantined,
         force,
-      });
+      };
+      view.plan = planStage(planInput);
+      if (!force && (await this.#consultRemote(view, pull))) view.plan = planStage(planInput);
       view.items = new Map();
       for (const ip of view.plan.itemPlans ?? []) {
         if (ip.cached?.error) view.failures.push(ip.cached.error);
@@ -335,8 +416,8 @@ export class Engine {
         this.#finishCollection(view);
       }
     } else {
-      view.plan = planStage({
-        type: 'reduce',
+      const planInput = {
+        type: 'reduce' as const,
         fp,
         fpHash,
         staleDeps,
@@ -344,7 +425,9 @@ export class Engine {
         lookupStage: this.#lookupStage,
         quarantined: this.quarantined,
         force,
-      });
+      };
+      view.plan = planStage(planInput);
+      if (!force && (await this.#consultRemote(view, pull))) view.plan = planStage(planInput);
       if (view.plan.cached) this.#finishTree(view, view.plan.cached);
     }
     return view;
@@ -468,7 +551,7 @@ export class Engine {
 
       let view: StageView;
       try {
-        view = await this.#evaluate(spec, views, forced(name), runSignal);
+        view = await this.#evaluate(spec, views, forced(name), runSignal, opts.pull === true && !opts.dryRun);
       } catch (e) {
         const summary = this.#failedSummary(name, e, t0);
         summaries.push(summary);
@@ -714,18 +797,29 @@ export class Engine {
     };
     this.#listener({ type: 'stage-start', stage: spec.name, total: plans.length, toRun: tasks.length });
     try {
-      if (tasks.length > 0) await this.executor.runItems(kind, ctx, tasks, sink);
+      if (tasks.length > 0) {
+        await this.executor.runItems(kind, ctx, tasks, sink, {
+          fp: view.fp!,
+          fpHash: view.fpHash!,
+          keys,
+          declared: spec.params,
+          pathDeps: spec.pathDeps,
+          confFile: this.project.confFile,
+        });
+      }
     } catch (e) {
       fatal ??= e;
     } finally {
       runSignal.removeEventListener('abort', onRunAbort);
       this.#flushResults(true);
     }
+    const pulled = view.pulled ?? 0;
     const counts: ItemCounts = {
       total: plans.length,
       ran,
-      cached: plans.length - tasks.length - cachedFailures.length,
+      cached: plans.length - tasks.length - cachedFailures.length - pulled,
       failed: failed + cachedFailures.length,
+      ...(pulled > 0 ? { pulled } : {}),
     };
     if (fatal === undefined && pending.size > 0 && !runSignal.aborted) {
       fatal = new Error(`stage kind '${kind.name}' finished without reporting ${pending.size} item(s): ${[...pending].slice(0, 5).join(', ')}`);
@@ -739,16 +833,16 @@ export class Engine {
     }
     // Items the stage dropped (failures under skip) are gone from view.items already. A stage
     // found unchanged by #evaluate already carries its last output.
-    if (tasks.length > 0 || view.artifact === undefined) {
-      this.#finishCollection(view);
-      const last = await this.#last(spec.name);
-      if (last?.output.type !== 'collection' || last.output.manifest !== (view.output as { manifest?: string }).manifest || last.fpHash !== view.fpHash) {
-        this.#saveStageState(spec.name, view.fp!, view.fpHash!, view.output!);
-      }
+    if (tasks.length > 0 || view.artifact === undefined) this.#finishCollection(view);
+    // Saved whenever it differs from the last state (also when every item came from the cache
+    // of an earlier run or from the remote), so the next evaluation takes the cheap path.
+    const last = await this.#last(spec.name);
+    if (last?.output.type !== 'collection' || last.output.manifest !== (view.output as { manifest?: string }).manifest || last.fpHash !== view.fpHash) {
+      this.#saveStageState(spec.name, view.fp!, view.fpHash!, view.output!);
     }
     return {
       name: spec.name,
-      state: tasks.length > 0 || !view.plan.fresh ? 'ran' : 'cached',
+      state: tasks.length > 0 ? 'ran' : pulled > 0 ? 'pulled' : !view.plan.fresh ? 'ran' : 'cached',
       items: counts,
       seconds: (performance.now() - t0) / 1000,
       ...(view.failures.length > 0 ? { failures: view.failures } : {}),
@@ -765,7 +859,7 @@ export class Engine {
       this.#listener({ type: 'stage-start', stage: spec.name });
       return {
         name: spec.name,
-        state: 'cached',
+        state: view.pulled ? 'pulled' : 'cached',
         seconds: (performance.now() - t0) / 1000,
         ...(view.failures.length > 0 ? { failures: view.failures } : {}),
         ...(view.cachedStage?.headline ? { headline: view.cachedStage.headline } : {}),

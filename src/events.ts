@@ -4,13 +4,15 @@ import type { Headline } from './stage-api.js';
 import type { ProgressUpdate } from './stage-api.js';
 import type { ItemErrorJson } from './plan.js';
 
-export type StageState = 'ran' | 'cached' | 'failed' | 'skipped';
+export type StageState = 'ran' | 'cached' | 'pulled' | 'failed' | 'skipped';
 
 export interface ItemCounts {
   total: number;
   ran: number;
   cached: number;
   failed: number;
+  /** Fetched from the remote cache instead of computed. */
+  pulled?: number;
 }
 
 export interface StageSummary {

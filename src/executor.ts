@@ -1,13 +1,26 @@
-// Where item tasks run. Today: in this process, the kind's own run() with at most --jobs items
-// in flight. The seam exists so that a distributed executor (a job queue such as BullMQ on
-// Redis, with `pipeline worker` processes on other machines pulling item tasks and putting
-// their outputs in a shared store) can replace it: an ItemTask is plain data (stage kind,
-// params, input hashes), never a closure over local state.
+// Where item tasks run. LocalExecutor: in this process, the kind's own run() with at most
+// --jobs items in flight. BullMQExecutor (distributed/executor.ts): one job per item on Redis,
+// computed by `pipeline worker` processes that put outputs in the remote cache. An ItemTask is
+// plain data (stage kind, params, input hashes), never a closure over local state.
+import type { StageFingerprint } from './fingerprint.js';
+import type { Hash } from './hash.js';
 import type { ItemSink, ItemTask, MapContext, MapKind } from './stage-api.js';
+
+/** What a distributed executor needs beyond the tasks to describe each as a job. */
+export interface ItemJobContext {
+  fp: StageFingerprint;
+  fpHash: Hash;
+  /** Item id -> cache key (the job id). */
+  keys: ReadonlyMap<string, Hash>;
+  declared: readonly string[];
+  /** Path deps of the stage (their hashes are in fp.inputs beside the kind's own inputs). */
+  pathDeps: readonly string[];
+  confFile: string;
+}
 
 export interface Executor {
   /** Computes the tasks of one map stage, reporting each item through the sink as it finishes. */
-  runItems(kind: MapKind, ctx: MapContext, tasks: readonly ItemTask[], sink: ItemSink): Promise<void>;
+  runItems(kind: MapKind, ctx: MapContext, tasks: readonly ItemTask[], sink: ItemSink, job?: ItemJobContext): Promise<void>;
 }
 
 export class LocalExecutor implements Executor {

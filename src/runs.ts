@@ -74,6 +74,14 @@ export class RunIndex {
     return Number(info.lastInsertRowid);
   }
 
+  /** Adds a run known elsewhere (pulled from a remote) with its original time, unless it is here already. */
+  addIfMissing(row: Pick<RunRow, 'id' | 'time' | 'ok' | 'seconds' | 'summary'>): void {
+    if (this.#db.prepare('SELECT 1 FROM runs WHERE id = ?').get(row.id) !== undefined) return;
+    this.#db
+      .prepare('INSERT INTO runs(id, time, ok, seconds, summary) VALUES (?, ?, ?, ?, ?)')
+      .run(row.id, row.time, row.ok ? 1 : 0, row.seconds, JSON.stringify(row.summary));
+  }
+
   latest(): RunRow | undefined {
     const r = this.#db.prepare('SELECT * FROM runs ORDER BY seq DESC LIMIT 1').get() as RawRow | undefined;
     return r ? parseRow(r) : undefined;

@@ -38,6 +38,8 @@ export class LocalStore implements Store {
   readonly quarantineDir: string;
   /** Called after an object is written (e.g. to lift its quarantine). */
   onPut: ((hash: Hash) => void) | undefined;
+  /** Called when a read finds an object whose bytes do not match its name (it is quarantined). */
+  onCorrupt: ((hash: Hash) => void) | undefined;
 
   constructor(cacheDir: string) {
     this.objects = join(cacheDir, 'objects');
@@ -55,15 +57,55 @@ export class LocalStore implements Store {
     return existsSync(this.path(hash));
   }
 
+  /**
+   * Reads an object and checks its bytes against its name (XXH3 runs at several GB/s, so this
+   * costs little beside the read): an object changed in place (an edited hard link, a bad disk)
+   * is quarantined and reported instead of entering a computation.
+   */
   async read(hash: Hash): Promise<Buffer> {
+    let buf: Buffer;
     try {
-      return await readFile(this.path(hash));
+      buf = await readFile(this.path(hash));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new Error(`cache object ${hash} is missing from cache/objects (run 'pipeline verify', then 'pipeline run' to recompute it)`);
       }
       throw e;
     }
+    const actual = hashBytes(buf);
+    if (actual !== hash) {
+      this.quarantine(hash);
+      this.onCorrupt?.(hash);
+      throw new CorruptObject(hash, actual);
+    }
+    return buf;
+  }
+
+  /**
+   * Installs a file written under tempPath() (a download) as object `expected`, after hashing
+   * it: a file whose bytes do not match is deleted and reported, never admitted.
+   */
+  adoptFile(path: string, expected: Hash, from: string): number {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const { hash, size } = hashFileSync(path);
+    if (hash !== expected) {
+      unlinkSync(path);
+      throw new CorruptObject(expected, hash, from);
+    }
+    const dest = this.path(hash);
+    if (existsSync(dest)) {
+      unlinkSync(path);
+      return size;
+    }
+    chmodSync(path, 0o444);
+    this.#install(path, dest);
+    this.onPut?.(hash);
+    return size;
   }
 
   async readJson<T = unknown>(hash: Hash): Promise<T> {
@@ -187,6 +229,20 @@ export class LocalStore implements Store {
       }
     }
     return n;
+  }
+}
+
+/** An object whose bytes do not hash to its name: read from the cache, or fetched from a remote. */
+export class CorruptObject extends Error {
+  override name = 'CorruptObject';
+  readonly hash: Hash;
+  constructor(hash: Hash, actual: Hash, from?: string) {
+    super(
+      from
+        ? `object ${hash} from the remote ${from} is corrupt (its bytes hash to ${actual}); it was not admitted to the local cache`
+        : `cache object ${hash} was changed on disk (its bytes hash to ${actual}); it is quarantined and the next 'pipeline run' recomputes it`,
+    );
+    this.hash = hash;
   }
 }
 

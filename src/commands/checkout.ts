@@ -5,10 +5,13 @@ import { Checkout } from '../outputs.js';
 import { loadRecord, specFromRecord } from '../runs.js';
 import { openEngine, type WorkspaceOptions } from './runs.js';
 
-export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to?: string }): Promise<number> {
+export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to?: string; remote?: string }): Promise<number> {
   const engine = openEngine(opts);
   try {
-    const row = engine.runs.resolve(run);
+    const { optionalRemoteCache } = await import('./remote.js');
+    const { resolveRunAnywhere } = await import('../remote/sync.js');
+    const cache = optionalRemoteCache(engine, opts.remote);
+    const row = await resolveRunAnywhere(engine, run, cache).finally(() => cache?.close());
     const record = await loadRecord(engine.store, row.id);
     const root = engine.project.root;
     const to = resolve(process.cwd(), opts.to ?? 'outputs');

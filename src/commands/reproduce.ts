@@ -112,12 +112,15 @@ export async function compareRecords(store: LocalStore, expected: RunRecord, act
   return out;
 }
 
-export async function reproduceCommand(run: string, opts: WorkspaceOptions & { cache?: boolean }): Promise<number> {
+export async function reproduceCommand(run: string, opts: WorkspaceOptions & { cache?: boolean; remote?: string }): Promise<number> {
   const base = openEngine(opts);
   let row;
   let record: RunRecord;
   try {
-    row = base.runs.resolve(run);
+    const { optionalRemoteCache } = await import('./remote.js');
+    const { resolveRunAnywhere } = await import('../remote/sync.js');
+    const cache = optionalRemoteCache(base, opts.remote);
+    row = await resolveRunAnywhere(base, run, cache).finally(() => cache?.close());
     record = await loadRecord(base.store, row.id);
   } finally {
     base.close();

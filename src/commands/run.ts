@@ -4,6 +4,11 @@ import { acquireLock, LockBusy } from '../lock.js';
 import { UserError } from '../errors.js';
 import { jsonPresenter, plainPresenter, type Presenter } from '../ui/plain.js';
 import { checkStageNames, openProject, type ProjectOptions } from './common.js';
+import { livePublisher } from '../web/live-feed.js';
+import type { Executor } from '../executor.js';
+import { RemoteCache } from '../remote/cache.js';
+import { openRemote, remoteUrl } from '../remote/open.js';
+import type { Project } from '../spec.js';
 
 export interface RunCommandOptions extends ProjectOptions {
   force?: boolean;
@@ -11,6 +16,15 @@ export interface RunCommandOptions extends ProjectOptions {
   json?: boolean;
   jobs?: number;
   wait?: boolean;
+  /** Fetch results found in the remote cache (also `remote_pull: true`; implied by --executor bullmq). */
+  pull?: boolean;
+  remote?: string;
+  executor?: 'local' | 'bullmq';
+  redis?: string;
+  /** -S key=v1,v2 (repeatable): a parameter sweep (src/experiments/sweep.ts). */
+  set?: string[];
+  /** Set by a sweep for each combination: its presenter, and where the result goes. */
+  sweepRun?: { presenter?: Presenter; onResult: (r: Awaited<ReturnType<Engine['run']>>) => void };
 }
 
 export async function presenterFor(json: boolean | undefined): Promise<Presenter> {
@@ -41,11 +55,44 @@ export function interruptSignal(say: (s: string) => void): { signal: AbortSignal
   };
 }
 
+/**
+ * The remote cache and executor of a run: --remote / PIPELINE_REMOTE / `remote:`; --executor /
+ * PIPELINE_EXECUTOR / `executor:` (bullmq needs a remote and Redis, and always pulls, since
+ * workers put their outputs in the remote).
+ */
+async function distributedOptions(
+  project: Project,
+  opts: RunCommandOptions,
+): Promise<{ engine: { remote?: RemoteCache; executor?: Executor }; pull: boolean }> {
+  const envExecutor = process.env.PIPELINE_EXECUTOR || undefined;
+  if (envExecutor !== undefined && envExecutor !== 'local' && envExecutor !== 'bullmq') {
+    throw new UserError(`PIPELINE_EXECUTOR is '${envExecutor}'`, 'set it to local or bullmq');
+  }
+  const executor = opts.executor ?? (envExecutor as 'local' | 'bullmq' | undefined) ?? project.settings?.executor ?? 'local';
+  const url = remoteUrl(opts.remote, project.settings?.remote);
+  const pull = opts.pull === true || project.settings?.remotePull === true || executor === 'bullmq';
+  if (url === undefined) {
+    if (executor === 'bullmq') {
+      throw new UserError('--executor bullmq needs a remote cache (workers put their outputs there)', "pass --remote URL, set PIPELINE_REMOTE, or add 'remote: URL' to pipeline.yaml (docs/DISTRIBUTED.md)");
+    }
+    if (opts.pull) throw new UserError('--pull needs a remote cache', "pass --remote URL, set PIPELINE_REMOTE, or add 'remote: URL' to pipeline.yaml");
+    return { engine: {}, pull: false };
+  }
+  const { LocalStore } = await import('../store.js');
+  const remote = new RemoteCache(openRemote(url, project.root), new LocalStore(join(project.root, 'cache')));
+  if (executor === 'local') return { engine: { remote }, pull };
+  const { BullMQExecutor, progressFileOf } = await import('../distributed/executor.js');
+  const { requireRedisUrl } = await import('../distributed/redis.js');
+  const redis = requireRedisUrl(opts.redis, project.settings?.redis);
+  return { engine: { remote, executor: new BullMQExecutor({ redis, remote, progressFile: progressFileOf(join(project.root, 'cache')) }) }, pull };
+}
+
 export async function runCommand(stages: string[], opts: RunCommandOptions): Promise<number> {
+  if (opts.set && opts.set.length > 0) return (await import('../experiments/sweep.js')).sweepCommand(stages, opts, runCommand);
   const project = openProject(opts);
   checkStageNames(project, stages);
   if (opts.jobs !== undefined && !(opts.jobs >= 1)) throw new UserError('--jobs takes a whole number >= 1');
-  const presenter = await presenterFor(opts.json);
+  const presenter = opts.sweepRun?.presenter ?? (await presenterFor(opts.json));
   const interrupt = interruptSignal((s) => process.stderr.write(`\n${s}\n`));
   let lock: Awaited<ReturnType<typeof acquireLock>> | undefined;
   try {
@@ -61,18 +108,27 @@ export async function runCommand(stages: string[], opts: RunCommandOptions): Pro
         throw e;
       }
     }
-    const engine = new Engine(project, { listener: (e) => presenter.listener(e), ...(opts.jobs ? { jobs: opts.jobs } : {}) });
+    const live = opts.dryRun ? undefined : livePublisher(join(project.root, 'cache')); // progress for `pipeline ui` (src/web/live-feed.ts)
+    const dist = await distributedOptions(project, opts);
+    const engine = new Engine(project, { listener: (e) => {
+        presenter.listener(e);
+        live?.listener(e);
+      }, ...(opts.jobs ? { jobs: opts.jobs } : {}), ...dist.engine });
     try {
       const result = await engine.run({
         targets: stages,
         force: opts.force ? (stages.length > 0 ? stages : true) : false,
         dryRun: opts.dryRun === true,
         signal: interrupt.signal,
+        pull: dist.pull,
       });
       await presenter.finish(result);
+      opts.sweepRun?.onResult(result);
       return result.interrupted ? 130 : result.ok ? 0 : 1;
     } finally {
+      live?.close();
       engine.close();
+      dist.engine.remote?.close();
     }
   } finally {
     lock?.release();

@@ -1,18 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { QueueProgress } from '../distributed/executor.js';
+import { RemoteCache } from '../remote/cache.js';
+import { openRemote, remoteUrl } from '../remote/open.js';
+import { LocalStore } from '../store.js';
 import { Engine } from '../engine.js';
 import { checkStageNames, openProject, type ProjectOptions } from './common.js';
 
-export async function statusCommand(stages: string[], opts: ProjectOptions & { json?: boolean; exitCode?: boolean }): Promise<number> {
+export async function statusCommand(stages: string[], opts: ProjectOptions & { json?: boolean; exitCode?: boolean; remote?: string }): Promise<number> {
   const project = openProject(opts);
   checkStageNames(project, stages);
-  const engine = new Engine(project);
+  const url = remoteUrl(opts.remote, project.settings?.remote);
+  const remote = url === undefined ? undefined : new RemoteCache(openRemote(url, project.root), new LocalStore(join(project.root, 'cache')));
+  const engine = new Engine(project, remote ? { remote } : {});
   try {
     const { stages: report } = await engine.status(stages);
+    const queue = distributedProgress(join(project.root, 'cache'));
     const stale = report.filter((s) => s.state === 'stale').length;
     // --exit-code: CI gates on it (1 when anything is stale), as `git diff --exit-code` does.
     const code = opts.exitCode && stale > 0 ? 1 : 0;
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ stages: report })}\n`);
+      process.stdout.write(`${JSON.stringify({ stages: report, ...(queue ? { distributed: queue } : {}) })}\n`);
       return code;
+    }
+    if (queue) {
+      process.stdout.write(
+        `a distributed run is going on (pid ${queue.pid}): stage ${queue.stage}: ${queue.queued} queued, ${queue.running} running, ${queue.done} done` +
+          `${queue.failed ? `, ${queue.failed} failed` : ''} of ${queue.total} items\n`,
+      );
     }
     const width = Math.max(8, ...report.map((s) => s.name.length));
     for (const s of report) {
@@ -24,5 +39,17 @@ export async function statusCommand(stages: string[], opts: ProjectOptions & { j
     return code;
   } finally {
     engine.close();
+    remote?.close();
+  }
+}
+
+/** The queue counts a running `pipeline run --executor bullmq` writes (cache/executor.json), while it runs. */
+function distributedProgress(cacheDir: string): QueueProgress | undefined {
+  try {
+    const p = JSON.parse(readFileSync(join(cacheDir, 'executor.json'), 'utf8')) as QueueProgress;
+    process.kill(p.pid, 0);
+    return Date.now() - p.time < 60_000 ? p : undefined;
+  } catch {
+    return undefined;
   }
 }

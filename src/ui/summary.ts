@@ -11,7 +11,7 @@ export function stageLine(s: StageSummary, width: number): string {
     const head = `${name}  ${s.state === 'ran' ? 'would run' : 'fresh'}${items}`;
     return [head, ...s.wouldRun.map((r) => `${' '.repeat(width)}    - ${r}`)].join('\n');
   }
-  const items = s.items ? `  ${s.items.total} items: ${s.items.ran} ran, ${s.items.cached} cached${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
+  const items = s.items ? `  ${s.items.total} items: ${s.items.ran} ran, ${s.items.cached} cached${s.items.pulled ? `, ${s.items.pulled} pulled` : ''}${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
   return `${name}  ${s.state.padEnd(7)} ${formatSeconds(s.seconds).padStart(6)}${items}`;
 }
 

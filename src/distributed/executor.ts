@@ -1,0 +1,229 @@
+// The distributed executor: each map-stage item that is not cached (locally or in the remote)
+// becomes one BullMQ job on Redis, computed by `pipeline worker` processes that put their
+// outputs in the remote cache. Job id = the item's cache key, so a job is never queued twice,
+// and a coordinator that restarts finds the jobs of its predecessor (or their results).
+//
+// Completion is decided by job state and the remote, not by the event stream alone: events
+// give the fast path, and a periodic sweep asks Redis for the state of jobs still pending
+// (a job that finished and was removed is looked up in the remote's result cache; a job that
+// is gone without a result is queued again). At most `window` jobs are in Redis at once, so
+// Redis memory and the coordinator's stay flat whatever the item count.
+import { writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import { ItemError } from '../errors.js';
+import type { Executor, ItemJobContext } from '../executor.js';
+import type { Hash } from '../hash.js';
+import type { RemoteCache } from '../remote/cache.js';
+import type { ItemOutput, ItemSink, ItemTask, MapContext, MapKind } from '../stage-api.js';
+import { packageVersion } from '../version.js';
+import { JOB_FORMAT, queueName, type ItemJob, type ItemJobResult } from './job.js';
+import { bullConnection, checkRedis } from './redis.js';
+
+export interface BullMQExecutorOptions {
+  redis: string;
+  remote: RemoteCache;
+  /** Most jobs in Redis at once (default 10,000). */
+  window?: number;
+  /** How often pending jobs are checked beside the events (ms, default 2,000). */
+  sweepMs?: number;
+  /** Where queue counts are written for `pipeline status` (cache/executor.json). */
+  progressFile?: string;
+  /** Tries per job for crashes (data errors are never retried). */
+  attempts?: number;
+}
+
+export interface QueueProgress {
+  pid: number;
+  stage: string;
+  queue: string;
+  total: number;
+  queued: number;
+  running: number;
+  done: number;
+  failed: number;
+  time: number;
+}
+
+export class BullMQExecutor implements Executor {
+  readonly #o: BullMQExecutorOptions;
+  #checked = false;
+
+  constructor(o: BullMQExecutorOptions) {
+    this.#o = o;
+  }
+
+  async runItems(kind: MapKind, ctx: MapContext, tasks: readonly ItemTask[], sink: ItemSink, job?: ItemJobContext): Promise<void> {
+    if (job === undefined || Object.keys(ctx.inputs).length > 0) {
+      // Whole-artifact inputs are not plain data: such a stage runs here.
+      ctx.log('info', `stage ${ctx.stage} runs locally (its kind reads whole artifacts besides its items)`);
+      await kind.run(ctx, tasks, sink);
+      return;
+    }
+    if (!this.#checked) {
+      await checkRedis(this.#o.redis);
+      this.#checked = true;
+    }
+    const remote = this.#o.remote;
+    const connection = bullConnection(this.#o.redis);
+    const name = queueName(kind.name);
+    const queue = new Queue<ItemJob, ItemJobResult, string>(name, { connection });
+    const events = new QueueEvents(name, { connection });
+    const window = this.#o.window ?? 10_000;
+    const sweepMs = this.#o.sweepMs ?? 2000;
+    const pending = new Map<Hash, ItemTask>();
+    const byKey = new Map<Hash, ItemTask>();
+    let next = 0;
+    let done = 0;
+    let failed = 0;
+    let fatal: unknown;
+    let chain: Promise<void> = Promise.resolve();
+    let wake: (() => void) | undefined;
+    const kick = (): void => {
+      wake?.();
+      wake = undefined;
+    };
+    const jobOpts: JobsOptions = {
+      attempts: this.#o.attempts ?? 3,
+      backoff: { type: 'fixed', delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    };
+    const dataOf = (t: ItemTask): ItemJob => ({
+      format: JOB_FORMAT,
+      pipeline: packageVersion(),
+      kind: kind.name,
+      version: kind.version,
+      stage: ctx.stage,
+      workspace: ctx.workspace,
+      confFile: job.confFile,
+      declared: [...job.declared],
+      params: { ...(ctx.params as Record<string, never>) },
+      env: job.fp.env,
+      inputs: Object.fromEntries(Object.entries(job.fp.inputs).filter(([k]) => !job.pathDeps.includes(k))),
+      fpHash: job.fpHash,
+      key: job.keys.get(t.id)!,
+      task: t,
+    });
+    for (const t of tasks) byKey.set(job.keys.get(t.id)!, t);
+
+    const settle = (key: Hash, result: ItemJobResult | Error): void => {
+      const t = pending.get(key);
+      if (t === undefined) return;
+      pending.delete(key);
+      chain = chain
+        .then(async () => {
+          if (result instanceof Error) {
+            failed++;
+            await sink.fail(t.id, result);
+          } else if ('error' in result) {
+            failed++;
+            const e = result.error;
+            await sink.fail(t.id, new ItemError(t.id, e.message, { ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) }));
+          } else {
+            await remote.fetch(Object.values(result.output.tree));
+            done++;
+            await sink.done(t.id, result.output);
+          }
+        })
+        .catch((e: unknown) => {
+          fatal ??= e;
+        })
+        .finally(kick);
+    };
+    const parse = (v: unknown): ItemJobResult => (typeof v === 'string' ? (JSON.parse(v) as ItemJobResult) : (v as ItemJobResult));
+
+    events.on('completed', ({ jobId, returnvalue }) => {
+      if (pending.has(jobId)) settle(jobId, parse(returnvalue));
+    });
+    events.on('failed', ({ jobId, failedReason }) => {
+      if (pending.has(jobId)) settle(jobId, new Error(`worker failed on item ${byKey.get(jobId)?.id ?? jobId}: ${failedReason}`));
+    });
+    events.on('error', () => {});
+
+    const refill = async (): Promise<void> => {
+      while (next < tasks.length && pending.size < window && !ctx.signal.aborted) {
+        const batch = tasks.slice(next, Math.min(tasks.length, next + Math.min(1000, window - pending.size)));
+        next += batch.length;
+        for (const t of batch) pending.set(job.keys.get(t.id)!, t);
+        await queue.addBulk(batch.map((t) => ({ name: t.id, data: dataOf(t), opts: { ...jobOpts, jobId: job.keys.get(t.id)! } })));
+      }
+    };
+
+    const sweep = async (): Promise<void> => {
+      const keys = [...pending.keys()].slice(0, 500);
+      for (const key of keys) {
+        if (!pending.has(key)) continue;
+        const state = await queue.getJobState(key);
+        if (state === 'completed') {
+          const j = await queue.getJob(key);
+          if (j?.returnvalue) settle(key, parse(j.returnvalue));
+        } else if (state === 'failed') {
+          const j = await queue.getJob(key);
+          settle(key, new Error(`worker failed on item ${pending.get(key)?.id}: ${j?.failedReason ?? 'unknown reason'}`));
+        } else if (state === 'unknown') {
+          // Finished and removed before we listened, or lost: the remote's result cache decides.
+          const r = await remote.getResult(key);
+          if (r?.output !== undefined) settle(key, { output: r.output as ItemOutput });
+          else if (r?.error !== undefined) settle(key, { error: r.error });
+          else {
+            const t = pending.get(key)!;
+            await queue.add(t.id, dataOf(t), { ...jobOpts, jobId: key });
+          }
+        }
+      }
+    };
+
+    const writeProgress = async (): Promise<void> => {
+      if (!this.#o.progressFile) return;
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      const p: QueueProgress = {
+        pid: process.pid,
+        stage: ctx.stage,
+        queue: name,
+        total: tasks.length,
+        queued: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (tasks.length - next),
+        running: c.active ?? 0,
+        done,
+        failed,
+        time: Date.now(),
+      };
+      const tmp = `${this.#o.progressFile}.tmp`;
+      writeFileSync(tmp, JSON.stringify(p));
+      renameSync(tmp, this.#o.progressFile);
+    };
+
+    try {
+      await events.waitUntilReady();
+      await refill();
+      let lastSweep = Date.now();
+      let lastProgress = 0;
+      while ((pending.size > 0 || next < tasks.length) && !ctx.signal.aborted && fatal === undefined) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 250);
+        });
+        await refill();
+        if (Date.now() - lastSweep >= sweepMs) {
+          lastSweep = Date.now();
+          await sweep();
+        }
+        if (Date.now() - lastProgress >= 1000) {
+          lastProgress = Date.now();
+          await writeProgress();
+        }
+      }
+      await chain;
+      await writeProgress();
+      if (fatal !== undefined) throw fatal;
+    } finally {
+      await events.close();
+      await queue.close();
+    }
+  }
+}
+
+/** Queue counts of a distributed run going on in the workspace, for `pipeline status`. */
+export function progressFileOf(cacheDir: string): string {
+  return join(cacheDir, 'executor.json');
+}

@@ -6,6 +6,7 @@
 // Output tree (outputs/train/ on checkout):
 //   model/model.json, model/weights.bin   the selected model, tfjs layers format
 //   model/genre-model.json                what loadGenreModel needs (name, genres, shape, ...)
+//   model.onnx                            the same model as ONNX (models/onnx-export.ts)
 //   history.json                          per-epoch losses and validation metrics
 //   tensorboard/events.out.tfevents.*     TensorBoard scalars; tensorboard/config.yaml beside it
 //   baseline/...                          the same for the mean_mlp baseline
@@ -33,7 +34,8 @@ import { BACKEND_CHOICES, backendEnv, onnxRuntimeVersion, resolveBackend } from 
 
 // 2: recurrent kernels initialised by our own orthogonal initialiser (nn/orthogonal.ts), which
 // differs from tfjs' in rounding; train.rnn onnx.
-export const TRAIN_VERSION = 2;
+// 3: model/model.json in stock tfjs-layers classes (models/stock-copy.ts); model.onnx beside it.
+export const TRAIN_VERSION = 3;
 
 /** Every train.* param: the model's architecture, how it is trained, and the rest. */
 export interface TrainParams extends ModelParams, TrainingOptions {
@@ -267,6 +269,7 @@ function nest(flat: Readonly<Record<string, unknown>>): JsonObject {
 
 async function putModel(ctx: ReduceContext, tree: Tree, prefix: string, r: FitResult, configYaml: string): Promise<void> {
   for (const [name, bytes] of Object.entries(r.files)) tree[`${prefix}model/${name}`] = await ctx.store.put(bytes);
+  if (r.onnx !== undefined) tree[`${prefix}model.onnx`] = await ctx.store.put(r.onnx);
   tree[`${prefix}history.json`] = await ctx.store.put(`${JSON.stringify(r.history, null, 2)}\n`);
   tree[`${prefix}tensorboard/${r.events.name}`] = await ctx.store.put(r.events.bytes);
   tree[`${prefix}tensorboard/config.yaml`] = await ctx.store.put(configYaml);

@@ -49,11 +49,14 @@ describe('genre models', () => {
         assert.deepEqual(loaded.genres, s.genres);
         const p1 = await loaded.predict(data.val.x, data.val.n);
         const p2 = (plain.predict(tf.tensor3d(data.val.x, [data.val.n, SHAPE.length, SHAPE.width])) as tf.Tensor).dataSync();
-        assert.deepEqual([...p1], [...p2]);
+        // model.json holds stock tfjs layers (stages/models/stock-copy.ts) where the project
+        // loader rebuilds the fast ones: the same weights, the same maths to rounding.
+        assert.equal(p2.length, p1.length);
+        p1.forEach((v, i) => assert.ok(Math.abs(v - p2[i]!) <= 1e-5, `${name}: prediction ${i}: ${v} against ${p2[i]}`));
         // The handler saves too: a copy written through it loads to the same predictions.
         await plain.save(directoryHandler(join(root, 'copy')));
         const copy = await tf.loadLayersModel(directoryHandler(join(root, 'copy')));
-        assert.deepEqual([...(copy.predict(tf.tensor3d(data.val.x, [data.val.n, SHAPE.length, SHAPE.width])) as tf.Tensor).dataSync()], [...p1]);
+        assert.deepEqual([...(copy.predict(tf.tensor3d(data.val.x, [data.val.n, SHAPE.length, SHAPE.width])) as tf.Tensor).dataSync()], [...p2]);
         copy.dispose();
         assert.equal(p1.length, data.val.n * 3);
         // The saved weights are those of the selected epoch: its F1 comes back.

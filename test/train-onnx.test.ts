@@ -44,7 +44,9 @@ describe('train.rnn onnx', () => {
     // The saved reference network (LayerNorm([L,F]) -> BiLSTM -> last step -> MaxPool -> Dense
     // -> sigmoid), loaded twice: one copy steps through tfjs autodiff, the other through ONNX.
     const m = await build('reference', 'fast');
-    const files = await m.save();
+    // The project's own format: OnnxModelTrainer needs the FastRecurrent layer (the default,
+    // stock format saves it as tfjs-layers' LSTM).
+    const files = await m.save('project');
     await m.dispose();
     const load = (): Promise<tf.LayersModel> => tf.loadLayersModel(readHandler((rel) => files[rel]!));
     const [a, b] = [await load(), await load()];
@@ -148,7 +150,9 @@ describe('train.rnn onnx', () => {
         // The selected epoch's weights, read back: its validation F1 comes back exactly.
         const p = await loaded.predict(data.val.x, data.val.n);
         const q = (plain.predict(tf.tensor3d(data.val.x, [data.val.n, SHAPE.length, SHAPE.width])) as tf.Tensor).dataSync();
-        assert.deepEqual([...p], [...q]);
+        // model.json holds stock tfjs-layers' LSTM (stock-copy.ts): the same weights and maths, to rounding.
+        assert.equal(q.length, p.length);
+        p.forEach((v, i) => assert.ok(Math.abs(v - q[i]!) <= 1e-5, `prediction ${i}: ${v} against ${q[i]}`));
         const { multiLabelMetrics } = await import('../stages/report/metrics-math.js');
         const m = multiLabelMetrics({ scores: p, targets: data.val.y, rows: data.val.n, cols: 3 }, 0.5);
         assert.equal(m.weightedF1, r1.history.selected.value);

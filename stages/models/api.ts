@@ -77,8 +77,14 @@ export interface TrainableGenreModel extends GenreClassifier {
   getState(withOptimizer: boolean): Promise<ModelState>;
   /** Restores what getState returned (a weights-only state keeps the optimizer as it is). */
   setState(state: ModelState): Promise<void>;
-  /** The model in tfjs layers format: {"model.json", "weights.bin"}. */
-  save(): Promise<ModelFiles>;
+  /**
+   * The model in tfjs layers format: {"model.json", "weights.bin"}, with stock tfjs-layers
+   * classes wherever the network allows (stock-copy.ts; format 'stock', the default), or with
+   * the project's own layers, as trained ('project': what code that needs FastRecurrent loads).
+   */
+  save(format?: 'stock' | 'project'): Promise<ModelFiles>;
+  /** The model as ONNX (onnx-export.ts): input `features` [batch, L, F], output `probabilities`. */
+  exportOnnx?(): Uint8Array;
   /**
    * How training steps run, when it is not what `params.rnn` asked for (e.g. `onnx` asked for a
    * model with two LSTM layers, which trains on `fast`): a sentence for the log.

@@ -101,6 +101,8 @@ export interface FitResult {
   files: ModelFiles;
   info: GenreModelInfo;
   history: History;
+  /** The model as ONNX (the train stage writes it as model.onnx beside model/). */
+  onnx?: Uint8Array;
   /** TensorBoard event file. */
   events: { name: string; bytes: Buffer };
   /** Whether this run continued from a checkpoint. */
@@ -302,7 +304,8 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
   const history = makeHistory(state, stopped, hasVal);
   const info = modelInfo(o, data, loss, history);
   const files = { ...(await model.save()), 'genre-model.json': Buffer.from(`${JSON.stringify(info, null, 2)}\n`) };
-  return { files, info, history, events: { name: eventFileName(startWall), bytes: tb.bytes() }, resumedFrom };
+  const onnx = model.exportOnnx?.();
+  return { files, info, history, ...(onnx === undefined ? {} : { onnx }), events: { name: eventFileName(startWall), bytes: tb.bytes() }, resumedFrom };
 }
 
 /** Removes the checkpoints of finished trainings once the stage's outputs are complete. */

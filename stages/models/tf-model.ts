@@ -26,6 +26,8 @@ import type {
   TrainableGenreModel,
 } from './api.js';
 import { modelToFiles, readHandler } from './io.js';
+import { exportOnnx } from './onnx-export.js';
+import { stockCopy } from './stock-copy.js';
 import { type RandomState, SeededRandom } from './seeded-random.js';
 import type { JsonValue } from '../../src/stage-api.js';
 
@@ -193,8 +195,14 @@ class TfGenreModel implements TrainableGenreModel {
     }
   }
 
-  async save(): Promise<ModelFiles> {
-    return modelToFiles(this.#probs);
+  async save(format: 'stock' | 'project' = 'stock'): Promise<ModelFiles> {
+    // Stock tfjs-layers classes where every layer has a stock equivalent (stock-copy.ts), so
+    // that plain @tensorflow/tfjs loads the model; the project's own classes otherwise.
+    return (format === 'stock' ? await stockCopy(this.#probs) : null) ?? modelToFiles(this.#probs);
+  }
+
+  exportOnnx(): Uint8Array {
+    return exportOnnx(this.#probs);
   }
 
   async dispose(): Promise<void> {
@@ -225,27 +233,45 @@ export function tfGenreModel(name: string, opts: BuildOptions, build: NetworkBui
   return new TfGenreModel(name, opts, build);
 }
 
-/** Loads a model saved by a TfGenreModel; `resolve` maps a file of the model folder to a path. */
+/**
+ * Loads a model saved by a TfGenreModel; `resolve` maps a file of the model folder to a path.
+ * The network is rebuilt by the model's factory from genre-model.json's params (FastRecurrent
+ * and the project's LayerNorm: the fast layers training used) and given the saved weights in
+ * order; model.json's own classes (stock ones since train version 3, the project's before)
+ * only have to agree on the weights' shapes, so both load, to the same predictions as before.
+ */
 export async function loadTfGenreModel(info: GenreModelInfo, resolve: (relPath: string) => string): Promise<LoadedGenreModel> {
-  // Custom layers must be registered with tfjs before a model that uses them is deserialised:
-  // loading the registry imports every model module, and with them the layers they use.
-  const { loadModelRegistry } = await import('./registry.js');
-  await loadModelRegistry();
-  let model: tf.LayersModel;
+  const { getModelFactory } = await import('./registry.js');
+  const factory = await getModelFactory(info.model);
+  const shape: ModelShape = { length: info.inputLength, width: info.inputWidth, genres: info.genres.length };
+  let weights: NamedArray[];
   try {
-    model = await tf.loadLayersModel(readHandler((rel) => readFileSync(resolve(rel)), info.model));
+    const artifacts = await readHandler((rel) => readFileSync(resolve(rel)), info.model).load!();
+    if (artifacts.weightSpecs === undefined || artifacts.weightData === undefined) throw new Error('model.json lists no weights');
+    const tensors = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
+    weights = artifacts.weightSpecs.map((s) => {
+      const t = tensors[s.name]!;
+      const w = { name: s.name, shape: [...t.shape], data: new Float32Array(t.dataSync()) };
+      t.dispose();
+      return w;
+    });
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot load the ${info.model} model: ${(e as Error).message}`, 'point at a model folder written by the train stage, or retrain');
   }
-  const shape: ModelShape = { length: info.inputLength, width: info.inputWidth, genres: info.genres.length };
+  const model = factory.build({ shape, params: info.params, loss: info.loss, lr: 0.001, seed: 0 });
+  try {
+    await model.setState({ weights });
+  } catch (e) {
+    await model.dispose();
+    throw new UserError(`cannot load the ${info.model} model: ${(e as Error).message}`, 'point at a model folder written by the train stage, or retrain');
+  }
   return {
     name: info.model,
     shape,
     info,
     genres: info.genres,
-    predict: (x, n) => predictWith(model, shape, x, n),
-    dispose: () => model.dispose(),
+    predict: (x, n) => model.predict(x, n),
+    dispose: () => void model.dispose(),
   };
 }
-

@@ -1,0 +1,397 @@
+// The JSON the page shows (docs/UI.md documents each shape): the runs table, one run, a
+// comparison of runs, and the stage graph's status. Everything here only reads.
+import { decodeNpy } from '../npy.js';
+import type { ItemErrorJson } from '../plan.js';
+import { diffFlat } from '../params.js';
+import type { OutputRef, RunRecord, RunRow, StageRecord } from '../runs.js';
+import type { StageSummary } from '../events.js';
+import type { Headline } from '../stage-api.js';
+import type { History, MetricsJson } from '../../stages/report/metrics-json.js';
+import { prCurve } from '../../stages/report/metrics-math.js';
+import { PUBLISHED, publishedMeanAp } from '../../stages/report/published.js';
+import { buildRunsTable, filterRows, sortRows, type RunsTable, type TableColumn, type TableRow } from './table.js';
+import { readLive, type LiveState } from './live-feed.js';
+import { flatParams, type WorkspaceReader } from './workspace.js';
+
+/** An error the API answers with a status code and a message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunsPage {
+  total: number;
+  matched: number;
+  offset: number;
+  limit: number;
+  sort: string;
+  desc: boolean;
+  columns: TableColumn[];
+  rows: TableRow[];
+}
+
+export interface ArtifactFile {
+  path: string;
+  hash: string;
+  size: number | null;
+  npy?: { dtype: string; shape: number[] };
+  url: string;
+}
+
+export interface StageDetail {
+  name: string;
+  uses?: string;
+  cmd?: string;
+  deps: string[];
+  state: string;
+  seconds: number | null;
+  items?: StageSummary['items'];
+  failures: ItemErrorJson[];
+  error?: string;
+  fpHash: string;
+  headline?: Headline;
+  output?: {
+    type: OutputRef['type'];
+    root: string;
+    files: ArtifactFile[];
+    /** Files in all (a collection may list only its first items). */
+    fileCount: number;
+    bytes: number;
+    items?: number;
+  };
+}
+
+export interface Curve {
+  genre: string;
+  ap: number | null;
+  recall: number[];
+  precision: number[];
+}
+
+const MAX_LISTED_FILES = 200;
+const MAX_CURVE_POINTS = 400;
+
+function stageUsing(record: RunRecord, kind: string): string | undefined {
+  return Object.entries(record.stages).find(([, s]) => s.uses === kind && s.output)?.[0];
+}
+
+/** Keeps a long curve's shape with at most `max` points (every k-th point, and the last). */
+function thin(xs: number[], ys: number[], max: number): { x: number[]; y: number[] } {
+  if (xs.length <= max) return { x: xs, y: ys };
+  const step = xs.length / max;
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < max; i++) {
+    const k = Math.floor(i * step);
+    x.push(xs[k]!);
+    y.push(ys[k]!);
+  }
+  x.push(xs[xs.length - 1]!);
+  y.push(ys[ys.length - 1]!);
+  return { x, y };
+}
+
+export class UiData {
+  readonly ws: WorkspaceReader;
+  #table: { seq: number; table: RunsTable } | undefined;
+  #status: { at: number; value: Promise<unknown> } | undefined;
+
+  constructor(ws: WorkspaceReader) {
+    this.ws = ws;
+  }
+
+  async metricsOf(record: RunRecord): Promise<MetricsJson | undefined> {
+    const stage = stageUsing(record, 'metrics');
+    const out = stage ? record.stages[stage]?.output : undefined;
+    const hash = out?.type === 'tree' ? out.tree['metrics.json'] : undefined;
+    if (!hash) return undefined;
+    try {
+      const m = await this.ws.readJson<MetricsJson>(hash);
+      return Array.isArray(m.per_genre) ? m : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The whole table, rebuilt only when a run was recorded since. */
+  async table(): Promise<RunsTable> {
+    const seq = this.ws.lastSeq();
+    if (this.#table?.seq === seq) return this.#table.table;
+    const rows = this.ws.runs();
+    const entries = await Promise.all(
+      rows.map(async (row) => {
+        const record = await this.ws.record(row.id);
+        return { row, record, metrics: record ? await this.metricsOf(record) : undefined };
+      }),
+    );
+    const table = buildRunsTable(entries);
+    this.#table = { seq, table };
+    return table;
+  }
+
+  async runsPage(q: { offset?: number; limit?: number; sort?: string; desc?: boolean; filter?: string }): Promise<RunsPage> {
+    const table = await this.table();
+    const sort = q.sort && (q.sort === 'seq' || table.columns.some((c) => c.key === q.sort)) ? q.sort : 'seq';
+    const desc = q.desc ?? sort === 'seq';
+    const matched = filterRows(table, q.filter ?? '');
+    const sorted = sortRows(matched, sort, desc);
+    const limit = Math.min(Math.max(1, q.limit ?? 50), 1000);
+    const offset = Math.max(0, Math.min(q.offset ?? 0, Math.max(0, sorted.length - 1)));
+    return { total: table.rows.length, matched: sorted.length, offset, limit, sort, desc, columns: table.columns, rows: sorted.slice(offset, offset + limit) };
+  }
+
+  async #rowAndRecord(run: string): Promise<{ row: RunRow; record: RunRecord }> {
+    let row: RunRow;
+    try {
+      row = this.ws.resolve(run);
+    } catch (e) {
+      if (e instanceof Error && e.name === 'RunNotFound') throw new ApiError(404, e.message);
+      throw e;
+    }
+    const record = await this.ws.record(row.id);
+    if (!record) throw new ApiError(404, `run ${row.id} is in the run index but its record is gone (removed by pipeline gc)`);
+    return { row, record };
+  }
+
+  async #files(run: string, stage: string, out: OutputRef): Promise<NonNullable<StageDetail['output']>> {
+    const url = (p: string) => `/api/runs/${run}/files/${encodeURIComponent(stage)}/${p.split('/').map(encodeURIComponent).join('/')}`;
+    const file = (path: string, hash: string, detail: boolean): ArtifactFile => {
+      const size = this.ws.objectSize(hash) ?? null;
+      const npy = detail && path.endsWith('.npy') ? this.ws.npyHeader(hash) : undefined;
+      return { path, hash, size, ...(npy ? { npy } : {}), url: url(path) };
+    };
+    if (out.type === 'tree') {
+      const entries = Object.entries(out.tree).sort(([a], [b]) => (a < b ? -1 : 1));
+      const files = entries.map(([p, h], i) => file(p, h, i < MAX_LISTED_FILES));
+      return { type: 'tree', root: out.root, files: files.slice(0, MAX_LISTED_FILES), fileCount: files.length, bytes: files.reduce((a, f) => a + (f.size ?? 0), 0) };
+    }
+    const manifest = await this.ws.manifest(out.manifest);
+    const all: Array<[string, string]> = [];
+    for (const [id, it] of Object.entries(manifest?.items ?? {})) for (const [p, h] of Object.entries(it.tree)) all.push([`${id}/${p}`, h]);
+    all.sort(([a], [b]) => (a < b ? -1 : 1));
+    let bytes = 0;
+    for (const [, h] of all) bytes += this.ws.objectSize(h) ?? 0;
+    return {
+      type: 'collection',
+      root: out.root,
+      files: all.slice(0, MAX_LISTED_FILES).map(([p, h]) => file(p, h, true)),
+      fileCount: all.length,
+      bytes,
+      items: Object.keys(manifest?.items ?? {}).length,
+    };
+  }
+
+  /** The object a download link names, or a 404. */
+  async fileOf(run: string, stage: string, path: string): Promise<{ hash: string; file: string; name: string }> {
+    const { row, record } = await this.#rowAndRecord(run);
+    const s = record.stages[stage];
+    if (!s?.output) throw new ApiError(404, `run ${row.id} has no output for stage '${stage}'`);
+    let hash: string | undefined;
+    if (s.output.type === 'tree') hash = s.output.tree[path];
+    else {
+      const cut = path.indexOf('/');
+      const manifest = await this.ws.manifest(s.output.manifest);
+      hash = cut < 0 ? undefined : manifest?.items[path.slice(0, cut)]?.tree[path.slice(cut + 1)];
+    }
+    if (!hash) throw new ApiError(404, `stage '${stage}' of run ${row.id} has no file '${path}'`);
+    if (this.ws.objectSize(hash) === undefined) throw new ApiError(404, `cache object ${hash} (${stage}/${path}) is missing from cache/objects (run 'pipeline verify', then 'pipeline run')`);
+    return { hash, file: this.ws.objectPath(hash), name: path.split('/').pop() ?? path };
+  }
+
+  async #history(record: RunRecord): Promise<{ model: History | null; baseline: History | null }> {
+    const stage = stageUsing(record, 'train');
+    const out = stage ? record.stages[stage]?.output : undefined;
+    if (out?.type !== 'tree') return { model: null, baseline: null };
+    const read = async (p: string): Promise<History | null> => {
+      const h = out.tree[p];
+      if (!h) return null;
+      try {
+        return await this.ws.readJson<History>(h);
+      } catch {
+        return null;
+      }
+    };
+    return { model: await read('history.json'), baseline: await read('baseline/history.json') };
+  }
+
+  async #curves(record: RunRecord, metrics: MetricsJson): Promise<{ model: Curve[]; baseline: Curve[] | null } | null> {
+    const stage = stageUsing(record, 'metrics');
+    const out = stage ? record.stages[stage]?.output : undefined;
+    if (out?.type !== 'tree' || !out.tree['predictions.npy'] || !out.tree['targets.npy']) return null;
+    try {
+      const t = decodeNpy(await this.ws.readObject(out.tree['targets.npy']), 'targets.npy');
+      const curvesOf = (scores: ArrayLike<number>, rows: MetricsJson['per_genre']): Curve[] => {
+        const [M, G] = t.shape as [number, number];
+        return rows.map((g, j) => {
+          const s = new Float64Array(M);
+          const y = new Float64Array(M);
+          for (let i = 0; i < M; i++) {
+            s[i] = Number(scores[i * G + j]);
+            y[i] = Number(t.data[i * G + j]);
+          }
+          const c = prCurve(s, y);
+          if (!c) return { genre: g.genre, ap: g.ap, recall: [], precision: [] };
+          const th = thin([0, ...c.recall], [c.precision[0] ?? 1, ...c.precision], MAX_CURVE_POINTS);
+          return { genre: g.genre, ap: g.ap, recall: th.x, precision: th.y };
+        });
+      };
+      const p = decodeNpy(await this.ws.readObject(out.tree['predictions.npy']), 'predictions.npy');
+      const bh = out.tree['baseline/predictions.npy'];
+      const b = bh && metrics.baseline ? decodeNpy(await this.ws.readObject(bh), 'baseline/predictions.npy') : undefined;
+      return { model: curvesOf(p.data as ArrayLike<number>, metrics.per_genre), baseline: b && metrics.baseline ? curvesOf(b.data as ArrayLike<number>, metrics.baseline.per_genre) : null };
+    } catch {
+      return null;
+    }
+  }
+
+  async run(run: string): Promise<unknown> {
+    const { row, record } = await this.#rowAndRecord(run);
+    const metrics = (await this.metricsOf(record)) ?? null;
+    // In the order the run went through them (the record's keys are sorted by name).
+    const order = row.summary.stages.map((s) => s.name);
+    const names = Object.keys(record.stages).sort((a, b) => (order.indexOf(a) + 1 || 1e9) - (order.indexOf(b) + 1 || 1e9));
+    const stages: StageDetail[] = [];
+    for (const name of names) stages.push(await this.#stage(row, name, record.stages[name]!));
+    const genres = metrics?.per_genre.map((g) => g.genre) ?? [];
+    return {
+      id: row.id,
+      seq: row.seq,
+      time: row.time,
+      seconds: row.seconds,
+      ok: record.ok,
+      targets: record.targets,
+      headline: row.summary.headline ?? null,
+      versions: record.versions,
+      params: flatParams(record.params),
+      metrics,
+      published: PUBLISHED.map((p) => ({ key: p.key, label: p.label, short: p.short, rows: p.rows, meanAp: publishedMeanAp(p, genres).mean })),
+      curves: metrics ? await this.#curves(record, metrics) : null,
+      history: await this.#history(record),
+      stages,
+    };
+  }
+
+  async #stage(row: RunRow, name: string, s: StageRecord): Promise<StageDetail> {
+    const sum = row.summary.stages.find((x) => x.name === name);
+    return {
+      name,
+      ...(s.uses ? { uses: s.uses } : {}),
+      ...(s.cmd ? { cmd: s.cmd } : {}),
+      deps: s.deps,
+      state: sum?.state ?? (s.ok ? 'ok' : 'failed'),
+      seconds: sum?.seconds ?? null,
+      ...(sum?.items ? { items: sum.items } : {}),
+      failures: s.failures ?? sum?.failures ?? [],
+      ...(sum?.error ? { error: sum.error } : {}),
+      fpHash: s.fpHash,
+      ...(s.headline ? { headline: s.headline } : {}),
+      ...(s.output ? { output: await this.#files(row.id, name, s.output) } : {}),
+    };
+  }
+
+  async compare(ids: string[]): Promise<unknown> {
+    if (ids.length < 2) throw new ApiError(400, 'compare needs two or more runs: /api/compare?runs=ID1,ID2');
+    const runs = await Promise.all(
+      ids.map(async (id) => {
+        const { row, record } = await this.#rowAndRecord(id);
+        const metrics = (await this.metricsOf(record)) ?? null;
+        return { row, record, metrics, params: flatParams(record.params), history: await this.#history(record) };
+      }),
+    );
+    // Oldest first: deltas read as "what changed since".
+    runs.sort((a, b) => a.row.seq - b.row.seq);
+    const keys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
+    const params = keys.map((key) => {
+      const values = runs.map((r) => (key in r.params ? r.params[key] : null));
+      return { key, values, differs: values.some((v) => JSON.stringify(v) !== JSON.stringify(values[0])) };
+    });
+    const genres = [...new Set(runs.flatMap((r) => r.metrics?.per_genre.map((g) => g.genre) ?? []))];
+    const ap = genres.map((genre) => {
+      const values = runs.map((r) => r.metrics?.per_genre.find((g) => g.genre === genre)?.ap ?? null);
+      const first = values[0] ?? null;
+      return { genre, values, deltas: values.map((v) => (v === null || first === null ? null : v - first)) };
+    });
+    return {
+      runs: runs.map((r) => ({
+        id: r.row.id,
+        time: r.row.time,
+        ok: r.record.ok,
+        mAP: r.metrics?.mAP ?? null,
+        model: r.metrics?.model ?? null,
+        baseline_mAP: r.metrics?.baseline?.mAP ?? null,
+        history: r.history,
+      })),
+      params,
+      changed: diffFlat(runs[0]!.params, runs[runs.length - 1]!.params),
+      ap,
+    };
+  }
+
+  live(): LiveState | undefined {
+    return readLive(this.ws.cacheDir)?.state;
+  }
+
+  /** The graph: each stage's state (fresh / stale / running / failed) and why, items, where its output is. */
+  async status(): Promise<unknown> {
+    // Several tabs (or a fast refresh) share one evaluation for a moment.
+    if (this.#status && Date.now() - this.#status.at < 1000) return this.#status.value;
+    const value = this.#statusNow();
+    this.#status = { at: Date.now(), value };
+    value.catch(() => {
+      this.#status = undefined;
+    });
+    return value;
+  }
+
+  async #statusNow(): Promise<unknown> {
+    let project;
+    try {
+      project = this.ws.project();
+    } catch (e) {
+      const msg = e instanceof Error && 'format' in e && typeof (e as { format: unknown }).format === 'function' ? (e as unknown as { format(): string }).format() : String(e);
+      return { error: msg, stages: [], edges: [] };
+    }
+    const report = await this.ws.status(project);
+    const live = this.live();
+    const running = live && !live.ended ? live : undefined;
+    const rows = this.ws.runs();
+    const latest = rows[rows.length - 1];
+    // Where each stage's latest output is: the newest run whose record has it.
+    const outputIn = new Map<string, string>();
+    for (let i = rows.length - 1; i >= 0 && i >= rows.length - 50 && outputIn.size < project.order.length; i--) {
+      const rec = await this.ws.record(rows[i]!.id);
+      for (const [name, s] of Object.entries(rec?.stages ?? {})) if (s.output && !outputIn.has(name)) outputIn.set(name, rows[i]!.id);
+    }
+    const stages = report.map((st) => {
+      const spec = project.stages.get(st.name)!;
+      const last = latest?.summary.stages.find((s) => s.name === st.name);
+      const liveStage = running?.stages.find((s) => s.name === st.name);
+      let state: string = st.state;
+      const reasons = [...st.reasons];
+      if (liveStage?.state === 'running') state = 'running';
+      else if (st.state === 'stale' && last?.state === 'failed') {
+        state = 'failed';
+        if (last.error) reasons.unshift(`the last run failed here: ${last.error.split('\n')[0]}`);
+        for (const f of last.failures ?? []) reasons.push(`movie ${f.item}: ${f.file ? `${f.file}: ` : ''}${f.message}`);
+      }
+      return {
+        name: st.name,
+        kind: spec.uses ?? 'cmd',
+        ...(spec.cmd ? { cmd: spec.cmd } : {}),
+        deps: spec.stageDeps,
+        state,
+        reasons,
+        ...(st.items ? { items: st.items } : {}),
+        ...(liveStage ? { live: liveStage } : {}),
+        ...(last ? { last: { run: latest!.id, state: last.state, seconds: last.seconds, ...(last.items ? { items: last.items } : {}) } } : {}),
+        ...(outputIn.has(st.name) ? { output: { run: outputIn.get(st.name)! } } : {}),
+      };
+    });
+    const edges = stages.flatMap((s) => s.deps.map((d) => ({ from: d, to: s.name })));
+    return { stages, edges, computedAt: Date.now() };
+  }
+}

@@ -19,7 +19,7 @@ import { Checkout } from './outputs.js';
 import type { Conf } from './params.js';
 import { planStage, type CachedItem, type CachedStage, type ItemErrorJson, type LastState, type PlanItem, type StagePlan } from './plan.js';
 import { RunIndex, saveRecord, type Manifest, type OutputRef, type RunRecord, type StageRecord } from './runs.js';
-import type { Project, StageSpec } from './spec.js';
+import { stageParams, type Project, type StageSpec } from './spec.js';
 import { isVolatile } from './stage-api.js';
 import type {
   Artifact,
@@ -172,7 +172,7 @@ export class Engine {
     return makeContext({
       stage: spec.name,
       declared: spec.params,
-      params: this.project.params,
+      params: stageParams(this.project.params, spec), // a matrix variant's own values over the conf
       root: this.project.root,
       confFile: this.project.confFile,
       store: this.store,
@@ -675,6 +675,7 @@ export class Engine {
       params: s.params,
       outs: s.outs,
       onError: s.onError,
+      ...(s.set ? { set: s.set } : {}),
       fp: view.fp!,
       fpHash: view.fpHash!,
       ok,

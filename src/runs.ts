@@ -24,6 +24,8 @@ export interface StageRecord {
   params: string[];
   outs: string[];
   onError: 'fail' | 'skip';
+  /** Per-stage param values (a matrix variant's), as in StageSpec.set. */
+  set?: Record<string, import('./stage-api.js').JsonValue>;
   fp: StageFingerprint;
   fpHash: Hash;
   ok: boolean;
@@ -140,5 +142,6 @@ export function specFromRecord(name: string, s: StageRecord): import('./spec.js'
     params: s.params,
     outs: s.outs,
     onError: s.onError,
+    ...(s.set ? { set: s.set } : {}),
   };
 }

@@ -10,7 +10,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BUILTIN_KINDS, isBuiltinKind, type BuiltinKindName } from '../stages/index.js';
 import { ConfigError, didYouMean, type Diagnostic, type Location } from './diagnostics.js';
 import { findCycle } from './graph.js';
-import { keyLocation, loadParams, readYaml, valueLocation, type Params } from './params.js';
+import { keyLocation, loadParams, readYaml, valueLocation, Params } from './params.js';
+import type { JsonValue } from './stage-api.js';
 
 export type OnError = 'fail' | 'skip';
 
@@ -29,6 +30,14 @@ export interface StageSpec {
   /** Workspace-relative output paths. */
   outs: string[];
   onError: OnError;
+  /**
+   * Param values this stage sees instead of the conf's (dotted key -> value): a `matrix:`
+   * variant's own values, which its downstream variants inherit. Only declared keys reach the
+   * fingerprint, as always.
+   */
+  set?: Record<string, JsonValue>;
+  /** A `matrix:` variant: the stage it was expanded from, and its values (for dag and reports). */
+  matrix?: { of: string; values: Record<string, JsonValue> };
 }
 
 export interface Project {
@@ -63,6 +72,31 @@ export interface LoadOptions {
 }
 
 export const SPEC_FILE = 'pipeline.yaml';
+
+const stageParamsMemo = new WeakMap<Params, WeakMap<object, Params>>();
+/** The params a stage sees: the conf with the stage's own values (`set`, from a matrix) over it. */
+export function stageParams(params: Params, spec: Pick<StageSpec, 'set'>): Params {
+  const set = spec.set;
+  if (!set || Object.keys(set).length === 0) return params;
+  let byStage = stageParamsMemo.get(params);
+  if (!byStage) stageParamsMemo.set(params, (byStage = new WeakMap()));
+  const hit = byStage.get(set);
+  if (hit) return hit;
+  const tree = structuredClone(params.tree);
+  for (const [key, value] of Object.entries(set)) {
+    const parts = key.split('.');
+    let cur = tree as Record<string, JsonValue>;
+    for (const p of parts.slice(0, -1)) {
+      const next = cur[p];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[p] = {};
+      cur = cur[p] as Record<string, JsonValue>;
+    }
+    cur[parts[parts.length - 1]!] = value;
+  }
+  const out = new Params(tree);
+  byStage.set(set, out);
+  return out;
+}
 export const DEFAULT_CONF = 'conf/default.yaml';
 
 export function findWorkspace(start = process.cwd()): string | undefined {

@@ -124,6 +124,8 @@ export async function runCommand(stages: string[], opts: RunCommandOptions): Pro
       });
       await presenter.finish(result);
       opts.sweepRun?.onResult(result);
+      // pipeline.lock beside pipeline.yaml: the latest successful run, for git (src/experiments/lock-file.ts).
+      if (result.ok && result.record && !opts.dryRun) (await import('../experiments/lock-file.js')).writeLockFile(project, result.record);
       return result.interrupted ? 130 : result.ok ? 0 : 1;
     } finally {
       live?.close();

@@ -38,7 +38,7 @@ export interface Row {
   seconds: number;
   params: Record<string, unknown>;
   metrics: Record<string, number | null>;
-  identical?: number;
+  identical?: string;
 }
 export interface RunsPage {
   total: number;

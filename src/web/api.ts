@@ -9,7 +9,8 @@ import type { Headline } from '../stage-api.js';
 import type { History, MetricsJson } from '../../stages/report/metrics-json.js';
 import { prCurve } from '../../stages/report/metrics-math.js';
 import { PUBLISHED, publishedMeanAp } from '../../stages/report/published.js';
-import { buildRunsTable, filterRows, sortRows, type RunsTable, type TableColumn, type TableRow } from './table.js';
+import { buildRunsTable } from '../experiments/table.js';
+import { filterRows, sortRows, webTable, type RunsTable, type TableColumn, type TableRow } from './table.js';
 import { readLive, type LiveState } from './live-feed.js';
 import { flatParams, type WorkspaceReader } from './workspace.js';
 
@@ -121,14 +122,19 @@ export class UiData {
   async table(): Promise<RunsTable> {
     const seq = this.ws.lastSeq();
     if (this.#table?.seq === seq) return this.#table.table;
-    const rows = this.ws.runs();
-    const entries = await Promise.all(
-      rows.map(async (row) => {
-        const record = await this.ws.record(row.id);
-        return { row, record, metrics: record ? await this.metricsOf(record) : undefined };
-      }),
-    );
-    const table = buildRunsTable(entries);
+    const index = this.ws.index();
+    let table: RunsTable = { columns: [], rows: [] };
+    const source = { runs: index!, store: { path: (h: string) => this.ws.objectPath(h), readJson: <T>(h: string) => this.ws.readJson<T>(h) } };
+    // A run recorded between the two reads of the index makes them differ: read again.
+    for (let attempt = 0; index !== undefined && attempt < 5; attempt++) {
+      const rows = this.ws.runs();
+      if (rows.length === 0) break;
+      const t = await buildRunsTable(source, { limit: rows.length });
+      if (t.rows.length === rows.length && t.rows.every((r, i) => r.run === rows[i]!.id)) {
+        table = webTable(t, rows);
+        break;
+      }
+    }
     this.#table = { seq, table };
     return table;
   }

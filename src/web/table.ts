@@ -1,10 +1,12 @@
-// The runs table: one row per recorded run, a column for every param whose value differs
-// between runs and for each headline metric; then sorting, filtering and paging for the page.
-import type { RunRecord, RunRow } from '../runs.js';
-import type { MetricsJson } from '../../stages/report/metrics-json.js';
-import { flatParams } from './workspace.js';
+// The runs table as the page pages through it: the table itself is src/experiments/table.ts's
+// (the same data as `pipeline runs --table`: a column for every param that differs and for each
+// metric, identical results marked); here it gains each run's sequence number and duration from
+// the run index, and the filtering, sorting and paging the page asks the server for.
+import type { RunRow } from '../runs.js';
+import type { RunsTable as ExperimentsTable } from '../experiments/table.js';
 
 export interface TableColumn {
+  /** `run`, `time`, `ok`, `seconds`, `param:<dotted key>` or `metric:<metric key>`. */
   key: string;
   label: string;
   group: 'run' | 'param' | 'metric';
@@ -18,8 +20,8 @@ export interface TableRow {
   seconds: number;
   params: Record<string, unknown>;
   metrics: Record<string, number | null>;
-  /** The id of an earlier row with the same run id: nothing changed, the same results. */
-  identical?: number;
+  /** The first listed run with the same results (every stage's output root equal). */
+  identical?: string;
 }
 
 export interface RunsTable {
@@ -27,59 +29,34 @@ export interface RunsTable {
   rows: TableRow[];
 }
 
-export interface TableEntry {
-  row: RunRow;
-  record: RunRecord | undefined;
-  metrics: MetricsJson | undefined;
-}
-
-export const METRIC_COLUMNS: Array<{ key: string; label: string; of: (m: MetricsJson) => number | null }> = [
-  { key: 'mAP', label: 'mAP', of: (m) => m.mAP },
-  { key: 'micro_ap', label: 'micro AP', of: (m) => m.micro_ap },
-  { key: 'weighted_f1', label: 'weighted F1', of: (m) => m.weighted_f1 },
-  { key: 'macro_f1', label: 'macro F1', of: (m) => m.macro_f1 },
-  { key: 'baseline_mAP', label: 'baseline mAP', of: (m) => m.baseline?.mAP ?? null },
-];
-
-export function buildRunsTable(entries: readonly TableEntry[]): RunsTable {
-  const flat = entries.map((e) => (e.record ? flatParams(e.record.params) : {}));
-  const keys = new Set<string>();
-  for (const f of flat) for (const k of Object.keys(f)) keys.add(k);
-  const differing = [...keys].filter((k) => {
-    const first = JSON.stringify(flat[0]?.[k]);
-    return flat.some((f) => JSON.stringify(f[k]) !== first);
-  });
-  differing.sort();
-  const seen = new Map<string, number>();
-  const rows: TableRow[] = entries.map((e, i) => {
-    const params: Record<string, unknown> = {};
-    for (const k of differing) params[k] = flat[i]![k];
-    const metrics: Record<string, number | null> = {};
-    if (e.metrics) for (const c of METRIC_COLUMNS) metrics[c.key] = c.of(e.metrics);
-    const earlier = seen.get(e.row.id);
-    if (earlier === undefined) seen.set(e.row.id, e.row.seq);
-    return {
-      run: e.row.id,
-      seq: e.row.seq,
-      time: e.row.time,
-      ok: e.row.ok,
-      seconds: e.row.seconds,
-      params,
-      metrics,
-      ...(earlier !== undefined ? { identical: earlier } : {}),
-    };
-  });
-  const anyMetrics = entries.some((e) => e.metrics !== undefined);
+/** The experiments table over every run of the index (`rows`, oldest first, as it lists them). */
+export function webTable(t: ExperimentsTable, rows: readonly RunRow[]): RunsTable {
+  const columns: TableColumn[] = [];
+  for (const c of t.columns) {
+    if (c.kind === 'param') columns.push({ key: `param:${c.key}`, label: c.label, group: 'param' });
+    else if (c.kind === 'metric') columns.push({ key: `metric:${c.key}`, label: c.label, group: 'metric' });
+    else {
+      columns.push({ key: c.key, label: c.label, group: 'run' });
+      if (c.kind === 'state') columns.push({ key: 'seconds', label: 'seconds', group: 'run' });
+    }
+  }
+  if (t.rows.length !== rows.length) throw new Error(`internal: the runs table has ${t.rows.length} rows for ${rows.length} runs`);
   return {
-    columns: [
-      { key: 'run', label: 'run', group: 'run' },
-      { key: 'time', label: 'time', group: 'run' },
-      { key: 'ok', label: 'state', group: 'run' },
-      { key: 'seconds', label: 'seconds', group: 'run' },
-      ...differing.map((k) => ({ key: `param:${k}`, label: k, group: 'param' as const })),
-      ...(anyMetrics ? METRIC_COLUMNS.map((c) => ({ key: `metric:${c.key}`, label: c.label, group: 'metric' as const })) : []),
-    ],
-    rows,
+    columns,
+    rows: t.rows.map((r, i) => {
+      const row = rows[i]!;
+      if (row.id !== r.run) throw new Error(`internal: runs table row ${i} is ${r.run}, the index says ${row.id}`);
+      return {
+        run: r.run,
+        seq: row.seq,
+        time: row.time,
+        ok: r.ok,
+        seconds: row.seconds,
+        params: r.params,
+        metrics: r.metrics,
+        ...(r.identical !== undefined && r.identical !== r.run ? { identical: r.identical } : {}),
+      };
+    }),
   };
 }
 

@@ -12,7 +12,7 @@ function cell(row: Row, c: Column) {
     return (
       <a href={`#/run/${row.run}`} class="mono" title={row.run}>
         {short(row.run)}
-        {row.identical !== undefined ? <span class="tag" title={`same run id as #${row.identical}: nothing changed`}>=#{row.identical}</span> : null}
+        {row.identical !== undefined ? <span class="tag" title={`the same results as run ${row.identical}`}>= {short(row.identical)}</span> : null}
       </a>
     );
   if (c.key === 'time') return when(row.time);

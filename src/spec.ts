@@ -12,6 +12,7 @@ import { ConfigError, didYouMean, type Diagnostic, type Location } from './diagn
 import { findCycle } from './graph.js';
 import { keyLocation, loadParams, readYaml, valueLocation, Params } from './params.js';
 import type { JsonValue } from './stage-api.js';
+import { expandMatrices, parseMatrix, type MatrixAxis } from './experiments/matrix.js';
 
 export type OnError = 'fail' | 'skip';
 
@@ -281,6 +282,7 @@ export function loadProject(opts: LoadOptions = {}): Project {
   const stages = new Map<string, StageSpec>();
   const rawStages = typeof doc.stages === 'object' && doc.stages !== null && !Array.isArray(doc.stages) ? doc.stages : {};
   const names = Object.keys(rawStages);
+  const matrices = new Map<string, MatrixAxis[]>();
   const outOwners: Array<{ out: string; stage: string; loc: Location | undefined }> = [];
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
@@ -338,6 +340,9 @@ export function loadProject(opts: LoadOptions = {}): Project {
         spec.params.push(key);
       }
     });
+
+    const matrix = parseMatrix(y, spec, s.matrix, params, diagnostics); // `matrix:` (src/experiments/matrix.ts)
+    if (matrix) matrices.set(name, matrix);
 
     const outsRaw = strings(s.outs);
     if (outsRaw.length === 0 && uses) outOwners.push({ out: join('outputs', name), stage: name, loc: keyLocation(y, ['stages'], name) });
@@ -420,8 +425,12 @@ export function loadProject(opts: LoadOptions = {}): Project {
     order = topoOrder(names, (n) => stages.get(n)?.stageDeps ?? []);
   }
 
+  // Matrix stages and their downstream stages become one stage per variant.
+  let expanded: ReadonlyMap<string, StageSpec> = stages;
+  if (matrices.size > 0 && !cycle) ({ stages: expanded, order } = expandMatrices(y, stages, order, matrices, diagnostics));
+
   if (diagnostics.length > 0) throw new ConfigError(sortDiagnostics(diagnostics), sources);
-  return { root, specFile, confFile, params, stages, order, settings };
+  return { root, specFile, confFile, params, stages: expanded, order, settings };
 }
 
 /** Located diagnostics in file order (by line and column), unlocated ones (command line) last. */

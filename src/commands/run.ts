@@ -124,8 +124,8 @@ export async function runCommand(stages: string[], opts: RunCommandOptions): Pro
       });
       await presenter.finish(result);
       opts.sweepRun?.onResult(result);
-      // pipeline.lock beside pipeline.yaml: the latest successful run, for git (src/experiments/lock-file.ts).
-      if (result.ok && result.record && !opts.dryRun) (await import('../experiments/lock-file.js')).writeLockFile(project, result.record);
+      // pipeline.lock, and matrix variants side by side (src/experiments/after-run.ts).
+      if (result.ok && result.record && !opts.dryRun) await (await import('../experiments/after-run.js')).afterRun(project, result.record, engine.store, opts.json === true);
       return result.interrupted ? 130 : result.ok ? 0 : 1;
     } finally {
       live?.close();

@@ -325,13 +325,15 @@ export async function buildRunsTable(source: TableSource, opts: TableOptions = {
     return false;
   });
 
+  // Metrics in first-seen order; one that no listed run has a value for (the baseline's mAP
+  // when no baseline was trained) is left out.
   const metricKeys: string[] = [];
   const seenMetric = new Set<string>();
   for (const r of picked) {
     for (const k of derived.get(r.id)!.metricOrder) {
       if (seenMetric.has(k) || (!opts.genres && isGenreKey(k))) continue;
       seenMetric.add(k);
-      metricKeys.push(k);
+      if (picked.some((p) => typeof derived.get(p.id)!.metrics[k] === 'number')) metricKeys.push(k);
     }
   }
 

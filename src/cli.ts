@@ -113,6 +113,7 @@ export function buildProgram(): Command {
     .option('--to <dir>', 'target folder', 'outputs')
     .option('--remote <url>', 'where to find a run that is not here (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
     .option('--json', 'print JSON: files per stage, written and removed')
+    .option('--link', 'hard-link files to the cache objects instead of copying them (faster; an in-place edit then changes the cache: docs/ARCHITECTURE.md)')
     .action(async (run: string, _opts: unknown, cmd: Command) => {
       const m = await import('./commands/checkout.js');
       process.exitCode = await m.checkoutCommand(run, cmd.optsWithGlobals() as never);

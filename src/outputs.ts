@@ -1,18 +1,44 @@
 // Materialises artifacts as plain files (outputs/<stage>/..., or a cmd stage's declared outs).
-// Incremental: a state file beside the outputs remembers which file holds which object, so an
-// unchanged stage costs nothing and a changed one rewrites only the files that changed. Only
-// files this tool wrote are ever removed. Files under outputs/ are hard links to the read-only
-// store objects (copies where links are impossible); a cmd stage's outs are copies, since
-// they are the user's own files.
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+// Incremental: a state file beside the outputs remembers which file holds which object (and
+// the size and mtime it was written with), so an unchanged stage costs one stat per file and a
+// changed one rewrites only the files that changed; a file edited in place since is rewritten.
+// Only files this tool wrote are ever removed.
+//
+// A file is a copy of its store object, never the object itself: by reflink where the file
+// system supports it (fs.copyFile with COPYFILE_FICLONE: Btrfs, XFS, APFS, ... share the blocks
+// until one side is written, so the copy is about as cheap as a link), else by a plain copy.
+// Hard links (`method: 'link'`, opt-in: `pipeline checkout --link`, or PIPELINE_CHECKOUT=link
+// for every checkout and run) are cheapest but make each output file the cache object itself:
+// an in-place edit of outputs/... (possible whatever the 0444 mode for root, in containers and
+// CI) silently changes what later runs read from the cache, until `pipeline verify` finds it.
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import { UserError } from './errors.js';
 import type { Hash } from './hash.js';
 import type { Tree } from './stage-api.js';
 import type { LocalStore } from './store.js';
 
+/** How store objects become files: `copy` (reflink where possible, the default) or `link` (hard links). */
+export type CheckoutMethod = 'copy' | 'link';
+export const CHECKOUT_METHODS: readonly CheckoutMethod[] = ['copy', 'link'];
+
+/** The method PIPELINE_CHECKOUT names (default copy); anything else is a user error. */
+export function checkoutMethodFromEnv(env: NodeJS.ProcessEnv = process.env): CheckoutMethod {
+  const v = env['PIPELINE_CHECKOUT'];
+  if (v === undefined || v === '') return 'copy';
+  if ((CHECKOUT_METHODS as readonly string[]).includes(v)) return v as CheckoutMethod;
+  throw new UserError(`PIPELINE_CHECKOUT=${v}: not a checkout method`, `set it to ${CHECKOUT_METHODS.join(' or ')}, or unset it (copy)`);
+}
+
+/** Size and mtime (ms) of a file as written: a different one later means it was edited. */
+type Written = [size: number, mtimeMs: number];
+
 interface CheckoutState {
-  /** base folder (relative to the state file's folder) -> root hash and files written there */
-  [base: string]: { root: Hash; files: Tree };
+  /**
+   * base folder (relative to the state file's folder) -> root hash and files written there,
+   * with their size and mtime (absent in state files of earlier versions: checked by content).
+   */
+  [base: string]: { root: Hash; files: Tree; stats?: Record<string, Written> };
 }
 
 export class Checkout {
@@ -23,11 +49,18 @@ export class Checkout {
   #state: CheckoutState;
   #dirty = false;
 
-  /** `stateFile` remembers what was written; bases are recorded relative to `dir`. */
-  constructor(store: LocalStore, stateFile: string, dir: string) {
+  /** How objects become files under outputs/ (cmd stages' outs are always plain copies). */
+  readonly method: CheckoutMethod;
+
+  /**
+   * `stateFile` remembers what was written; bases are recorded relative to `dir`. `method`
+   * defaults to PIPELINE_CHECKOUT's (copy).
+   */
+  constructor(store: LocalStore, stateFile: string, dir: string, opts: { method?: CheckoutMethod } = {}) {
     this.#store = store;
     this.#stateFile = stateFile;
     this.dir = dir;
+    this.method = opts.method ?? checkoutMethodFromEnv();
     try {
       this.#state = JSON.parse(readFileSync(stateFile, 'utf8')) as CheckoutState;
     } catch {
@@ -37,12 +70,14 @@ export class Checkout {
 
   /**
    * Makes `base` (a folder, absolute) hold exactly `tree` as far as files this tool wrote go.
-   * `link`: hard-link store objects (outputs/) or copy them (user-owned outs).
+   * `link`: the files are the tool's (outputs/), materialised by `method`; false: user-owned
+   * outs, always plain copies.
    */
   write(base: string, root: Hash, tree: Tree, opts: { link: boolean }): { written: number; removed: number } {
     const key = relative(this.dir, base) || '.';
     const prev = this.#state[key];
-    if (prev !== undefined && prev.root === root && Object.keys(tree).every((p) => existsSync(join(base, p)))) {
+    const intact = (p: string): boolean => unchanged(join(base, p), prev?.stats?.[p]);
+    if (prev !== undefined && prev.root === root && Object.keys(tree).every(intact)) {
       return { written: 0, removed: 0 };
     }
     const before = prev?.files ?? {};
@@ -58,26 +93,38 @@ export class Checkout {
       }
     }
     let written = 0;
+    const stats: Record<string, Written> = {};
     for (const [p, h] of Object.entries(tree)) {
       const f = join(base, p);
-      if (before[p] === h && existsSync(f)) continue;
+      const known = before[p] === h ? prev?.stats?.[p] : undefined;
+      if (before[p] === h && unchanged(f, known)) {
+        if (known !== undefined) stats[p] = known;
+        else {
+          const st = statSync(f);
+          stats[p] = [st.size, st.mtimeMs];
+        }
+        continue;
+      }
       mkdirSync(dirname(f), { recursive: true });
       const tmp = `${f}.pipeline-tmp`;
       rmSync(tmp, { force: true });
       const src = this.#store.path(h);
-      if (opts.link) {
+      if (opts.link && this.method === 'link') {
         try {
           linkSync(src, tmp);
         } catch {
-          copyFileSync(src, tmp);
+          copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
         }
       } else {
-        copyFileSync(src, tmp);
+        // FICLONE: a reflink where the file system can, else a plain copy (libuv falls back).
+        copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
       }
       renameSync(tmp, f);
+      const st = statSync(f);
+      stats[p] = [st.size, st.mtimeMs];
       written++;
     }
-    this.#state[key] = { root, files: tree };
+    this.#state[key] = { root, files: tree, stats };
     this.#dirty = true;
     return { written, removed };
   }
@@ -104,6 +151,20 @@ export class Checkout {
     renameSync(tmp, this.#stateFile);
     this.#dirty = false;
   }
+}
+
+/**
+ * Whether the file is there as it was written: same size and mtime as recorded; without a
+ * record (a state file of an earlier version), whether it exists.
+ */
+function unchanged(f: string, written: Written | undefined): boolean {
+  let st;
+  try {
+    st = statSync(f);
+  } catch {
+    return false;
+  }
+  return written === undefined || (st.size === written[0] && st.mtimeMs === written[1]);
 }
 
 function pruneEmptyDirs(dir: string, stopAt: string): void {

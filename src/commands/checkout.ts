@@ -5,7 +5,7 @@ import { Checkout } from '../outputs.js';
 import { loadRecord, specFromRecord } from '../runs.js';
 import { openEngine, type WorkspaceOptions } from './runs.js';
 
-export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to?: string; remote?: string }): Promise<number> {
+export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to?: string; remote?: string; link?: boolean }): Promise<number> {
   const engine = openEngine(opts);
   try {
     const { optionalRemoteCache } = await import('./remote.js');
@@ -17,9 +17,11 @@ export async function checkoutCommand(run: string, opts: WorkspaceOptions & { to
     const to = resolve(process.cwd(), opts.to ?? 'outputs');
     const isDefault = to === join(root, 'outputs');
     // The default target shares the run's own checkout state, so it stays incremental.
+    // --link: hard links (opt-in); else PIPELINE_CHECKOUT's method, copy by default (src/outputs.ts).
+    const method = opts.link === true ? { method: 'link' as const } : {};
     const checkout = isDefault
-      ? new Checkout(engine.store, join(engine.cacheDir, 'checkout.json'), root)
-      : new Checkout(engine.store, join(to, '.pipeline-checkout.json'), to);
+      ? new Checkout(engine.store, join(engine.cacheDir, 'checkout.json'), root, method)
+      : new Checkout(engine.store, join(to, '.pipeline-checkout.json'), to, method);
     let files = 0;
     const stages: Array<{ name: string; files: number; written: number; removed: number }> = [];
     const say = (s: string): void => {

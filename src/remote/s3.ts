@@ -37,6 +37,9 @@ export class S3Remote implements Remote {
     this.url = url;
     this.bucket = bucket;
     this.prefix = prefix.replace(/^\/+|\/+$/g, '');
+    // The SDK warns on every command that its releases after January 2027 need Node 22; the
+    // versions this package locks support Node 20, so the warning says nothing to our users.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     const config: S3ClientConfig = {
       region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',

@@ -109,12 +109,21 @@ export function buildProgram(): Command {
   program
     .command('checkout')
     .description("write a run's outputs under DIR/<stage>/ and its resolved params to DIR/params.yaml")
-    .argument('<run>', 'run id or unique prefix (or "latest")')
+    .argument('[run]', 'run id or unique prefix (or "latest")')
+    .option('--lock [file]', "restore pipeline.lock's outputs (or FILE's) from the cache instead of a run's")
     .option('--to <dir>', 'target folder', 'outputs')
     .option('--remote <url>', 'where to find a run that is not here (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
     .option('--json', 'print JSON: files per stage, written and removed')
     .option('--link', 'hard-link files to the cache objects instead of copying them (faster; an in-place edit then changes the cache: docs/ARCHITECTURE.md)')
-    .action(async (run: string, _opts: unknown, cmd: Command) => {
+    .action(async (run: string | undefined, _opts: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as { lock?: string | boolean };
+      if (o.lock !== undefined) {
+        if (run !== undefined) throw new UserError('give a run or --lock, not both');
+        const l = await import('./experiments/lock-command.js');
+        process.exitCode = await l.checkoutLockCommand(typeof o.lock === 'string' ? o.lock : undefined, o as never);
+        return;
+      }
+      if (run === undefined) throw new UserError('checkout needs a run (an id, a prefix or "latest") or --lock', 'e.g. pipeline checkout latest');
       const m = await import('./commands/checkout.js');
       process.exitCode = await m.checkoutCommand(run, cmd.optsWithGlobals() as never);
     });
@@ -122,11 +131,20 @@ export function buildProgram(): Command {
   program
     .command('reproduce')
     .description("re-execute a run from its record (its params and inputs, not today's conf) and compare every output hash")
-    .argument('<run>', 'run id or unique prefix (or "latest")')
+    .argument('[run]', 'run id or unique prefix (or "latest")')
+    .option('--lock [file]', 're-execute pipeline.lock (or FILE) instead of a run record, and compare every output root with it')
     .option('--no-cache', 'recompute every stage instead of reusing cached results')
     .option('--remote <url>', 'where to find a run that is not here (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
     .option('--json', 'print one JSON object')
-    .action(async (run: string, _opts: unknown, cmd: Command) => {
+    .action(async (run: string | undefined, _opts: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as { lock?: string | boolean };
+      if (o.lock !== undefined) {
+        if (run !== undefined) throw new UserError('give a run or --lock, not both');
+        const l = await import('./experiments/lock-command.js');
+        process.exitCode = await l.reproduceLockCommand(typeof o.lock === 'string' ? o.lock : undefined, o as never);
+        return;
+      }
+      if (run === undefined) throw new UserError('reproduce needs a run (an id, a prefix or "latest") or --lock', 'e.g. pipeline reproduce latest');
       const m = await import('./commands/reproduce.js');
       process.exitCode = await m.reproduceCommand(run, cmd.optsWithGlobals() as never);
     });
@@ -169,6 +187,34 @@ export function buildProgram(): Command {
     .action(async (a: string, b: string, _opts: unknown, cmd: Command) => {
       const m = await import('./commands/metrics.js');
       process.exitCode = await m.metricsDiffCommand(a, b, cmd.optsWithGlobals() as never);
+    });
+
+  const params = program.command('params').description('compare parameters (see `params diff`)');
+  withProjectOptions(
+    params
+      .command('diff')
+      .description('the params that differ between two runs, or a run and the workspace conf (default: latest vs workspace)')
+      .argument('[a]', 'run id or prefix, or "workspace"', 'latest')
+      .argument('[b]', 'run id or prefix, or "workspace"', 'workspace')
+      .option('--json', 'print JSON: {a, b, changed: [{key, a, b}]}'),
+  ).action(async (a: string, b: string, _opts: unknown, cmd: Command) => {
+    const m = await import('./commands/params.js');
+    process.exitCode = await m.paramsDiffCommand(a, b, cmd.optsWithGlobals() as never);
+  });
+
+  program
+    .command('plots')
+    .description('compare runs in charts (see `plots diff`)')
+    .command('diff')
+    .description("per-genre AP bars, one genre's PR curves and the training curves of several runs overlaid (SVG and PNG)")
+    .argument('<runs...>', 'two or more run ids or prefixes')
+    .option('--to <dir>', 'where the charts go (default: outputs/plots-diff)')
+    .option('--genre <genre>', 'the genre of the PR chart (default: the one with most positives)')
+    .option('--stage <stage>', 'the metrics stage to plot in each run (default: metrics, else the first; e.g. metrics@gru)')
+    .option('--json', 'print JSON: the files written')
+    .action(async (runs: string[], _opts: unknown, cmd: Command) => {
+      const m = await import('./commands/plots.js');
+      process.exitCode = await m.plotsDiffCommand(runs, cmd.optsWithGlobals() as never);
     });
 
   withProjectOptions(

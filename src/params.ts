@@ -2,7 +2,7 @@
 // Every key a layer or override names must exist in the base file (a typo is an error with a
 // did-you-mean), and a scalar keeps its type.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { JsonValue } from './stage-api.js';
 import { didYouMean, locate, type Diagnostic, type Location } from './diagnostics.js';
 
@@ -74,6 +74,40 @@ interface LoadedYaml {
   text: string;
   doc: Document.Parsed;
   lines: LineCounter;
+  /** The document as plain data; undefined when it could not be converted (a diagnostic says why). */
+  js: unknown;
+}
+
+/** Whether a value contains itself (a YAML alias inside its own anchor: `x: &a [*a]`). */
+function isCyclic(v: unknown, ancestors = new Set<object>()): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (ancestors.has(v)) return true;
+  ancestors.add(v);
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (isCyclic(x, ancestors)) return true;
+  ancestors.delete(v);
+  return false;
+}
+
+/**
+ * The document as plain data, or a problem: an alias to no anchor (`*a` before `&a`), an
+ * alias bomb, or a value that contains itself, none of which a parameter or a stage can be.
+ */
+export function plainYaml(doc: Document.Parsed): { value: unknown } | { problem: string; range?: [number, number] } {
+  let alias: [number, number] | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.range) alias = [node.range[0], node.range[1]];
+      return visit.BREAK;
+    },
+  });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    return { problem: (e as Error).message.split('\n')[0]!, ...(alias ? { range: alias } : {}) };
+  }
+  if (isCyclic(value)) return { problem: 'a value refers to itself through an alias (e.g. &a [*a]); write it out', ...(alias ? { range: alias } : {}) };
+  return { value };
 }
 
 export function readYaml(file: string, diagnostics: Diagnostic[]): LoadedYaml | undefined {
@@ -90,7 +124,12 @@ export function readYaml(file: string, diagnostics: Diagnostic[]): LoadedYaml | 
     const [start, end] = err.pos;
     diagnostics.push({ message: err.message.split('\n')[0]!, location: locate(file, text, start, end) });
   }
-  return { file, text, doc, lines };
+  const plain = plainYaml(doc);
+  if ('problem' in plain) {
+    const [start, end] = plain.range ?? [0, 1];
+    diagnostics.push({ message: plain.problem, location: locate(file, text, start, end) });
+  }
+  return { file, text, doc, lines, js: 'value' in plain ? plain.value : undefined };
 }
 
 export function nodeLocation(y: { file: string; text: string }, node: YamlNode | null | undefined): Location | undefined {
@@ -179,7 +218,7 @@ export function loadParams(opts: ParamsOptions, diagnostics: Diagnostic[]): Load
   let tree: Conf = {};
   if (base) {
     sources.set(base.file, base.text);
-    const js = base.doc.toJS() as unknown;
+    const js = base.js;
     if (js === null || js === undefined) tree = {};
     else if (isPlainObject(js)) tree = js;
     else diagnostics.push({ message: 'the parameter file must be a mapping of sections', location: nodeLocation(base, base.doc.contents) });
@@ -188,7 +227,7 @@ export function loadParams(opts: ParamsOptions, diagnostics: Diagnostic[]): Load
     const y = readYaml(file, diagnostics);
     if (!y) continue;
     sources.set(y.file, y.text);
-    const js = y.doc.toJS() as unknown;
+    const js = y.js;
     if (js === null || js === undefined) continue;
     if (!isPlainObject(js)) {
       diagnostics.push({ message: 'a --conf file must be a mapping of sections', location: nodeLocation(y, y.doc.contents) });
@@ -210,7 +249,14 @@ export function loadParams(opts: ParamsOptions, diagnostics: Diagnostic[]): Load
     const vdoc = parseDocument(raw);
     let value: JsonValue;
     if (vdoc.errors.length > 0) value = raw;
-    else value = (vdoc.toJS() as JsonValue | undefined) ?? null;
+    else {
+      const plain = plainYaml(vdoc);
+      if ('problem' in plain) {
+        diagnostics.push({ message: `-p ${o}: ${plain.problem}` });
+        continue;
+      }
+      value = (plain.value as JsonValue | undefined) ?? null;
+    }
     const parts = key.split('.');
     let layer: Conf = {};
     const root = layer;

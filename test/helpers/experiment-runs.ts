@@ -89,3 +89,12 @@ export function addFakeRun(ws: FakeWorkspace, r: FakeRun, seq: number): string {
   });
   return id;
 }
+
+/** A conf layer that makes the demo tiny (10 movies, a few frames, 2 epochs of a small model): a full run in seconds. */
+export const TINY_DEMO_CONF = [
+  'dataset: {movies: 10}',
+  'frames: {images_per_shot: 1, max_frames: 6}',
+  'fixlen: {length: 8}',
+  'train: {epochs: 2, hidden: 8, batch_size: 8, baseline: false}',
+  '',
+].join('\n');

@@ -165,7 +165,7 @@ class SqliteDb implements Db {
 const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
--- The file-state cache: one row per folder, entries = JSON {name: "dev:ino:size:mtime:hash"}.
+-- The file-state cache: one row per folder, entries = JSON {name: [dev, ino, size, mtimeMs, hash]}.
 CREATE TABLE IF NOT EXISTS dir_state (dir TEXT PRIMARY KEY, entries TEXT NOT NULL) WITHOUT ROWID;
 -- key: item key (stage fingerprint + item id + item input) or stage key (reduce fingerprint).
 -- output: JSON {tree, meta?} ; error: JSON ItemError for a cached data failure.

@@ -1,9 +1,11 @@
 // The file-state cache: (device, inode, size, mtime) -> content hash, kept in SQLite, so a file
 // that has not changed since it was last hashed is never read again. A no-op `status` costs a
-// stat per file and one indexed read per folder: states are stored one row per folder (a JSON
-// object name -> "dev:ino:size:mtime:hash"), because a dataset is a few thousand folders of
-// many files, and one row per file made the database work (and the garbage it left) cost more
-// than the stats themselves.
+// stat per file and one query per batch of folders: states are stored one row per folder (a
+// JSON object name -> [dev, ino, size, mtimeMs, hash]), because a dataset is a few thousand
+// folders of many files, and one row per file made the database work (and the garbage it left)
+// cost more than the stats themselves. The numbers are compared as numbers (JSON round-trips a
+// double exactly), so an unchanged file costs no number-to-string conversions. An entry in the
+// older string form ("dev:ino:size:mtime:hash") is a miss: hashed once more and rewritten.
 import { statSync, type Stats } from 'node:fs';
 import type { Db, Statement } from './db.js';
 import { hashFileSync, type Hash } from './hash.js';
@@ -21,11 +23,14 @@ export interface FileHash {
   size: number;
 }
 
-type DirEntries = Record<string, string>;
+/** [dev, ino, size, mtimeMs, hash] */
+type FileEntry = [number, number, number, number, Hash];
+type DirEntries = Record<string, FileEntry | string>;
 
 export class FileStateCache {
   readonly #db: Db;
   readonly #get: Statement;
+  readonly #getMany: Statement;
   readonly #put: Statement;
   readonly #dirs = new Map<string, DirEntries>();
   readonly #dirty = new Set<string>();
@@ -35,6 +40,7 @@ export class FileStateCache {
   constructor(db: Db) {
     this.#db = db;
     this.#get = db.prepare('SELECT entries FROM dir_state WHERE dir = ?').pluck();
+    this.#getMany = db.prepare('SELECT dir, entries FROM dir_state WHERE dir IN (SELECT value FROM json_each(?))');
     this.#put = db.prepare('INSERT OR REPLACE INTO dir_state(dir, entries) VALUES (?, ?)');
   }
 
@@ -55,27 +61,52 @@ export class FileStateCache {
     const dir = path.slice(0, cut);
     const name = path.slice(cut + 1);
     const entries = this.#entries(dir);
-    const key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:`;
     const known = entries[name];
-    if (known !== undefined && known.length === key.length + HASH_LEN && known.startsWith(key)) {
+    if (typeof known === 'object' && known[3] === s.mtimeMs && known[2] === s.size && known[1] === s.ino && known[0] === s.dev && known[4].length === HASH_LEN) {
       this.reused++;
-      return { hash: known.slice(key.length), size: s.size };
+      return { hash: known[4], size: s.size };
     }
     const { hash, size } = hashFileSync(path);
     this.hashed++;
     if (Date.now() - s.mtimeMs > RACY_MS && size === s.size) {
-      entries[name] = key + hash;
+      entries[name] = [s.dev, s.ino, s.size, s.mtimeMs, hash];
       this.#dirty.add(dir);
       if (this.#dirty.size >= 256) this.flush();
     }
     return { hash, size };
   }
 
+  /**
+   * Hashes of many paths. The states of their folders are read in one query, and the folders
+   * this call loaded are let go after it (written first when changed), so memory follows the
+   * batch, not the dataset.
+   */
   hashMany(paths: readonly string[]): FileHash[] {
+    const loaded = this.#load(paths);
     const out = new Array<FileHash>(paths.length);
     for (let i = 0; i < paths.length; i++) out[i] = this.hash(paths[i]!);
     this.flush();
+    for (const d of loaded) this.#dirs.delete(d);
     return out;
+  }
+
+  /** Reads the states of the paths' folders not in memory yet, in one query; returns those folders. */
+  #load(paths: readonly string[]): string[] {
+    const want = new Set<string>();
+    let last = '';
+    for (const p of paths) {
+      const dir = p.slice(0, p.lastIndexOf('/'));
+      if (dir === last) continue;
+      last = dir;
+      if (!this.#dirs.has(dir)) want.add(dir);
+    }
+    if (want.size === 0) return [];
+    const dirs = [...want];
+    for (const d of dirs) this.#dirs.set(d, {});
+    for (const r of this.#getMany.iterate(JSON.stringify(dirs)) as Iterable<{ dir: string; entries: string }>) {
+      this.#dirs.set(r.dir, JSON.parse(r.entries) as DirEntries);
+    }
+    return dirs;
   }
 
   /** Writes the folders whose states changed, in one transaction. */

@@ -103,7 +103,7 @@ test('scores the trained model and its baseline on test; writes every output', a
   assert.equal(m.training?.epochs, 3);
   assert.equal(out.headline?.name, 'mAP');
   assert.equal(out.headline?.value, m.mAP);
-  assert.match(out.summary![0]!, /^mAP \d\.\d{3} on test \(6 movies\) — baseline \(mean_mlp\) \d\.\d{3}; best: /);
+  assert.match(out.summary![0]!, /^mAP \d\.\d{3} on test \(6 movies\), model \w+ — baseline \(mean_mlp\) \d\.\d{3}; best: /);
   assert.ok(out.summary!.some((l) => /^report: outputs\/metrics\/metrics\.md/.test(l)));
   // Scoring is deterministic: the same inputs give the same files.
   const again = await runMetrics({ split: 'test', threshold: 0.5 }, { train: trained, fixlen: features, labels });

@@ -161,7 +161,7 @@ test('no history: no training plot; the report says nothing about training', asy
 
 test('summary lines: headline, best and worst, n/a genres, fallback split, where the report is', async () => {
   const rep = await buildReport(inputs({ split: 'val', requestedSplit: 'test' }));
-  assert.match(rep.summary[0]!, /^mAP 0\.972 on val \(no test movies\) \(6 movies\) — baseline \(mean-pool MLP\) [\d.]+; best: Drama 1\.00, Horror 1\.00, Comedy 0\.92$/);
+  assert.match(rep.summary[0]!, /^mAP 0\.972 on val \(no test movies\) \(6 movies\), model [\w -]+ — baseline \(mean-pool MLP\) [\d.]+; best: Drama 1\.00, Horror 1\.00, Comedy 0\.92$/);
   assert.match(rep.summary[1]!, /^Animation: no positive movies in val, AP n\/a, left out of mAP$/);
   assert.match(rep.summary.at(-1)!, /^report: outputs\/metrics\/metrics\.md · plots: outputs\/metrics\/plots\//);
   assert.deepEqual(rep.metrics.notes, ['metrics.split is test but the split has no test movies: scored val instead.']);

@@ -135,11 +135,15 @@ export async function buildReport(inp: ReportInputs): Promise<Report> {
 
   const splitText = inp.split === inp.requestedSplit ? inp.split : `${inp.split} (no ${inp.requestedSplit} movies)`;
   const baseText = base === null ? '' : ` — baseline (${base.model}) ${frac(base.mAP)}`;
-  const summary = [`mAP ${frac(metrics.mAP)} on ${splitText} (${M} movies)${baseText}; ${bestWorst(metrics)}`];
+  const summary = [`mAP ${frac(metrics.mAP)} on ${splitText} (${M} movies), model ${inp.model}${baseText}; ${bestWorst(metrics)}`];
   if (metrics.genres_without_positives.length > 0) {
     summary.push(`${metrics.genres_without_positives.join(', ')}: no positive movies in ${inp.split}, AP n/a, left out of mAP`);
   }
   if (inp.missing.length > 0) summary.push(`${inp.missing.length} movies of ${inp.split} have no features and were not scored`);
+  if (inp.model !== 'reference') {
+    // One line on the reference network, so that the default model is never mistaken for it.
+    summary.push('reference network (the original BiLSTM): -p train.model=reference; its demo scores are in docs/TRAINING.md');
+  }
   summary.push(`report: ${inp.outDir}/metrics.md · plots: ${inp.outDir}/plots/ (${plots.map((p) => p.name).join(', ')}; .svg and .png)`);
 
   const meta: JsonObject = {

@@ -44,6 +44,15 @@ export function decodeErrorMessage(e: unknown): string {
   return lines.join('; ');
 }
 
+/** The fix for a frame the decoder refused: an image over the decompression limit is not damaged. */
+export function decodeErrorHint(e: unknown): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  if (/exceeds pixel limit/i.test(raw)) {
+    return "the image is larger than the decoder's limit of 268 megapixels (16383 x 16383) (a guard against decompression bombs): downscale it (the model sees 224 x 224), or skip the movie with on_error: skip";
+  }
+  return 'the file is damaged or not an image: replace it, or skip the movie with on_error: skip';
+}
+
 /** Finished movies whose storing may be under way at once. */
 const MAX_PENDING_REPORTS = 32;
 
@@ -185,7 +194,7 @@ export async function runEmbedPipeline(
             new ItemError(movie.id, `cannot decode the frame: ${decodeErrorMessage(e)}`, {
               file: ref.name,
               cause: e,
-              hint: 'the file is damaged or not an image: replace it, or skip the movie with on_error: skip',
+              hint: decodeErrorHint(e),
             }),
           );
         }),

@@ -22,6 +22,8 @@ const BENCHES: Array<[string, string[]]> = [
   ['train-demo', []],
   ['metrics-report', []],
   ['e2e-demo', []],
+  ['runs-table', ['--runs', '1000']],
+  ['sweep', []],
 ];
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });

@@ -171,6 +171,8 @@ export interface SweepRun {
   /** Finished by an earlier invocation of the same sweep and still cached: not run again. */
   resumed?: boolean;
   interrupted?: boolean;
+  /** A dry run: the stages that would run. */
+  wouldRun?: string[];
 }
 
 export interface SweepResult {
@@ -251,7 +253,14 @@ export async function runSweep(opts: SweepOptions, hooks: SweepHooks): Promise<S
       runs.push({ run: null, params: c, ok: false, headline: null, interrupted: true });
       break;
     }
-    runs.push({ run: r.run ?? null, params: c, ok: r.ok, headline: headlineOf(r), ...(r.interrupted ? { interrupted: true } : {}) });
+    runs.push({
+      run: r.run ?? null,
+      params: c,
+      ok: r.ok,
+      headline: headlineOf(r),
+      ...(r.interrupted ? { interrupted: true } : {}),
+      ...(opts.dryRun ? { wouldRun: r.stages.filter((s) => s.state === 'ran').map((s) => s.name) } : {}),
+    });
     if (r.interrupted) {
       interrupted = true;
       break;
@@ -351,7 +360,7 @@ export async function sweepCommand<O extends SweepCommandOptions>(stages: string
         ok: result.ok,
         ...(result.interrupted ? { interrupted: true } : {}),
         ...(opts.dryRun ? { dry_run: true } : {}),
-        runs: result.runs.map((r) => ({ run: r.run, params: r.params, ok: r.ok, headline: r.headline, ...(r.resumed ? { resumed: true } : {}), ...(r.interrupted ? { interrupted: true } : {}) })),
+        runs: result.runs.map((r) => ({ run: r.run, params: r.params, ok: r.ok, headline: r.headline, ...(r.resumed ? { resumed: true } : {}), ...(r.interrupted ? { interrupted: true } : {}), ...(r.wouldRun ? { would_run: r.wouldRun } : {}) })),
       })}\n`,
     );
   } else if (!opts.dryRun) {

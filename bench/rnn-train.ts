@@ -114,7 +114,7 @@ async function onnxRow(steps: number, batch: number, threads: number, minSteps: 
 }
 
 /** The tfjs model of tfjsRow, with its LSTM's training steps in ONNX Runtime (train.rnn onnx). */
-async function onnxModelRow(steps: number, batch: number, threads: number, minSteps: number, minMs: number): Promise<Row> {
+async function onnxModelRow(steps: number, batch: number, threads: number, minSteps: number, minMs: number, parallelDirections = false): Promise<Row> {
   await tf.setBackend('wasm');
   await tf.ready();
   const input = tf.input({ shape: [steps, FEATURES] });
@@ -122,7 +122,7 @@ async function onnxModelRow(steps: number, batch: number, threads: number, minSt
   const out = tf.layers.dense({ units: LABELS, activation: 'sigmoid' }).apply(rnn.apply(input)) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
   const t0 = performance.now();
-  const trainer = await OnnxModelTrainer.create(model, { threads });
+  const trainer = await OnnxModelTrainer.create(model, { threads, parallelDirections });
   const buildMs = performance.now() - t0;
   const { xt, yt } = batchTensors(steps, batch);
   const optimizer = tf.train.adam(1e-3);
@@ -135,7 +135,8 @@ async function onnxModelRow(steps: number, batch: number, threads: number, minSt
   await trainer.release();
   model.dispose();
   tf.dispose([xt, yt]);
-  return { name: `OnnxModelTrainer, ${threads} thread${threads > 1 ? 's' : ''} (train.rnn onnx)`, cell: 'lstm', steps, batch, samplesPerSec: (batch * 1000) / ms, msPerStep: ms, measured: n };
+  const par = parallelDirections ? ', directions in parallel' : '';
+  return { name: `OnnxModelTrainer, ${threads} thread${threads > 1 ? 's' : ''}${par} (train.rnn onnx)`, cell: 'lstm', steps, batch, samplesPerSec: (batch * 1000) / ms, msPerStep: ms, measured: n };
 }
 
 function printTable(rows: Row[]): void {
@@ -187,6 +188,8 @@ async function main(): Promise<void> {
         plans.push({ name: `onnx ${threads}t ${tag}`, run: () => onnxRow(steps, batch, threads, minSteps, minMs) });
         plans.push({ name: `onnx-model ${threads}t ${tag}`, run: () => onnxModelRow(steps, batch, threads, minSteps, minMs) });
       }
+      // Both cores with the bits of 1 thread: the two directions at once, 1 intra-op thread each.
+      plans.push({ name: `onnx-model 1t+par ${tag}`, run: () => onnxModelRow(steps, batch, 1, minSteps, minMs, true) });
       // PyTorch with its default threads (0: one per core) and with one, same shape, same run.
       for (const threads of [0, 1]) {
         plans.push({ name: `torch ${threads === 0 ? 'default' : `${threads}t`} ${tag}`, run: async () => torchRow(steps, batch, threads, minSteps, minMs) });

@@ -31,9 +31,9 @@ export class OnnxModelTrainer {
   /**
    * For a functional model with exactly one FastRecurrent LSTM layer, applied once, over a
    * fixed number of steps. `threads`: ONNX Runtime intra-op threads (default 1; the count
-   * changes the last bits of results).
+   * changes the last bits of results). `parallelDirections`: see OnnxLstmOptions (same bits).
    */
-  static async create(model: tf.LayersModel, opts: { threads?: number } = {}): Promise<OnnxModelTrainer> {
+  static async create(model: tf.LayersModel, opts: { threads?: number; parallelDirections?: boolean } = {}): Promise<OnnxModelTrainer> {
     const layers = model.layers.filter((l): l is FastRecurrent => l instanceof FastRecurrent);
     if (layers.length !== 1 || layers[0]!.cell !== 'lstm') {
       throw new Error(`OnnxModelTrainer: model ${model.name} needs exactly one FastRecurrent LSTM layer, has ${layers.length}`);
@@ -60,6 +60,7 @@ export class OnnxModelTrainer {
       returnSequences: layer.returnSequences,
       inputGradient: pre !== null && pre.trainableWeights.length > 0,
       ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+      ...(opts.parallelDirections === undefined ? {} : { parallelDirections: opts.parallelDirections }),
     });
     return new OnnxModelTrainer(model, layer, pre, rnn);
   }

@@ -13,6 +13,14 @@ export interface OnnxLstmOptions extends LstmGraphOptions {
    * MLAS splits its products), so the count belongs in a training fingerprint.
    */
   threads?: number;
+  /**
+   * Runs the graphs' independent nodes at once (ONNX Runtime's parallel executor, 2 inter-op
+   * threads): the two directions of a bidirectional layer on two cores. Each node still runs on
+   * `threads` intra-op threads, so results are bit-identical to the sequential executor's on
+   * any machine (a test checks it). Without spinning threads: on a busy machine, spinning made
+   * it slower than sequential.
+   */
+  parallelDirections?: boolean;
 }
 
 export interface ForwardResult {
@@ -44,8 +52,9 @@ export class OnnxLstm {
   static async create(options: OnnxLstmOptions): Promise<OnnxLstm> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.threads ?? 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
+      ...(options.parallelDirections === true
+        ? { interOpNumThreads: 2, executionMode: 'parallel' as const, extra: { session: { inter_op: { allow_spinning: '0' }, intra_op: { allow_spinning: '0' } } } }
+        : { interOpNumThreads: 1, executionMode: 'sequential' as const }),
       graphOptimizationLevel: 'all',
     };
     const [fwd, bwd] = await Promise.all([

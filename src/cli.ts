@@ -4,7 +4,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { wholeNumber } from './cli-args.js';
 import { ConfigError } from './diagnostics.js';
-import { UserError } from './errors.js';
+import { storageProblem, UserError } from './errors.js';
 import { packageVersion } from './version.js';
 
 export interface GlobalOptions {
@@ -305,6 +305,8 @@ export async function main(argv: string[]): Promise<void> {
 
 /** Prints an error for a person and returns the exit code. */
 export function reportError(e: unknown): number {
+  // A full disk or a read-only cache is the machine's problem, said as one (not a stack trace).
+  e = storageProblem(e) ?? e;
   if (e instanceof ConfigError) {
     process.stderr.write(`${e.format()}\n`);
     return 2;

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
-import { UserError } from './errors.js';
+import { storageProblem, UserError } from './errors.js';
 import { hashBytes } from './hash.js';
 import type { ReduceContext, ReduceKind, ReduceOutput, Tree } from './stage-api.js';
 import type { StageSpec } from './spec.js';
@@ -95,9 +95,15 @@ export function cmdKind(spec: StageSpec, root: string, store: LocalStore): Reduc
         }
         for (const rel of listFiles(root, out)) {
           const tmp = store.tempPath();
-          // Copy, then move into the store: the out itself stays the user's file.
-          copyFileSync(join(root, rel), tmp);
-          tree[rel] = store.putFileSync(tmp);
+          // Copy, then move into the store: the out itself stays the user's file. A copy cut
+          // short (a full disk) is removed, so no partial file is left in cache/tmp.
+          try {
+            copyFileSync(join(root, rel), tmp);
+            tree[rel] = store.putFileSync(tmp);
+          } catch (e) {
+            rmSync(tmp, { force: true });
+            throw storageProblem(e) ?? e;
+          }
         }
       }
       return { tree };

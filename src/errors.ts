@@ -59,3 +59,36 @@ export class UserError extends Error {
 export function isUserFacing(e: unknown): e is ItemError | UserError {
   return e instanceof ItemError || e instanceof UserError;
 }
+
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
+const SQLITE_FULL = new Set(['SQLITE_FULL']);
+const SQLITE_NOT_WRITABLE = new Set(['SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_READONLY_DBMOVED', 'SQLITE_READONLY_DIRECTORY']);
+
+/**
+ * A full disk or a read-only folder met while writing (the cache, the outputs): a problem of
+ * the machine, not a bug, so a UserError naming the file and the fix. Undefined for anything
+ * else. Writes go to temporary files moved into place, so nothing half-written is ever used.
+ */
+export function storageProblem(e: unknown): UserError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  const code = typeof err.code === 'string' ? err.code : '';
+  const file = err.dest ?? err.path;
+  const where = file === undefined ? '' : ` writing ${file}`;
+  const sqlite = e.name === 'SqliteError' || code.startsWith('SQLITE_');
+  if (NO_SPACE.has(code) || SQLITE_FULL.has(code) || (sqlite && /disk is full|database or disk is full/i.test(e.message))) {
+    return new UserError(
+      `no space left on the device${where || ' holding the workspace cache (cache/)'} (${code || e.message})`,
+      'free space: `pipeline gc --keep-last N` removes the results of older runs (`--dry-run` says how much it frees), or move cache/ to a bigger disk (a symlink works); what was computed before is kept, and the next run continues from it',
+    );
+  }
+  if (NOT_WRITABLE.has(code) || SQLITE_NOT_WRITABLE.has(code) || (sqlite && /unable to open database file|readonly database|read-only/i.test(e.message))) {
+    const what = sqlite ? "the workspace's state database (cache/state.db)" : (file ?? 'a file');
+    return new UserError(
+      `cannot write ${what}: ${code === 'EROFS' ? 'the file system is read-only' : sqlite ? e.message : 'permission denied'} (${code || 'SqliteError'})`,
+      'pipeline keeps its cache and run records in cache/ and needs to write there (also for status and runs): make the folder writable (chmod -R u+w cache), or work on a writable copy of the workspace',
+    );
+  }
+  return undefined;
+}

@@ -30,6 +30,9 @@ export function checkoutMethodFromEnv(env: NodeJS.ProcessEnv = process.env): Che
   throw new UserError(`PIPELINE_CHECKOUT=${v}: not a checkout method`, `set it to ${CHECKOUT_METHODS.join(' or ')}, or unset it (copy)`);
 }
 
+/** Folder (under each base) that files are written in before they are renamed into place. */
+const STAGING = '.pipeline-tmp';
+
 /** Size and mtime (ms) of a file as written: a different one later means it was edited. */
 type Written = [size: number, mtimeMs: number];
 
@@ -94,6 +97,11 @@ export class Checkout {
     }
     let written = 0;
     const stats: Record<string, Written> = {};
+    // Each file is written in a staging folder of the base and renamed into place, so a reader
+    // never sees half a file, and whatever a killed checkout left there is removed here, whichever
+    // tree it was writing.
+    const staging = join(base, STAGING);
+    rmSync(staging, { recursive: true, force: true });
     for (const [p, h] of Object.entries(tree)) {
       const f = join(base, p);
       const known = before[p] === h ? prev?.stats?.[p] : undefined;
@@ -106,8 +114,8 @@ export class Checkout {
         continue;
       }
       mkdirSync(dirname(f), { recursive: true });
-      const tmp = `${f}.pipeline-tmp`;
-      rmSync(tmp, { force: true });
+      mkdirSync(staging, { recursive: true });
+      const tmp = join(staging, String(written));
       const src = this.#store.path(h);
       if (opts.link && this.method === 'link') {
         try {
@@ -124,6 +132,7 @@ export class Checkout {
       stats[p] = [st.size, st.mtimeMs];
       written++;
     }
+    rmSync(staging, { recursive: true, force: true });
     this.#state[key] = { root, files: tree, stats };
     this.#dirty = true;
     return { written, removed };

@@ -2,13 +2,13 @@
 // usage error (exit 2) that names the option and the valid form, before any command runs.
 import { InvalidArgumentError } from 'commander';
 
-/** A whole number >= min, written in decimal digits ("4"; not "4.5", "x", "1e3" or ""). */
-export function wholeNumber(min: number, example: string): (value: string) => number {
+/** A whole number >= min (and <= max), written in decimal digits ("4"; not "4.5", "x", "1e3" or ""). */
+export function wholeNumber(min: number, example: string, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string): number => {
     const v = value.trim();
     const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`expected a whole number >= ${min}, e.g. ${example}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, e.g. ${example}`);
     }
     return n;
   };

@@ -240,7 +240,7 @@ export function buildProgram(): Command {
     process.exitCode = await m.demoCommand(cmd.optsWithGlobals() as never);
   });
 
-  withProjectOptions(program.command('ui').description('serve a local page of the runs, comparisons, the DAG and live progress (read-only; docs/UI.md)').option('--port <n>', 'port (default: any free port)', (v) => parseInt(v, 10)).option('--host <addr>', 'address to listen on', '127.0.0.1').option('--open', 'open the page in a browser')).action(async (_opts: unknown, cmd: Command) => { process.exitCode = await (await import('./commands/ui.js')).uiCommand(cmd.optsWithGlobals() as never); });
+  withProjectOptions(program.command('ui').description('serve a local page of the runs, comparisons, the DAG and live progress (read-only; docs/UI.md)').option('--port <n>', 'port (default: any free port)', wholeNumber(0, '--port 8080', 65535)).option('--host <addr>', 'address to listen on', '127.0.0.1').option('--open', 'open the page in a browser')).action(async (_opts: unknown, cmd: Command) => { process.exitCode = await (await import('./commands/ui.js')).uiCommand(cmd.optsWithGlobals() as never); });
 
   withProjectOptions(
     program

@@ -52,6 +52,7 @@ describe('bad option values are usage errors (exit 2) naming the valid form', ()
     [['run', '-j', '1.5'], /option '-j, --jobs <n>' argument '1\.5' is invalid\. expected a whole number >= 1, e\.g\. -j 4/],
     [['run', '-j', ''], /expected a whole number >= 1/],
     [['evaluate', '--model', 'latest', '--split', 'tset'], /argument 'tset' is invalid\. Allowed choices are train, val, test/],
+    [['ui', '--port', '70000'], /option '--port <n>' argument '70000' is invalid\. expected a whole number from 0 to 65535/],
     [['run', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['show'], /missing required argument 'run'/],

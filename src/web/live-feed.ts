@@ -56,12 +56,13 @@ export interface LivePublisher {
   listener: Listener;
   /** Writes the last state now (the end of a run is written at once anyway). */
   close(): void;
-  /** Time spent in the listener and in writes, in ms (for the bench). */
+  /** Time spent in the listener and in writes, in ms, and how many writes (for the bench). */
   readonly costMs: number;
+  readonly writes: number;
 }
 
 /** The publisher a `pipeline run` attaches beside its presenter. */
-export function livePublisher(cacheDir: string, opts: { everyMs?: number; now?: () => number } = {}): LivePublisher {
+export function livePublisher(cacheDir: string, opts: { everyMs?: number } = {}): LivePublisher {
   const everyMs = opts.everyMs ?? PUBLISH_EVERY_MS;
   const file = join(cacheDir, LIVE_FILE);
   const tmp = join(cacheDir, `${LIVE_FILE}.${process.pid}.tmp`);
@@ -70,6 +71,7 @@ export function livePublisher(cacheDir: string, opts: { everyMs?: number; now?: 
   let timer: NodeJS.Timeout | undefined;
   let lastWrite = 0;
   let cost = 0;
+  let writes = 0;
   let enabled = true;
 
   const write = (): void => {
@@ -78,6 +80,7 @@ export function livePublisher(cacheDir: string, opts: { everyMs?: number; now?: 
     const t0 = performance.now();
     state.updated = Date.now();
     lastWrite = state.updated;
+    writes++;
     try {
       writeFileSync(tmp, JSON.stringify(state));
       renameSync(tmp, file);
@@ -184,6 +187,9 @@ export function livePublisher(cacheDir: string, opts: { everyMs?: number; now?: 
     },
     get costMs() {
       return cost;
+    },
+    get writes() {
+      return writes;
     },
   };
 }

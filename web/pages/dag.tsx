@@ -7,7 +7,7 @@ import { useJson } from '../api';
 import { secs, short } from '../format';
 import type { LiveState, Status, StatusStage } from '../types';
 
-const W = 214;
+const W = 204;
 const H = 74;
 
 const clip = (t: string, n: number): string => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
@@ -33,7 +33,7 @@ export function DagPageView({ seq, live }: { seq: number; live: LiveState | null
   const g = useMemo(() => {
     if (!data || data.stages.length === 0) return null;
     const graph = new Graph();
-    graph.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 70, marginx: 16, marginy: 16 });
+    graph.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 44, marginx: 12, marginy: 12 });
     graph.setDefaultEdgeLabel(() => ({}));
     for (const s of data.stages) graph.setNode(s.name, { width: W, height: H });
     for (const e of data.edges) graph.setEdge(e.from, e.to);
@@ -61,7 +61,7 @@ export function DagPageView({ seq, live }: { seq: number; live: LiveState | null
       </div>
       {g ? (
         <div class="dag-wrap">
-          <svg width={g.width} height={g.height} viewBox={`0 0 ${g.width} ${g.height}`} class="dag" data-testid="dag-svg">
+          <svg width="100%" style={{ maxWidth: `${g.width}px` }} viewBox={`0 0 ${g.width} ${g.height}`} class="dag" data-testid="dag-svg">
             <defs>
               <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                 <path d="M 0 0 L 10 5 L 0 10 z" fill="#8b949e" />

@@ -42,7 +42,7 @@ export function RunsPageView(props: { seq: number; selected: string[]; setSelect
     for (const c of data?.columns ?? []) {
       if (c.group !== 'metric') continue;
       const vs = (data?.rows ?? []).map((r) => r.metrics[c.key.slice(7)]).filter((v): v is number => typeof v === 'number');
-      if (vs.length > 1) out[c.key] = Math.max(...vs);
+      if (vs.length > 1 && Math.max(...vs) > Math.min(...vs)) out[c.key] = Math.max(...vs);
     }
     return out;
   }, [data]);

@@ -252,9 +252,9 @@ describe('CLI', () => {
   it('every command has --help', async () => {
     const { buildProgram } = await import('../src/cli.js');
     const names = buildProgram().commands.map((c) => c.name());
-    assert.deepEqual(names, ['run', 'status', 'runs', 'show', 'dag', 'checkout', 'reproduce', 'verify', 'gc', 'metrics', 'evaluate', 'demo']);
+    assert.deepEqual(names, ['run', 'status', 'runs', 'show', 'dag', 'checkout', 'reproduce', 'verify', 'gc', 'metrics', 'params', 'plots', 'evaluate', 'demo', 'ui', 'push', 'pull', 'worker']);
     const rig = cmdWorkspace();
-    for (const args of [...names.map((n) => [n, '--help']), ['metrics', 'diff', '--help'], ['--help']]) {
+    for (const args of [...names.map((n) => [n, '--help']), ['metrics', 'diff', '--help'], ['params', 'diff', '--help'], ['plots', 'diff', '--help'], ['--help']]) {
       const r = await rig.cli(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, /^Usage: pipeline/, args.join(' '));

@@ -250,7 +250,7 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
     let perGenreAp: Array<number | null> | null = null;
     if (hasVal) {
       const v = await validate(model, val, shape, o.batchSize);
-      const m = multiLabelMetrics({ scores: v.probs, targets: val.y, rows: val.n, cols: shape.genres }, 0.5);
+      const m = multiLabelMetrics({ scores: v.probs, targets: val.y, rows: val.n, cols: shape.genres, rowNames: val.ids, colNames: genres }, 0.5);
       rec.val_loss = v.loss;
       rec.val_map = m.mAP;
       rec.val_weighted_f1 = m.weightedF1;

@@ -111,6 +111,9 @@ describe('matrix run', () => {
     assert.equal(dag.code, 0, dag.stderr);
     assert.match(dag.stdout, /train@reference +<- fixlen, labels/);
     assert.match(dag.stdout, /metrics@mean_mlp +<- train@mean_mlp, fixlen, labels/);
+    const mermaid = (await rig.cli(['dag', '--mermaid'])).stdout;
+    assert.match(mermaid, /\n {2}train_mean_mlp\["train@mean_mlp<br\/>/);
+    assert.match(mermaid, /\n {2}train_mean_mlp --> metrics_mean_mlp\n/);
 
     const r = await rig.cli(['run', '--conf', 'conf/tiny.yaml']);
     assert.equal(r.code, 0, r.stderr + r.stdout);

@@ -18,10 +18,12 @@ export async function dagCommand(opts: ProjectOptions & { mermaid?: boolean; jso
   }
   if (opts.mermaid) {
     const lines = ['flowchart LR'];
-    for (const s of stages) lines.push(`  ${s.name}["${s.name}<br/><small>${s.uses ?? 'cmd'}</small>"]`);
+    // Mermaid ids: a matrix variant's '@' (and any other character outside [A-Za-z0-9_-]) becomes '_'; the label keeps the name.
+    const id = (name: string): string => name.replace(/[^A-Za-z0-9_-]/g, '_');
+    for (const s of stages) lines.push(`  ${id(s.name)}["${s.name}<br/><small>${s.uses ?? 'cmd'}</small>"]`);
     for (const s of stages) {
-      for (const d of s.stageDeps) lines.push(`  ${d} --> ${s.name}`);
-      for (const p of s.pathDeps) lines.push(`  ${JSON.stringify(p).replace(/[^A-Za-z0-9]/g, '_')}[("${p}")] --> ${s.name}`);
+      for (const d of s.stageDeps) lines.push(`  ${id(d)} --> ${id(s.name)}`);
+      for (const p of s.pathDeps) lines.push(`  ${JSON.stringify(p).replace(/[^A-Za-z0-9]/g, '_')}[("${p}")] --> ${id(s.name)}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;

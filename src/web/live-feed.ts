@@ -49,7 +49,7 @@ export interface LiveState {
 }
 
 // fit.ts reports each finished epoch as "<model> epoch E/N loss L val mAP M F1 F".
-const EPOCH = /^(\S+) epoch (\d+)\/\d+ loss (\S+) val mAP (\S+) F1 (\S+)$/;
+const EPOCH = /^(.+?) epoch (\d+)\/\d+ loss (\S+) val mAP (\S+) F1 (\S+)$/;
 const num = (s: string | undefined): number | null => (s === undefined || !Number.isFinite(Number(s)) ? null : Number(s));
 
 export interface LivePublisher {

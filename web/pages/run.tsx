@@ -96,12 +96,15 @@ export function TrainingChart({ lines, testId }: { lines: Array<{ label: string;
     lines.forEach((l, i) => {
       const at = (k: 'train_loss' | 'val_loss' | 'val_map') => x.map((e) => l.history.epochs.find((p) => p.epoch === e)?.[k] ?? null);
       const color = PALETTE[i % PALETTE.length];
-      series.push({ label: `${l.label} train loss`, stroke: color, width: 2, scale: 'loss', value: (_u, v) => num(v) });
-      cols.push(at('train_loss'));
-      series.push({ label: `${l.label} val loss`, stroke: color, dash: [2, 3], scale: 'loss', value: (_u, v) => num(v) });
-      cols.push(at('val_loss'));
-      series.push({ label: `${l.label} val mAP`, stroke: color, dash: [8, 4], width: 2, scale: 'map', value: (_u, v) => num(v) });
-      cols.push(at('val_map'));
+      const add = (k: 'train_loss' | 'val_loss' | 'val_map', s: uPlot.Series): void => {
+        const col = at(k);
+        if (col.every((v) => v === null)) return; // e.g. no validation split, or the live feed (no val loss)
+        series.push(s);
+        cols.push(col);
+      };
+      add('train_loss', { label: `${l.label} train loss`, stroke: color, width: 2, scale: 'loss', value: (_u, v) => num(v) });
+      add('val_loss', { label: `${l.label} val loss`, stroke: color, dash: [2, 3], scale: 'loss', value: (_u, v) => num(v) });
+      add('val_map', { label: `${l.label} val mAP`, stroke: color, dash: [8, 4], width: 2, scale: 'map', value: (_u, v) => num(v) });
     });
     const o: Omit<uPlot.Options, 'width'> = {
       height: 260,

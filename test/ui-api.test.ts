@@ -202,6 +202,23 @@ describe('pipeline ui API', () => {
     assert.equal(r.code, 0, r.stderr);
   });
 
+  it('shows a stage the last run failed in as failed, with the error among its reasons', async () => {
+    const w = workspace();
+    w.write({ 'pipeline.yaml': 'stages:\n  ok:\n    cmd: mkdir -p out && echo 1 > out/ok.txt\n    outs: [out/ok.txt]\n  broken:\n    cmd: echo "no such model" >&2; exit 3\n    deps: [ok]\n    outs: [out/broken.txt]\n' });
+    const r = await w.cli(['run', '--json']);
+    assert.equal(r.code, 1);
+    const s = await startUiServer({ root: w.dir, port: 0 });
+    servers.push(s);
+    const get = <T>(p: string) => fetch(`http://127.0.0.1:${s.port}${p}`, { headers: { Authorization: `Bearer ${s.token}` } }).then((x) => x.json() as Promise<T>);
+    const st = await get<{ stages: Array<{ name: string; state: string; reasons: string[] }> }>('/api/status');
+    assert.deepEqual(st.stages.map((x) => [x.name, x.state]), [['ok', 'fresh'], ['broken', 'failed']]);
+    assert.match(st.stages[1]!.reasons[0]!, /^the last run failed here: .*exit/);
+    const runs = await get<{ rows: Array<{ ok: boolean }> }>('/api/runs');
+    assert.deepEqual(runs.rows.map((x) => x.ok), [false]);
+    const failed = await get<{ rows: unknown[] }>('/api/runs?filter=failed');
+    assert.equal(failed.rows.length, 1);
+  });
+
   it('creates nothing in a workspace that has never run', async () => {
     const fresh = workspace();
     const s = await startUiServer({ root: fresh.dir, port: 0 });

@@ -6,6 +6,7 @@
 // Output tree (outputs/train/ on checkout):
 //   model/model.json, model/weights.bin   the selected model, tfjs layers format
 //   model/genre-model.json                what loadGenreModel needs (name, genres, shape, ...)
+//   model/pipeline-model.json, ...        transformer: the project's own format beside the stock copy
 //   model.onnx                            the same model as ONNX (models/onnx-export.ts)
 //   history.json                          per-epoch losses and validation metrics
 //   tensorboard/events.out.tfevents.*     TensorBoard scalars; tensorboard/config.yaml beside it

@@ -3,10 +3,9 @@
 // a child process that imports nothing of the project (test/fixtures/interop/score-stock.mjs),
 // and both score as the project's own loader does (the one the metrics stage uses).
 //
-// Covered: reference, bilstm_maxpool, gru and mean_mlp in stock tfjs (the transformer's
-// layers have no stock equivalent: its model.json keeps the project's classes, checked to fail
-// there by name); all five in ONNX. And through the CLI, a tiny demo run's
-// outputs/train/model.onnx and model/model.json reproduce outputs/metrics/predictions.npy.
+// Covered: all five model kinds (reference, bilstm_maxpool, gru, mean_mlp, transformer), in
+// both. And through the CLI, a tiny demo run's outputs/train/model.onnx and model/model.json
+// (and the baseline's) reproduce outputs/metrics/predictions.npy.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +23,6 @@ import { fitData, fitOptions, quietHooks, syntheticMovies } from './helpers/trai
 const SCRIPT = join(PACKAGE_ROOT, 'test', 'fixtures', 'interop', 'score-stock.mjs');
 const SHAPE = { length: 10, width: 16 };
 const MODELS = ['reference', 'bilstm_maxpool', 'gru', 'mean_mlp', 'transformer'];
-const STOCK_TFJS = new Set(['reference', 'bilstm_maxpool', 'gru', 'mean_mlp']);
 
 interface Scored {
   tfjs?: number[] | { error: string };
@@ -64,7 +62,7 @@ describe('interop: trained models load in stock tfjs and ONNX Runtime', () => {
     for (const r of rigs) r.cleanup();
   });
 
-  it('every model kind: stock tfjs (recurrent and mean_mlp) and ONNX (all) score as the project loader', async () => {
+  it('every model kind: stock tfjs and ONNX score as the project loader', async () => {
     const dir = temp.dir('interop-');
     const s = syntheticMovies({ movies: 30, ...SHAPE, genres: 3, frames: 6, seed: 3, signal: 2 });
     const data = fitData(s);
@@ -79,10 +77,10 @@ describe('interop: trained models load in stock tfjs and ONNX Runtime', () => {
       writeFileSync(join(root, 'model.onnx'), r.onnx);
       const classes = (JSON.parse(Buffer.from(r.files['model.json']!).toString('utf8')) as { modelTopology: { config: { layers: Array<{ class_name: string }> } } })
         .modelTopology.config.layers.map((l) => l.class_name);
-      if (STOCK_TFJS.has(name)) {
-        for (const c of classes) assert.doesNotMatch(c, /^(Pipeline|Fast)/, `${name}: model.json names the project class ${c}`);
-        assert.doesNotMatch(Buffer.from(r.files['model.json']!).toString('utf8'), /Pipeline[A-Z]/, `${name}: no project class anywhere (initialisers included)`);
-      }
+      for (const c of classes) assert.doesNotMatch(c, /^(Pipeline|Fast|Position|Transformer)/, `${name}: model.json names the project class ${c}`);
+      assert.doesNotMatch(Buffer.from(r.files['model.json']!).toString('utf8'), /Pipeline[A-Z]/, `${name}: no project class anywhere (initialisers included)`);
+      // The transformer's stock copy splits its attention per head: its own format stays beside it.
+      assert.equal(r.files['pipeline-model.json'] !== undefined, name === 'transformer', `${name}: ${Object.keys(r.files).join(', ')}`);
       const loaded = await loadGenreModel(resolveInDirectory(root));
       expected.set(name, await loaded.predict(data.val.x, data.val.n));
       loaded.dispose();
@@ -96,12 +94,7 @@ describe('interop: trained models load in stock tfjs and ONNX Runtime', () => {
       const r = got[name]!;
       assert.deepEqual(r.onnxNames, { input: ['features'], output: ['probabilities'] });
       assert.ok(maxDiff(values(r.onnx, `${name} onnx`), want) <= 1e-5, `${name}: ONNX Runtime differs by ${maxDiff(values(r.onnx, name), want)}`);
-      if (STOCK_TFJS.has(name)) {
-        assert.ok(maxDiff(values(r.tfjs, `${name} tfjs`), want) <= 1e-5, `${name}: stock tfjs differs by ${maxDiff(values(r.tfjs, name), want)}`);
-      } else {
-        // Not stock-loadable: the failure names the project's class (and is not a silent wrong answer).
-        assert.match(JSON.stringify(r.tfjs), /Unknown layer: (PositionEmbedding|TransformerEncoderBlock|PipelineLayerNorm)/);
-      }
+      assert.ok(maxDiff(values(r.tfjs, `${name} tfjs`), want) <= 1e-5, `${name}: stock tfjs differs by ${maxDiff(values(r.tfjs, name), want)}`);
     }
   });
 

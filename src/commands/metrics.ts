@@ -76,7 +76,8 @@ async function modelArtifact(engine: Engine, project: Project, model: string): P
     }
     const tree: Tree = {};
     for (const rel of listFiles(path, '.')) {
-      if (rel.endsWith('.pipeline-tmp')) continue;
+      // A checkout's temporary files (a staging folder since outputs are copies) are not the model's.
+      if (rel.endsWith('.pipeline-tmp') || rel.split('/').includes('.pipeline-tmp')) continue;
       tree[prefix + rel] = engine.store.putSync(readFileSync(join(path, rel)));
     }
     return { artifact: { type: 'tree', root: hashJson(tree), tree }, label: relative(project.root, path) || path };

@@ -8,7 +8,7 @@
 // rest of the network, the loss and Adam stay in tfjs, and prediction, evaluation and saving
 // use the tfjs model as for 'fast'. Other networks train on FastRecurrent and say so
 // (`trainingNote`).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 import { lossFunction } from '../nn/losses.js';
@@ -25,9 +25,9 @@ import type {
   NamedArray,
   TrainableGenreModel,
 } from './api.js';
-import { modelToFiles, readHandler } from './io.js';
+import { TOPOLOGY_FILE, modelToFiles, readHandler } from './io.js';
 import { exportOnnx } from './onnx-export.js';
-import { stockCopy } from './stock-copy.js';
+import { PROJECT_TOPOLOGY, stockCopy } from './stock-copy.js';
 import { type RandomState, SeededRandom } from './seeded-random.js';
 import type { JsonValue } from '../../src/stage-api.js';
 
@@ -246,7 +246,15 @@ export async function loadTfGenreModel(info: GenreModelInfo, resolve: (relPath: 
   const shape: ModelShape = { length: info.inputLength, width: info.inputWidth, genres: info.genres.length };
   let weights: NamedArray[];
   try {
-    const artifacts = await readHandler((rel) => readFileSync(resolve(rel)), info.model).load!();
+    // A model whose stock copy has other weights (the transformer's) keeps its own format beside it.
+    let own = false;
+    try {
+      own = existsSync(resolve(PROJECT_TOPOLOGY));
+    } catch {
+      // a tree without that file
+    }
+    const read = (rel: string): Buffer => readFileSync(resolve(own && rel === TOPOLOGY_FILE ? PROJECT_TOPOLOGY : rel));
+    const artifacts = await readHandler(read, info.model).load!();
     if (artifacts.weightSpecs === undefined || artifacts.weightData === undefined) throw new Error('model.json lists no weights');
     const tensors = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
     weights = artifacts.weightSpecs.map((s) => {

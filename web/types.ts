@@ -117,7 +117,7 @@ export interface StageDetail {
   failures: Array<{ item: string; file?: string; message: string; hint?: string }>;
   error?: string;
   fpHash: string;
-  output?: { type: string; root: string; files: ArtifactFile[]; fileCount: number; bytes: number; items?: number };
+  output?: { type: string; root: string; files: ArtifactFile[]; fileCount: number; bytes: number; bytesCounted?: number; items?: number };
 }
 export interface RunDetail {
   id: string;

@@ -62,6 +62,8 @@ export interface StageDetail {
     /** Files in all (a collection may list only its first items). */
     fileCount: number;
     bytes: number;
+    /** Set when only the first this many files were sized (bytes is then a lower bound). */
+    bytesCounted?: number;
     items?: number;
   };
 }
@@ -75,6 +77,7 @@ export interface Curve {
 
 const MAX_LISTED_FILES = 200;
 const MAX_CURVE_POINTS = 400;
+const MAX_SIZED_FILES = 20_000;
 
 function stageUsing(record: RunRecord, kind: string): string | undefined {
   return Object.entries(record.stages).find(([, s]) => s.uses === kind && s.output)?.[0];
@@ -163,7 +166,21 @@ export class UiData {
     return { row, record };
   }
 
+  // An output's listing never changes (its root names its content): listed once per run and stage.
+  readonly #listings = new Map<string, NonNullable<StageDetail['output']>>();
+
   async #files(run: string, stage: string, out: OutputRef): Promise<NonNullable<StageDetail['output']>> {
+    const key = `${run}/${stage}/${out.root}`;
+    let listing = this.#listings.get(key);
+    if (!listing) {
+      listing = await this.#listFiles(run, stage, out);
+      if (this.#listings.size > 2000) this.#listings.delete(this.#listings.keys().next().value as string);
+      this.#listings.set(key, listing);
+    }
+    return listing;
+  }
+
+  async #listFiles(run: string, stage: string, out: OutputRef): Promise<NonNullable<StageDetail['output']>> {
     const url = (p: string) => `/api/runs/${run}/files/${encodeURIComponent(stage)}/${p.split('/').map(encodeURIComponent).join('/')}`;
     const file = (path: string, hash: string, detail: boolean): ArtifactFile => {
       const size = this.ws.objectSize(hash) ?? null;
@@ -179,14 +196,17 @@ export class UiData {
     const all: Array<[string, string]> = [];
     for (const [id, it] of Object.entries(manifest?.items ?? {})) for (const [p, h] of Object.entries(it.tree)) all.push([`${id}/${p}`, h]);
     all.sort(([a], [b]) => (a < b ? -1 : 1));
+    // Sizes of a large collection (every frame of a dataset) are summed up to a point: past it
+    // the page says "at least".
     let bytes = 0;
-    for (const [, h] of all) bytes += this.ws.objectSize(h) ?? 0;
+    for (const [, h] of all.slice(0, MAX_SIZED_FILES)) bytes += this.ws.objectSize(h) ?? 0;
     return {
       type: 'collection',
       root: out.root,
       files: all.slice(0, MAX_LISTED_FILES).map(([p, h]) => file(p, h, true)),
       fileCount: all.length,
       bytes,
+      ...(all.length > MAX_SIZED_FILES ? { bytesCounted: MAX_SIZED_FILES } : {}),
       items: Object.keys(manifest?.items ?? {}).length,
     };
   }

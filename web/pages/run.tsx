@@ -186,7 +186,8 @@ function Artifacts({ stages }: { stages: StageDetail[] }) {
           <details id={`stage-${s.name}`} open={s.output!.fileCount <= 12 || location.hash.includes(`stage=${s.name}`)}>
             <summary>
               <b>{s.name}</b> — {s.output!.type === 'collection' ? `${s.output!.items} items, ` : ''}
-              {s.output!.fileCount} files, {bytes(s.output!.bytes)} <span class="mono muted">{s.output!.root}</span>
+              {s.output!.fileCount} files, {s.output!.bytesCounted ? 'at least ' : ''}
+              {bytes(s.output!.bytes)} <span class="mono muted">{s.output!.root}</span>
             </summary>
             <table class="grid files">
               <tbody>

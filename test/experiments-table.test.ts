@@ -53,6 +53,7 @@ describe('runs table', () => {
       assert.deepEqual(sortRows(t.rows, t.columns, 'train.lr').map((r) => r.params['train.lr']), [0.0003, 0.001, 0.001, 0.001, 0.01]);
       assert.deepEqual(sortRows(t.rows, t.columns, '-train.lr').map((r) => r.params['train.lr']), [0.01, 0.001, 0.001, 0.001, 0.0003]);
       await assert.rejects(buildRunsTable(ws, { sort: 'mAp2' }), /cannot sort by 'mAp2'.*did you mean 'mAP'/);
+      assert.deepEqual(sortRows(t.rows, t.columns, 'state').map((r) => r.ok), [false, true, true, true, true], 'by a label too');
 
       const two = await buildRunsTable(ws, { runs: [ids[0]!.slice(0, 7), ids[3]!] });
       assert.deepEqual(two.columns.filter((c) => c.kind === 'param'), [], 'no param differs between these two');

@@ -253,7 +253,10 @@ function parseSort(sort: string, columns: readonly Column[]): SortSpec {
     key = m[1]!;
     dir = m[2] as 'asc' | 'desc';
   }
-  const col = columns.find((c) => c.key === key) ?? columns.find((c) => c.key.toLowerCase() === key.toLowerCase());
+  const col =
+    columns.find((c) => c.key === key) ??
+    columns.find((c) => c.key.toLowerCase() === key.toLowerCase()) ??
+    columns.find((c) => c.label.toLowerCase() === key.toLowerCase()); // e.g. 'state', 'micro AP'
   if (!col) {
     const keys = columns.map((c) => c.key);
     const hint = didYouMean(key, keys);

@@ -48,3 +48,11 @@ test('malformed CSV names the file and line', () => {
   assert.throws(() => parseLabelFile('a,Drama\r\nb\r\n', 'labels.csv'), (e: unknown) => e instanceof UserError && /^labels\.csv:2: expected 'id,genres'/.test(e.message));
   assert.throws(() => parseLabelFile('id,genres\r\na,Drama\r\n"a",Comedy\r\n', 'labels.csv'), (e: unknown) => e instanceof UserError && e.message === 'labels.csv:3: movie a is listed twice');
 });
+
+test('a JSON labels file listing a movie twice is an error (JSON.parse would keep the last silently)', () => {
+  assert.throws(
+    () => parseLabelFile('{"a": ["Drama"],\n "b": [],\n "a": ["Comedy"]}', 'labels.json'),
+    (e: unknown) => e instanceof UserError && e.message === 'labels.json:3:2: movie a is listed twice',
+  );
+  assert.deepEqual([...parseLabelFile('{"a": ["Drama"], "b": []}', 'labels.json').keys()], ['a', 'b']);
+});

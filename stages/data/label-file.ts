@@ -2,6 +2,7 @@
 // `id,genres` is optional), or JSON `{"<id>": ["Drama", ...]}`. CSV is read by csv-parse, so
 // quoting, escaped quotes, a BOM and CRLF line ends follow RFC 4180 rather than a hand-split.
 import { parse as parseCsv } from 'csv-parse/sync';
+import { parseDocument } from 'yaml';
 import { UserError } from '../../src/errors.js';
 
 export function parseLabelFile(text: string, file: string): Map<string, string[]> {
@@ -15,6 +16,13 @@ export function parseLabelFile(text: string, file: string): Map<string, string[]
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       throw new UserError(`${file}: not a JSON object`, 'a JSON labels file is {"<movie id>": ["Drama", "Romance"], ...}');
+    }
+    // JSON.parse keeps the last of two equal keys silently; the YAML parser (JSON is YAML) finds them.
+    const dup = parseDocument(text, { uniqueKeys: true }).errors.find((e) => e.code === 'DUPLICATE_KEY');
+    if (dup !== undefined) {
+      const at = dup.linePos?.[0];
+      const key = text.slice(dup.pos[0], dup.pos[1] + 64).match(/^"((?:[^"\\]|\\.)*)"/)?.[1];
+      throw new UserError(`${file}${at ? `:${at.line}:${at.col}` : ''}: movie ${key ?? '(a key)'} is listed twice`, 'list each movie once');
     }
     for (const [id, genres] of Object.entries(obj as Record<string, unknown>)) {
       if (!Array.isArray(genres) || !genres.every((g) => typeof g === 'string')) {

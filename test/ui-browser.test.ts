@@ -103,6 +103,10 @@ describe('pipeline ui in Chromium', () => {
     await page.waitForSelector('[data-testid=runs-count]:has-text("1–1 of 1")');
     await page.fill('[data-testid=runs-filter]', '');
     await page.waitForSelector('[data-testid=runs-count]:has-text("1–2 of 2")');
+    await page.check('[data-testid=genre-columns]');
+    await page.waitForSelector('th[data-key="metric:ap.Drama"]');
+    await page.uncheck('[data-testid=genre-columns]');
+    await page.waitForSelector('th[data-key="metric:ap.Drama"]', { state: 'detached' });
     for (const id of runs) await page.check(`tr[data-run="${id}"] input[type=checkbox]`);
     await shot(page, 'runs');
     await page.click('[data-testid=compare-button]');

@@ -101,7 +101,7 @@ function thin(xs: number[], ys: number[], max: number): { x: number[]; y: number
 
 export class UiData {
   readonly ws: WorkspaceReader;
-  #table: { seq: number; table: RunsTable } | undefined;
+  readonly #tables = new Map<boolean, { seq: number; table: RunsTable }>();
   #status: { at: number; value: Promise<unknown> } | undefined;
 
   constructor(ws: WorkspaceReader) {
@@ -122,9 +122,10 @@ export class UiData {
   }
 
   /** The whole table, rebuilt only when a run was recorded since. */
-  async table(): Promise<RunsTable> {
+  async table(genres = false): Promise<RunsTable> {
     const seq = this.ws.lastSeq();
-    if (this.#table?.seq === seq) return this.#table.table;
+    const known = this.#tables.get(genres);
+    if (known?.seq === seq) return known.table;
     const index = this.ws.index();
     let table: RunsTable = { columns: [], rows: [] };
     const source = { runs: index!, store: { path: (h: string) => this.ws.objectPath(h), readJson: <T>(h: string) => this.ws.readJson<T>(h) } };
@@ -132,18 +133,18 @@ export class UiData {
     for (let attempt = 0; index !== undefined && attempt < 5; attempt++) {
       const rows = this.ws.runs();
       if (rows.length === 0) break;
-      const t = await buildRunsTable(source, { limit: rows.length });
+      const t = await buildRunsTable(source, { limit: rows.length, genres });
       if (t.rows.length === rows.length && t.rows.every((r, i) => r.run === rows[i]!.id)) {
         table = webTable(t, rows);
         break;
       }
     }
-    this.#table = { seq, table };
+    this.#tables.set(genres, { seq, table });
     return table;
   }
 
-  async runsPage(q: { offset?: number; limit?: number; sort?: string; desc?: boolean; filter?: string }): Promise<RunsPage> {
-    const table = await this.table();
+  async runsPage(q: { offset?: number; limit?: number; sort?: string; desc?: boolean; filter?: string; genres?: boolean }): Promise<RunsPage> {
+    const table = await this.table(q.genres === true);
     const sort = q.sort && (q.sort === 'seq' || table.columns.some((c) => c.key === q.sort)) ? q.sort : 'seq';
     const desc = q.desc ?? sort === 'seq';
     const matched = filterRows(table, q.filter ?? '');

@@ -130,6 +130,7 @@ export function createApp(ws: WorkspaceReader, opts: { token: string; host: stri
         ...(q.sort ? { sort: q.sort } : {}),
         ...(q.desc !== undefined ? { desc: q.desc === '1' || q.desc === 'true' } : {}),
         ...(q.filter ? { filter: q.filter } : {}),
+        ...(q.genres === '1' || q.genres === 'true' ? { genres: true } : {}),
       }),
     );
   });

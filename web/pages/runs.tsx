@@ -27,6 +27,7 @@ export function RunsPageView(props: { seq: number; selected: string[]; setSelect
   const [filter, setFilter] = useState('');
   const [applied, setApplied] = useState('');
   const [offset, setOffset] = useState(0);
+  const [genres, setGenres] = useState(false);
   useEffect(() => {
     const t = setTimeout(() => {
       setApplied(filter);
@@ -34,7 +35,7 @@ export function RunsPageView(props: { seq: number; selected: string[]; setSelect
     }, 200);
     return () => clearTimeout(t);
   }, [filter]);
-  const qs = new URLSearchParams({ offset: String(offset), limit: String(PAGE), sort: sort.key, desc: sort.desc ? '1' : '0', ...(applied ? { filter: applied } : {}) });
+  const qs = new URLSearchParams({ offset: String(offset), limit: String(PAGE), sort: sort.key, desc: sort.desc ? '1' : '0', ...(applied ? { filter: applied } : {}), ...(genres ? { genres: '1' } : {}) });
   const { data, error } = useJson<RunsPage>(`/api/runs?${qs}`, props.seq);
   const best = useMemo(() => {
     // Best value of each metric column on this page, shown in bold.
@@ -60,6 +61,9 @@ export function RunsPageView(props: { seq: number; selected: string[]; setSelect
           onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
           data-testid="runs-filter"
         />
+        <label class="toggle">
+          <input type="checkbox" checked={genres} onChange={() => setGenres(!genres)} data-testid="genre-columns" /> AP per genre
+        </label>
         <button disabled={props.selected.length < 2} onClick={() => (location.hash = `#/compare/${props.selected.join(',')}`)} data-testid="compare-button">
           Compare {props.selected.length > 0 ? `(${props.selected.length})` : ''}
         </button>

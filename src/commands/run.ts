@@ -82,8 +82,9 @@ async function distributedOptions(
   const remote = new RemoteCache(openRemote(url, project.root), new LocalStore(join(project.root, 'cache')));
   if (executor === 'local') return { engine: { remote }, pull };
   const { BullMQExecutor, progressFileOf } = await import('../distributed/executor.js');
-  const { requireRedisUrl } = await import('../distributed/redis.js');
+  const { checkRedis, requireRedisUrl } = await import('../distributed/redis.js');
   const redis = requireRedisUrl(opts.redis, project.settings?.redis);
+  if (!opts.dryRun) await checkRedis(redis);
   return { engine: { remote, executor: new BullMQExecutor({ redis, remote, progressFile: progressFileOf(join(project.root, 'cache')) }) }, pull };
 }
 

@@ -32,13 +32,15 @@ export function newRedis(url: string, opts: RedisOptions = {}): Redis {
 /** Connects once (no endless retries), checks the eviction policy, and closes. */
 export async function checkRedis(url: string): Promise<void> {
   const client = newRedis(url, { lazyConnect: true, connectTimeout: 3000, retryStrategy: () => null, maxRetriesPerRequest: 1 });
-  client.on('error', () => {});
+  let lastError: NodeJS.ErrnoException | undefined;
+  client.on('error', (e: NodeJS.ErrnoException) => (lastError ??= e));
   try {
     try {
       await client.connect();
       await client.ping();
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
+      // ioredis rejects with "Connection is closed"; the socket's own error says why.
+      const err = lastError ?? (e as NodeJS.ErrnoException);
       throw new UserError(`cannot reach Redis at ${url} (${err.code ?? err.message})`, 'start redis-server there, or fix --redis / PIPELINE_REDIS / redis: in pipeline.yaml');
     }
     let policy: string | undefined;

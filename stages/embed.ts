@@ -128,6 +128,7 @@ export async function movieFrames(ctx: StageContext, task: ItemTask, root: () =>
   return list.frames.map((f) => ({
     name: f.path ?? f.name,
     file: f.path === undefined ? framePath(f, ctx.store) : framePath(f, ctx.store, root()),
+    hash: f.hash,
   }));
 }
 

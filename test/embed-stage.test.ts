@@ -201,6 +201,22 @@ test('frames read in place resolve against dataset.root', async () => {
   assert.deepEqual(shape, [1, 512]);
 });
 
+test('a frame read in place whose bytes changed since indexing fails its movie, named (workers share the dataset folder)', async () => {
+  const root = join(ws.dir, 'dataset-changed');
+  mkdirSync(join(root, '240P', 'tt0000041'), { recursive: true });
+  writeFileSync(join(root, '240P', 'tt0000041', 'shot_0000_img_0.jpg'), frames[1]!);
+  // Indexed as frames[0]; the file on disk is now another (valid) JPEG.
+  const list = { movie: 'tt0000041', source: 'movienet', frames: [{ name: 'shot_0000_img_0.jpg', shot: 0, img: 0, hash: hashBytes(frames[0]!), path: '240P/tt0000041/shot_0000_img_0.jpg' }] };
+  const task: ItemTask = { id: 'tt0000041', input: hashBytes('y'), upstream: { tree: { 'tt0000041.json': await store.put(JSON.stringify(list)) } } };
+  const ctx = testContext(ws, { stage: 'embed', params: { embed: { encoder: 'builtin' }, dataset: { root: 'dataset-changed' } }, declared: ['embed', 'dataset.root'] });
+  const rec = new RecordingSink();
+  await embed.run(ctx, [task], rec);
+  assert.equal(rec.outputs.size, 0);
+  const e = rec.failures.get('tt0000041');
+  assert.ok(e instanceof ItemError);
+  assert.match(e.describe(), /^movie tt0000041: 240P\/tt0000041\/shot_0000_img_0\.jpg: the file changed since it was indexed/);
+});
+
 test('fingerprint parts: the model hash is an input, batch_size and threads are speed-only, env names the libraries', async () => {
   assert.ok(embed.perfParams?.includes('embed.batch_size'));
   assert.ok(embed.perfParams?.includes('embed.threads'));

@@ -8,6 +8,8 @@
 //
 // Memory is bounded whatever the dataset: `prefetch + 2` batch buffers (one filling, `prefetch`
 // decoding, one in inference), plus the [N,D] arrays of the movies that have frames in them.
+import { readFile } from 'node:fs/promises';
+import { hashBytes } from '../../src/hash.js';
 import { ItemError, UserError } from '../../src/errors.js';
 import type { FrameEncoder } from './encoder.js';
 
@@ -16,6 +18,26 @@ export interface FrameRef {
   name: string;
   /** Absolute path to read. */
   file: string;
+  /** The content hash the frame list recorded: the bytes read are checked against it. */
+  hash?: string;
+}
+
+/** A frame whose bytes are not those the frame list recorded (changed since it was indexed). */
+export class FrameChanged extends Error {
+  override name = 'FrameChanged';
+}
+
+/**
+ * Reads a frame and checks it against its recorded hash (XXH3 at several GB/s: a small cost
+ * beside decoding), so that a changed or different file (a dataset folder shared by workers and
+ * edited since indexing) fails its movie instead of being embedded silently.
+ */
+async function readChecked(ref: FrameRef): Promise<string | Buffer> {
+  if (ref.hash === undefined) return ref.file;
+  const buf = await readFile(ref.file);
+  const actual = hashBytes(buf);
+  if (actual !== ref.hash) throw new FrameChanged(`the file changed since it was indexed (hash ${actual}, indexed as ${ref.hash})`);
+  return buf;
 }
 
 export interface MovieSource {
@@ -188,7 +210,11 @@ export async function runEmbedPipeline(
       const movie = f.movie;
       const ref = f.ref;
       b.prepares.push(
-        encoder.prepare(ref.file, b.buf.subarray(k * inputSize, (k + 1) * inputSize)).catch((e: unknown) => {
+        readChecked(ref).then((input) => encoder.prepare(input, b.buf.subarray(k * inputSize, (k + 1) * inputSize))).catch((e: unknown) => {
+          if (e instanceof FrameChanged) {
+            failMovie(movie, new ItemError(movie.id, e.message, { file: ref.name, hint: 'run the frames stage again so it re-indexes the movie (pipeline run re-hashes changed files)' }));
+            return;
+          }
           failMovie(
             movie,
             new ItemError(movie.id, `cannot decode the frame: ${decodeErrorMessage(e)}`, {

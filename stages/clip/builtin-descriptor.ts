@@ -397,7 +397,7 @@ export class BuiltinEncoder implements FrameEncoder {
   constructor(batchSize: number) {
     this.maxBatch = Math.max(1, batchSize);
   }
-  async prepare(file: string, out: Float32Array): Promise<void> {
+  async prepare(file: string | Buffer, out: Float32Array): Promise<void> {
     describe(await descriptorPixels(file), out);
   }
   async infer(batch: Float32Array, n: number): Promise<{ embeddings: Float32Array; batch: Float32Array }> {

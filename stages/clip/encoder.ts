@@ -12,8 +12,8 @@ export interface FrameEncoder {
    * it takes (a short last batch is padded).
    */
   readonly maxBatch: number;
-  /** Decodes and preprocesses one frame into `out` (length `inputSize`). */
-  prepare(file: string, out: Float32Array): Promise<void>;
+  /** Decodes and preprocesses one frame (a path, or its bytes) into `out` (length `inputSize`). */
+  prepare(file: string | Buffer, out: Float32Array): Promise<void>;
   /**
    * Embeds the first `n` prepared frames of `batch` (room for `maxBatch` frames; rows past `n`
    * are ignored). The encoder may move `batch` to another thread while it works (the caller's

@@ -188,7 +188,7 @@ export class OnnxEncoder implements FrameEncoder {
     }
   }
 
-  prepare(file: string, out: Float32Array): Promise<void> {
+  prepare(file: string | Buffer, out: Float32Array): Promise<void> {
     return clipPixels(file, out);
   }
 

@@ -85,8 +85,10 @@ export function storageProblem(e: unknown): UserError | undefined {
   }
   if (NOT_WRITABLE.has(code) || SQLITE_NOT_WRITABLE.has(code) || (sqlite && /unable to open database file|readonly database|read-only/i.test(e.message))) {
     const what = sqlite ? "the workspace's state database (cache/state.db)" : (file ?? 'a file');
+    // EACCES/EPERM may come from a read as well: say "access" unless the call wrote.
+    const writing = sqlite || code === 'EROFS' || /^(write|copyfile|rename|mkdir|unlink|rmdir|link|symlink|utime|chmod|fsync)/.test(err.syscall ?? '');
     return new UserError(
-      `cannot write ${what}: ${code === 'EROFS' ? 'the file system is read-only' : sqlite ? e.message : 'permission denied'} (${code || 'SqliteError'})`,
+      `cannot ${writing ? 'write' : 'access'} ${what}: ${code === 'EROFS' ? 'the file system is read-only' : sqlite ? e.message : 'permission denied'} (${code || 'SqliteError'})`,
       'pipeline keeps its cache and run records in cache/ and needs to write there (also for status and runs): make the folder writable (chmod -R u+w cache), or work on a writable copy of the workspace',
     );
   }

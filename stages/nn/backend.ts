@@ -179,6 +179,8 @@ export async function activateBackend(b: ResolvedBackend): Promise<ResolvedBacke
     const ok = await tf.setBackend(tfName);
     if (!ok) throw new UserError(`train.backend ${b.name}: tfjs could not initialise the '${tfName}' backend`, 'try train.backend: cpu');
     await tf.ready();
+    // Same values as tfjs' own gradients, faster on wasm (stages/nn/fast-gradients.ts).
+    (await import('./fast-gradients.js')).registerFastGradients();
     return b;
   })();
   try {

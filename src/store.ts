@@ -41,7 +41,15 @@ export class LocalStore implements Store {
   /** Called when a read finds an object whose bytes do not match its name (it is quarantined). */
   onCorrupt: ((hash: Hash) => void) | undefined;
 
-  constructor(cacheDir: string) {
+  /**
+   * Whether writes are fsynced before they are named. A worker's staging cache turns it off:
+   * what it holds is re-verified (hashed) before it is sent anywhere, and a crash costs it only
+   * recomputation, never a wrong object in the remote.
+   */
+  readonly durable: boolean;
+
+  constructor(cacheDir: string, opts: { durable?: boolean } = {}) {
+    this.durable = opts.durable ?? true;
     this.objects = join(cacheDir, 'objects');
     this.tmp = join(cacheDir, 'tmp');
     this.quarantineDir = join(cacheDir, 'quarantine');
@@ -126,7 +134,7 @@ export class LocalStore implements Store {
       const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      fsyncSync(fd);
+      if (this.durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -147,7 +155,7 @@ export class LocalStore implements Store {
     const fh = await open(tmp, 'wx', 0o444);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (this.durable) await fh.sync();
     } finally {
       await fh.close();
     }

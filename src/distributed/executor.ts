@@ -11,6 +11,7 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import pLimit from 'p-limit';
 import { ItemError } from '../errors.js';
 import type { Executor, ItemJobContext } from '../executor.js';
 import type { Hash } from '../hash.js';
@@ -77,7 +78,7 @@ export class BullMQExecutor implements Executor {
     let done = 0;
     let failed = 0;
     let fatal: unknown;
-    let chain: Promise<void> = Promise.resolve();
+    const inflight = new Set<Promise<void>>();
     let wake: (() => void) | undefined;
     const kick = (): void => {
       wake?.();
@@ -107,29 +108,35 @@ export class BullMQExecutor implements Executor {
     });
     for (const t of tasks) byKey.set(job.keys.get(t.id)!, t);
 
+    // Results are taken in as they come, several at once (fetching an item's objects from the
+    // remote is I/O: one at a time would make the coordinator the bottleneck).
+    const intake = pLimit(16);
     const settle = (key: Hash, result: ItemJobResult | Error): void => {
       const t = pending.get(key);
       if (t === undefined) return;
       pending.delete(key);
-      chain = chain
-        .then(async () => {
-          if (result instanceof Error) {
-            failed++;
-            await sink.fail(t.id, result);
-          } else if ('error' in result) {
-            failed++;
-            const e = result.error;
-            await sink.fail(t.id, new ItemError(t.id, e.message, { ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) }));
-          } else {
-            await remote.fetch(Object.values(result.output.tree));
-            done++;
-            await sink.done(t.id, result.output);
-          }
-        })
+      const p = intake(async () => {
+        if (result instanceof Error) {
+          failed++;
+          await sink.fail(t.id, result);
+        } else if ('error' in result) {
+          failed++;
+          const e = result.error;
+          await sink.fail(t.id, new ItemError(t.id, e.message, { ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) }));
+        } else {
+          await remote.fetch(Object.values(result.output.tree));
+          done++;
+          await sink.done(t.id, result.output);
+        }
+      })
         .catch((e: unknown) => {
           fatal ??= e;
         })
-        .finally(kick);
+        .finally(() => {
+          inflight.delete(p);
+          kick();
+        });
+      inflight.add(p);
     };
     const parse = (v: unknown): ItemJobResult => (typeof v === 'string' ? (JSON.parse(v) as ItemJobResult) : (v as ItemJobResult));
 
@@ -213,7 +220,7 @@ export class BullMQExecutor implements Executor {
           await writeProgress();
         }
       }
-      await chain;
+      await Promise.all(inflight);
       await writeProgress();
       if (fatal !== undefined) throw fatal;
     } finally {

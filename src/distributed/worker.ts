@@ -66,7 +66,7 @@ function treeOf(leaves: Record<string, JsonValue>): Conf {
 export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   await checkRedis(o.redis);
   const log = o.log ?? (() => {});
-  const store = new LocalStore(o.cacheDir);
+  const store = new LocalStore(o.cacheDir, { durable: false });
   const db = openDb(o.cacheDir);
   const files = new FileStateCache(db);
   const cache = o.remote(store);

@@ -1,13 +1,12 @@
 // The local store in front of a remote: moves objects and result entries between them.
 // Every object fetched is hashed before it enters the local store (LocalStore.adoptFile); a
 // mismatch names the object and the remote and admits nothing. Transfers run in parallel.
-import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import type { Hash } from '../hash.js';
+import { hashFileSync, type Hash } from '../hash.js';
 import type { ItemErrorJson, CachedStage } from '../plan.js';
 import type { ItemOutput } from '../stage-api.js';
-import type { LocalStore } from '../store.js';
+import { CorruptObject, type LocalStore } from '../store.js';
 import type { Remote } from './types.js';
 
 /** What `results/<key>.json` holds: a stage's or an item's output (or remembered data failure). */
@@ -94,7 +93,13 @@ export class RemoteCache {
       need.map((h) =>
         limit(async () => {
           const path = this.store.path(h);
-          const size = statSync(path).size;
+          // Never send an object whose bytes are not its name (a changed hard link, a worker's
+          // unsynced staging cache after a crash).
+          const { hash: actual, size } = hashFileSync(path);
+          if (actual !== h) {
+            this.store.quarantine(h);
+            throw new CorruptObject(h, actual);
+          }
           if (await this.remote.putObject(h, path, size)) {
             counts.moved++;
             counts.bytes += size;

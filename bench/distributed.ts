@@ -41,8 +41,13 @@ const { positionals, values } = parseArgs({
     redis: { type: 'string' },
     executor: { type: 'string' },
     workspace: { type: 'string' },
+    // Where the bench's workspaces, worker caches and folder remote live (default: the OS temp
+    // folder). /dev/shm takes this machine's disk flush latency out of the executor's figures.
+    tmp: { type: 'string' },
   },
 });
+const TMP = values.tmp ?? process.env.BENCH_TMP ?? tmpdir();
+process.env.BENCH_TMP = TMP;
 
 function box(): string {
   const c = cpus()[0];
@@ -65,7 +70,7 @@ async function freePort(): Promise<number> {
 
 async function startRedis(): Promise<{ url: string; stop: () => Promise<void>; peak: () => Promise<number> }> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
+  const dir = mkdtempSync(join(TMP, 'bench-redis-'));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((r) => {
     let out = '';
@@ -94,7 +99,7 @@ async function startRedis(): Promise<{ url: string; stop: () => Promise<void>; p
 function startWorkers(n: number, redis: string, remote: string, extra: string[] = []): Promise<ChildProcess[]> {
   return Promise.all(
     Array.from({ length: n }, (_, i) => {
-      const home = mkdtempSync(join(tmpdir(), `bench-worker${i}-`));
+      const home = mkdtempSync(join(TMP, `bench-worker${i}-`));
       const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis, '--remote', remote, ...extra], { cwd: home, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
       return new Promise<ChildProcess>((r) => {
         let log = '';
@@ -124,7 +129,7 @@ function sleepProject(root: string): Project {
 
 /** Runs the sleep stage once in a fresh workspace; prints {seconds, stage, maxRssMiB}. */
 async function coordinator(): Promise<void> {
-  const root = values.workspace ?? mkdtempSync(join(tmpdir(), 'bench-coord-'));
+  const root = values.workspace ?? mkdtempSync(join(TMP, 'bench-coord-'));
   const project = sleepProject(root);
   const remote = values.remote ? new RemoteCache(openRemote(values.remote, root), undefined as never) : undefined;
   const executor = values.executor === 'bullmq' ? new BullMQExecutor({ redis: values.redis!, remote: remote! }) : undefined;
@@ -162,7 +167,7 @@ function runCoordinator(items: number, ms: number, args: string[]): CoordResult 
 async function distributed(items: number, ms: number, workers: number, concurrency = 1, redisUrl?: string): Promise<CoordResult & { redisPeakMiB: number }> {
   const redis = redisUrl ? undefined : await startRedis();
   const url = redisUrl ?? redis!.url;
-  const remote = mkdtempSync(join(tmpdir(), 'bench-remote-'));
+  const remote = mkdtempSync(join(TMP, 'bench-remote-'));
   const ws = await startWorkers(workers, url, remote, ['--kinds', KINDS, '--concurrency', String(concurrency)]);
   try {
     const r = runCoordinator(items, ms, ['--executor', 'bullmq', '--redis', url, '--remote', remote]);
@@ -178,7 +183,7 @@ async function distributed(items: number, ms: number, workers: number, concurren
 
 /** One small write + fsync in the workspace's file system, the unit that bounds a durable write here. */
 function fsyncMs(): number {
-  const d = mkdtempSync(join(tmpdir(), 'bench-fsync-'));
+  const d = mkdtempSync(join(TMP, 'bench-fsync-'));
   const t0 = performance.now();
   for (let i = 0; i < 50; i++) {
     const fd = openSync(join(d, String(i)), 'w');
@@ -194,7 +199,7 @@ function fsyncMs(): number {
 async function queueBench(): Promise<void> {
   const n = Number(values.items ?? 2000);
   const fs = fsyncMs();
-  console.log(`queue overhead, ${n} trivial items, folder remote; one write+fsync here: ${fs.toFixed(2)} ms (${box()})`);
+  console.log(`queue overhead, ${n} trivial items, folder remote in ${TMP}; one write+fsync there: ${fs.toFixed(2)} ms (${box()})`);
   console.log('(per item a worker makes two durable writes to the remote (object, result entry) and the coordinator one (the fetched object))');
   const local = runCoordinator(n, 0, ['--workers', '1']);
   console.log(`| executor | stage s | ms/item | overhead ms/item vs local | wall ratio |`);
@@ -211,7 +216,7 @@ async function scalingBench(): Promise<void> {
   const ms = Number(values.ms ?? 50);
   const ws = (values.workers ?? '1,4,16').split(',').map(Number);
   const full = Number(values.items ?? 10000);
-  console.log(`coordinator scaling: items wait ${ms} ms each (${box()})`);
+  console.log(`coordinator scaling: items wait ${ms} ms each; workspaces and folder remote in ${TMP} (${box()})`);
   console.log(`| workers | items | ideal s | measured s | efficiency |`);
   console.log(`|---|---|---|---|---|`);
   for (const w of ws) {
@@ -225,7 +230,7 @@ async function scalingBench(): Promise<void> {
 
 async function windowBench(): Promise<void> {
   const counts = (values.items ?? '10000,100000').split(',').map(Number);
-  console.log(`bounded window (at most 10,000 jobs in Redis), trivial items through 4 workers (${box()})`);
+  console.log(`bounded window (at most 10,000 jobs in Redis), trivial items through 4 workers; files in ${TMP} (${box()})`);
   console.log(`| items | Redis peak MiB | coordinator peak RSS MiB | items/s |`);
   console.log(`|---|---|---|---|`);
   for (const n of counts) {
@@ -237,7 +242,7 @@ async function windowBench(): Promise<void> {
 async function remoteBench(): Promise<void> {
   const n = Number(values.objects ?? 10000);
   console.log(`remote cache: push and pull of a run of ${n} small objects (${box()})`);
-  const A = mkdtempSync(join(tmpdir(), 'bench-push-'));
+  const A = mkdtempSync(join(TMP, 'bench-push-'));
   process.env.BENCH_ITEMS = String(n);
   process.env.BENCH_MS = '0';
   const engine = new Engine(sleepProject(A), { resolveKind: () => Promise.resolve(SLEEP_KIND) });
@@ -251,12 +256,12 @@ async function remoteBench(): Promise<void> {
   console.log(`|---|---|---|---|---|---|`);
   const targets: Array<[string, () => Promise<{ url: string; env?: Record<string, string>; stop: () => Promise<void> }>]> = [
     ['folder', async () => {
-      const d = mkdtempSync(join(tmpdir(), 'bench-remote-'));
+      const d = mkdtempSync(join(TMP, 'bench-remote-'));
       return { url: d, stop: async () => rmSync(d, { recursive: true, force: true }) };
     }],
     ['S3 (s3rver)', async () => {
       const { default: S3rver } = await import('s3rver');
-      const dir = mkdtempSync(join(tmpdir(), 'bench-s3-'));
+      const dir = mkdtempSync(join(TMP, 'bench-s3-'));
       const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: 'bench' }] });
       const { port } = await server.run();
       Object.assign(process.env, { AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' });
@@ -278,7 +283,7 @@ async function remoteBench(): Promise<void> {
       const cache2 = new RemoteCache(openRemote(target.url, A), engine.store);
       const noop = await push(engine, cache2, [run.run!]);
       cache2.close();
-      const B = mkdtempSync(join(tmpdir(), 'bench-pull-'));
+      const B = mkdtempSync(join(TMP, 'bench-pull-'));
       const eb = new Engine(sleepProject(B), { resolveKind: () => Promise.resolve(SLEEP_KIND) });
       const cache3 = new RemoteCache(openRemote(target.url, B), eb.store);
       const rows = await resolveRemoteRuns(cache3, [run.run!]);
@@ -303,7 +308,7 @@ async function embedBench(): Promise<void> {
   const movies = Number(values.movies ?? 200);
   console.log(`the demo's frames + embed + fixlen, ${movies} movies: 2 workers vs local (${box()})`);
   const ws = (): string => {
-    const d = mkdtempSync(join(tmpdir(), 'bench-embed-'));
+    const d = mkdtempSync(join(TMP, 'bench-embed-'));
     cpSync(join(ROOT, 'pipeline.yaml'), join(d, 'pipeline.yaml'));
     cpSync(join(ROOT, 'conf'), join(d, 'conf'), { recursive: true });
     return d;
@@ -316,7 +321,7 @@ async function embedBench(): Promise<void> {
   };
   const local = time(ws(), []);
   const redis = await startRedis();
-  const remote = mkdtempSync(join(tmpdir(), 'bench-remote-'));
+  const remote = mkdtempSync(join(TMP, 'bench-remote-'));
   const workers = await startWorkers(2, redis.url, remote);
   try {
     const d = time(ws(), ['--executor', 'bullmq', '--redis', redis.url, '--remote', remote]);

@@ -47,6 +47,8 @@ const { positionals, values } = parseArgs({
   },
 });
 const TMP = values.tmp ?? process.env.BENCH_TMP ?? tmpdir();
+// As bin/pipeline.js sets it for the CLI (the in-process push, pull and coordinator here).
+process.env.UV_THREADPOOL_SIZE ??= '16';
 process.env.BENCH_TMP = TMP;
 
 function box(): string {
@@ -260,12 +262,21 @@ async function remoteBench(): Promise<void> {
       return { url: d, stop: async () => rmSync(d, { recursive: true, force: true }) };
     }],
     ['S3 (s3rver)', async () => {
-      const { default: S3rver } = await import('s3rver');
       const dir = mkdtempSync(join(TMP, 'bench-s3-'));
-      const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: 'bench' }] });
-      const { port } = await server.run();
+      const child = spawn(process.execPath, ['--openssl-legacy-provider', join(HERE, 's3-server.js'), dir, 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const port = await new Promise<number>((r, reject) => {
+        child.stdout!.once('data', (d: Buffer) => r(Number(d.toString().trim())));
+        child.once('exit', (c) => reject(new Error(`s3 server exited (${c})`)));
+      });
       Object.assign(process.env, { AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' });
-      return { url: 's3://bench/team', stop: async () => { await server.close(); rmSync(dir, { recursive: true, force: true }); } };
+      return {
+        url: 's3://bench/team',
+        stop: async () => {
+          child.kill('SIGKILL');
+          await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     }],
   ];
   for (const [name, start] of targets) {

@@ -516,7 +516,8 @@ export class Engine {
     const notes: string[] = [];
     let ok = true;
     let anyRan = false;
-    this.store.cleanTemp(60_000);
+    // Temp files of processes that are gone (a kill -9) are never read: remove them now.
+    this.store.cleanTemp(0);
     this.#listener({ type: 'run-start', stages: order.map((name) => ({ name, fresh: false })), ...(opts.dryRun ? { dryRun: true } : {}) });
 
     for (const name of order) {

@@ -34,7 +34,7 @@ describe('pipeline.yaml errors', () => {
   it('unknown top-level key, with the valid ones', () => {
     assert.deepEqual(errorsOf('stage:\n  a:\n    cmd: x\n    outs: [o]\n'), [
       'pipeline.yaml:1:1: error: pipeline.yaml needs \'stages\'\n 1 | stage:\n   | ~~~~~~',
-      "pipeline.yaml:1:1: error: unknown key 'stage' in pipeline.yaml (did you mean 'stages'?) (valid: conf, stages)\n 1 | stage:\n   | ~~~~~",
+      "pipeline.yaml:1:1: error: unknown key 'stage' in pipeline.yaml (did you mean 'stages'?) (valid: conf, remote, remote_pull, executor, redis, stages)\n 1 | stage:\n   | ~~~~~",
     ]);
   });
 

@@ -22,8 +22,9 @@ describe('crash torture (short)', () => {
         'frames.images_per_shot=1',
         'frames.max_frames=4',
       ],
-      // A killed process's files in cache/tmp are removed by the engine once 60 s old (at the
-      // start of a run, or by gc); a resumed run seconds later finds them younger.
+      // A killed process's files in cache/tmp are removed at the start of the next run (at once,
+      // its pid being gone) or by gc; a killed checkout, push or pull is resumed by the same
+      // command, which leaves them there until then.
       tmpGraceMs: 60_000,
       log: (l) => lines.push(l),
     });

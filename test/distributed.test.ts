@@ -137,6 +137,24 @@ describe('bullmq executor', () => {
     await ready(startWorker());
   });
 
+  it('a coordinator killed mid-run loses nothing: the jobs finish, and the next run uses their results', async () => {
+    const params = ['-p', 'dataset.movies=20', '-p', 'dataset.seed=9', ...TINY];
+    const A = demoWorkspace();
+    const doneNow = (): number => workers.reduce((n, w) => n + (w.log().match(/frames tt\d+: done/g) ?? []).length, 0);
+    const before = doneNow();
+    const first = A.spawn(['run', 'fixlen', '--json', ...dist(), ...params]);
+    const t0 = Date.now();
+    while (doneNow() < before + 3 && Date.now() - t0 < 60_000) await sleep(20);
+    first.kill('SIGKILL');
+    await first.closed;
+    const second = await A.cli(['run', 'fixlen', '--json', ...dist(), ...params]);
+    assert.equal(second.code, 0, second.stderr);
+    const frames = lastJson<RunJson>(second.stdout).stages.find((s) => s.name === 'frames')!;
+    const items = frames.items as { total: number; ran: number; pulled?: number };
+    assert.equal(items.total, 20);
+    assert.ok((items.pulled ?? 0) >= 3, `the results of the first coordinator's jobs are pulled, not recomputed (${JSON.stringify(items)})`);
+  });
+
   it('a bad JPEG fails its item once, named, under on_error skip and under fail', async () => {
     const A = demoWorkspace();
     const data = A.path('movienet');

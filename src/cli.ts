@@ -45,6 +45,7 @@ export function buildProgram(): Command {
       .option('--remote <url>', 'remote cache: s3://bucket/prefix or a shared folder (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
       .addOption(new Option('--executor <name>', 'where map-stage items run (default: PIPELINE_EXECUTOR, then executor: in pipeline.yaml, then local)').choices(['local', 'bullmq']))
       .option('--redis <url>', 'Redis URL for --executor bullmq (default: PIPELINE_REDIS, then redis: in pipeline.yaml)')
+      .option('--reduce-on-workers', 'with --executor bullmq: run train and metrics as jobs too, on a worker started with --stages train,metrics')
       .option('-S, --set <key=values>', 'sweep: run every combination, e.g. -S train.lr=0.001,0.0003 -S fixlen.length=64,128 (repeatable)', collect, []),
   ).action(async (stages: string[], opts: Record<string, unknown>, cmd: Command) => {
     const m = await import('./commands/run.js');
@@ -272,7 +273,7 @@ export function buildProgram(): Command {
     .option('--redis <url>', 'Redis URL (default: PIPELINE_REDIS)')
     .option('--remote <url>', 'remote cache the coordinator uses (default: PIPELINE_REMOTE)')
     .option('--concurrency <n>', 'jobs at once', wholeNumber(1, '--concurrency 2'), 1)
-    .option('--stages <kinds>', 'comma-separated stage kinds to take (default: every map kind)')
+    .option('--stages <kinds>', 'comma-separated stage kinds to take (default: the map kinds frames, embed, fixlen; add train,metrics for run --reduce-on-workers)')
     .option('--cache <dir>', "the worker's own local cache (default: .pipeline-worker/ in the current folder)")
     .option('--kinds <module>', 'also load stage kinds from this module (default-exports an array of kinds)')
     .option('--lock-duration <ms>', 'how long a job stays locked without a heartbeat before another worker takes it over', wholeNumber(1000, '--lock-duration 30000'), 30000)

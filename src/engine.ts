@@ -98,6 +98,7 @@ export class Engine {
   readonly jobs: number;
   readonly executor: Executor;
   readonly remote: RemoteCache | undefined;
+  readonly reduceOnWorkers: boolean;
   readonly #listener: Listener;
   #quarantined: Set<Hash> | undefined;
   #putResult: Statement;
@@ -119,9 +120,12 @@ export class Engine {
       executor?: Executor;
       /** A remote cache: `status` says what is cached there, `run({pull: true})` fetches from it. */
       remote?: RemoteCache;
+      /** Run reduce stages of built-in kinds through the executor's runReduce (a GPU worker trains). */
+      reduceOnWorkers?: boolean;
     } = {},
   ) {
     this.remote = opts.remote;
+    this.reduceOnWorkers = opts.reduceOnWorkers === true;
     this.executor = opts.executor ?? new LocalExecutor();
     this.#resolveKind = opts.resolveKind;
     this.project = project;
@@ -882,7 +886,29 @@ export class Engine {
       },
     };
     this.#listener({ type: 'stage-start', stage: spec.name });
-    const out = await kind.run(ctx);
+    const depOutputs = Object.fromEntries(spec.stageDeps.map((d) => [d, views.get(d)!.output]));
+    const elsewhere =
+      this.reduceOnWorkers &&
+      this.executor.runReduce !== undefined &&
+      spec.uses !== undefined &&
+      Object.values(depOutputs).every((o) => o !== undefined && (o.type === 'tree' || o.manifest !== ''));
+    let out: Awaited<ReturnType<typeof kind.run>>;
+    if (elsewhere) {
+      const r = await this.executor.runReduce!(kind, ctx, {
+        fp: view.fp!,
+        fpHash: view.fpHash!,
+        declared: spec.params,
+        pathDeps: spec.pathDeps,
+        confFile: this.project.confFile,
+        deps: depOutputs as Record<string, OutputRef>,
+        onError: spec.onError,
+      });
+      for (const e of r.errors ?? []) ctx.itemError(new ItemError(e.item, e.message, { ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) }));
+      const { errors: _errors, ...rest } = r;
+      out = rest;
+    } else {
+      out = await kind.run(ctx);
+    }
     if (runSignal.aborted) throw new UserError('interrupted');
     this.#checkTree(spec.name, out.tree);
     const cached: CachedStage = {

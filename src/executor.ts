@@ -4,7 +4,9 @@
 // plain data (stage kind, params, input hashes), never a closure over local state.
 import type { StageFingerprint } from './fingerprint.js';
 import type { Hash } from './hash.js';
-import type { ItemSink, ItemTask, MapContext, MapKind } from './stage-api.js';
+import type { ItemErrorJson } from './plan.js';
+import type { OutputRef } from './runs.js';
+import type { ItemSink, ItemTask, MapContext, MapKind, ReduceContext, ReduceKind, ReduceOutput } from './stage-api.js';
 
 /** What a distributed executor needs beyond the tasks to describe each as a job. */
 export interface ItemJobContext {
@@ -18,9 +20,26 @@ export interface ItemJobContext {
   confFile: string;
 }
 
+/** What a distributed executor needs to run a reduce stage (train, metrics) as a job. */
+export interface ReduceJobContext {
+  fp: StageFingerprint;
+  fpHash: Hash;
+  declared: readonly string[];
+  pathDeps: readonly string[];
+  confFile: string;
+  /** The upstream outputs by stage name, as the run record holds them (manifests, trees). */
+  deps: Readonly<Record<string, OutputRef>>;
+  onError: 'fail' | 'skip';
+}
+
 export interface Executor {
   /** Computes the tasks of one map stage, reporting each item through the sink as it finishes. */
   runItems(kind: MapKind, ctx: MapContext, tasks: readonly ItemTask[], sink: ItemSink, job?: ItemJobContext): Promise<void>;
+  /**
+   * Runs a reduce stage elsewhere (`run --reduce-on-workers`); item problems found on the way
+   * come back in `errors` (under on_error: skip) for the engine to record.
+   */
+  runReduce?(kind: ReduceKind, ctx: ReduceContext, job: ReduceJobContext): Promise<ReduceOutput & { errors?: ItemErrorJson[] }>;
 }
 
 export class LocalExecutor implements Executor {

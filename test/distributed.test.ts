@@ -155,6 +155,27 @@ describe('bullmq executor', () => {
     assert.ok((items.pulled ?? 0) >= 3, `the results of the first coordinator's jobs are pulled, not recomputed (${JSON.stringify(items)})`);
   });
 
+  it('--reduce-on-workers: labels, train and metrics run as jobs on a worker that takes them, same roots as local', async () => {
+    const home = Rig.create();
+    rigs.push(home);
+    const child = home.spawn(['worker', '--redis', redis.url, '--remote', remote, '--stages', 'labels,train,metrics']);
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const reducer: WorkerProc = { child, log: () => log };
+    workers.push(reducer);
+    await ready(reducer);
+    const params = ['-p', 'dataset.movies=8', '-p', 'dataset.seed=3', ...TINY];
+    const A = demoWorkspace();
+    const r = await A.cli(['run', '--json', '--reduce-on-workers', ...dist(), ...params]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = lastJson<RunJson>(r.stdout);
+    for (const name of ['labels', 'train', 'metrics']) {
+      assert.equal(j.stages.find((s) => s.name === name)!.state, 'ran');
+      assert.match(log, new RegExp(`${name} : done`), `${name} ran on the worker`);
+    }
+    assert.deepEqual(await roots(A, j.run), await localRoots(params));
+  });
+
   it('a bad JPEG fails its item once, named, under on_error skip and under fail', async () => {
     const A = demoWorkspace();
     const data = A.path('movienet');

@@ -21,6 +21,8 @@ export interface RunCommandOptions extends ProjectOptions {
   remote?: string;
   executor?: 'local' | 'bullmq';
   redis?: string;
+  /** With --executor bullmq: train and metrics run as jobs too (a worker started with --stages train,metrics). */
+  reduceOnWorkers?: boolean;
   /** -S key=v1,v2 (repeatable): a parameter sweep (src/experiments/sweep.ts). */
   set?: string[];
   /** Set by a sweep for each combination: its presenter, and where the result goes. */
@@ -63,7 +65,7 @@ export function interruptSignal(say: (s: string) => void): { signal: AbortSignal
 async function distributedOptions(
   project: Project,
   opts: RunCommandOptions,
-): Promise<{ engine: { remote?: RemoteCache; executor?: Executor }; pull: boolean }> {
+): Promise<{ engine: { remote?: RemoteCache; executor?: Executor; reduceOnWorkers?: boolean }; pull: boolean }> {
   const envExecutor = process.env.PIPELINE_EXECUTOR || undefined;
   if (envExecutor !== undefined && envExecutor !== 'local' && envExecutor !== 'bullmq') {
     throw new UserError(`PIPELINE_EXECUTOR is '${envExecutor}'`, 'set it to local or bullmq');
@@ -71,6 +73,7 @@ async function distributedOptions(
   const executor = opts.executor ?? (envExecutor as 'local' | 'bullmq' | undefined) ?? project.settings?.executor ?? 'local';
   const url = remoteUrl(opts.remote, project.settings?.remote);
   const pull = opts.pull === true || project.settings?.remotePull === true || executor === 'bullmq';
+  if (opts.reduceOnWorkers && executor !== 'bullmq') throw new UserError('--reduce-on-workers needs --executor bullmq', 'add --executor bullmq --redis URL (and start a worker with --stages train,metrics)');
   if (url === undefined) {
     if (executor === 'bullmq') {
       throw new UserError('--executor bullmq needs a remote cache (workers put their outputs there)', "pass --remote URL, set PIPELINE_REMOTE, or add 'remote: URL' to pipeline.yaml (docs/DISTRIBUTED.md)");
@@ -85,7 +88,10 @@ async function distributedOptions(
   const { checkRedis, requireRedisUrl } = await import('../distributed/redis.js');
   const redis = requireRedisUrl(opts.redis, project.settings?.redis);
   if (!opts.dryRun) await checkRedis(redis);
-  return { engine: { remote, executor: new BullMQExecutor({ redis, remote, progressFile: progressFileOf(join(project.root, 'cache')) }) }, pull };
+  return {
+    engine: { remote, executor: new BullMQExecutor({ redis, remote, progressFile: progressFileOf(join(project.root, 'cache')) }), reduceOnWorkers: opts.reduceOnWorkers === true },
+    pull,
+  };
 }
 
 export async function runCommand(stages: string[], opts: RunCommandOptions): Promise<number> {

@@ -12,13 +12,15 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import pLimit from 'p-limit';
-import { ItemError } from '../errors.js';
-import type { Executor, ItemJobContext } from '../executor.js';
+import { ItemError, UserError } from '../errors.js';
+import type { Executor, ItemJobContext, ReduceJobContext } from '../executor.js';
+import type { CachedStage, ItemErrorJson } from '../plan.js';
+import type { Manifest } from '../runs.js';
 import type { Hash } from '../hash.js';
 import type { RemoteCache } from '../remote/cache.js';
-import type { ItemOutput, ItemSink, ItemTask, MapContext, MapKind } from '../stage-api.js';
+import type { ItemOutput, ItemSink, ItemTask, MapContext, MapKind, ReduceContext, ReduceKind, ReduceOutput } from '../stage-api.js';
 import { packageVersion } from '../version.js';
-import { JOB_FORMAT, queueName, type ItemJob, type ItemJobResult } from './job.js';
+import { JOB_FORMAT, queueName, type ItemJob, type ItemJobResult, type ReduceJob, type ReduceJobResult } from './job.js';
 import { bullConnection, checkRedis } from './redis.js';
 
 export interface BullMQExecutorOptions {
@@ -144,7 +146,7 @@ export class BullMQExecutor implements Executor {
       if (pending.has(jobId)) settle(jobId, parse(returnvalue));
     });
     events.on('failed', ({ jobId, failedReason }) => {
-      if (pending.has(jobId)) settle(jobId, new Error(`worker failed on item ${byKey.get(jobId)?.id ?? jobId}: ${failedReason}`));
+      if (pending.has(jobId)) settle(jobId, new UserError(`a worker failed on item ${byKey.get(jobId)?.id ?? jobId}: ${failedReason}`, "see that worker's log; a crash is retried 3 times before it fails the item"));
     });
     events.on('error', () => {});
 
@@ -167,7 +169,7 @@ export class BullMQExecutor implements Executor {
           if (j?.returnvalue) settle(key, parse(j.returnvalue));
         } else if (state === 'failed') {
           const j = await queue.getJob(key);
-          settle(key, new Error(`worker failed on item ${pending.get(key)?.id}: ${j?.failedReason ?? 'unknown reason'}`));
+          settle(key, new UserError(`a worker failed on item ${pending.get(key)?.id}: ${j?.failedReason ?? 'unknown reason'}`, "see that worker's log"));
         } else if (state === 'unknown') {
           // Finished and removed before we listened, or lost: the remote's result cache decides.
           const r = await remote.getResult(key);
@@ -223,6 +225,107 @@ export class BullMQExecutor implements Executor {
       await Promise.all(inflight);
       await writeProgress();
       if (fatal !== undefined) throw fatal;
+    } finally {
+      await events.close();
+      await queue.close();
+    }
+  }
+
+  /**
+   * A reduce stage as one job, for a worker that takes the kind (`--stages train,metrics`).
+   * Its progress (epochs) comes back through the job's progress events.
+   */
+  async runReduce(kind: ReduceKind, ctx: ReduceContext, job: ReduceJobContext): Promise<ReduceOutput & { errors?: ItemErrorJson[] }> {
+    if (!this.#checked) {
+      await checkRedis(this.#o.redis);
+      this.#checked = true;
+    }
+    const remote = this.#o.remote;
+    const connection = bullConnection(this.#o.redis);
+    const name = queueName(kind.name);
+    const queue = new Queue<ReduceJob, ReduceJobResult, string>(name, { connection });
+    const events = new QueueEvents(name, { connection });
+    const key = job.fpHash;
+    const data: ReduceJob = {
+      format: JOB_FORMAT,
+      pipeline: packageVersion(),
+      kind: kind.name,
+      version: kind.version,
+      stage: ctx.stage,
+      workspace: ctx.workspace,
+      confFile: job.confFile,
+      declared: [...job.declared],
+      params: { ...(ctx.params as Record<string, never>) },
+      env: job.fp.env,
+      inputs: Object.fromEntries(Object.entries(job.fp.inputs).filter(([k]) => !job.pathDeps.includes(k))),
+      fpHash: job.fpHash,
+      key,
+      reduce: { deps: { ...job.deps }, onError: job.onError },
+    };
+    const opts: JobsOptions = { jobId: key, attempts: this.#o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true, removeOnFail: true };
+    const parse = (v: unknown): ReduceJobResult => (typeof v === 'string' ? (JSON.parse(v) as ReduceJobResult) : (v as ReduceJobResult));
+    let settled: ReduceJobResult | Error | undefined;
+    let wake: (() => void) | undefined;
+    const settle = (r: ReduceJobResult | Error): void => {
+      settled ??= r;
+      wake?.();
+    };
+    events.on('completed', ({ jobId, returnvalue }) => {
+      if (jobId === key) settle(parse(returnvalue));
+    });
+    events.on('failed', ({ jobId, failedReason }) => {
+      if (jobId === key) settle(new UserError(`a worker failed on stage ${ctx.stage}: ${failedReason}`, "see that worker's log; a crash is retried 3 times before it fails the stage"));
+    });
+    events.on('progress', ({ jobId, data: p }) => {
+      if (jobId === key && typeof p === 'object' && p !== null) ctx.progress(p as never);
+    });
+    events.on('error', () => {});
+    try {
+      // The worker reads the upstream outputs from the remote: send what is only here (the
+      // manifests this coordinator wrote, items computed locally or pulled from elsewhere).
+      const objects: string[] = [];
+      for (const out of Object.values(job.deps)) {
+        if (out.type === 'tree') objects.push(...Object.values(out.tree));
+        else {
+          objects.push(out.manifest);
+          const m = await remote.store.readJson<Manifest>(out.manifest);
+          for (const it of Object.values(m.items)) objects.push(...Object.values(it.tree));
+        }
+      }
+      await remote.send(objects);
+      await events.waitUntilReady();
+      await queue.add(ctx.stage, data, opts);
+      ctx.log('info', `stage ${ctx.stage} queued on ${name} for a worker`);
+      let lastSweep = Date.now();
+      while (settled === undefined && !ctx.signal.aborted) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 500);
+        });
+        if (settled === undefined && Date.now() - lastSweep >= (this.#o.sweepMs ?? 2000)) {
+          lastSweep = Date.now();
+          const state = await queue.getJobState(key);
+          if (state === 'completed') {
+            const j = await queue.getJob(key);
+            if (j?.returnvalue) settle(j.returnvalue);
+          } else if (state === 'unknown') {
+            const r = await remote.getResult(key);
+            const out = r?.output as CachedStage | undefined;
+            if (out !== undefined) {
+              const { errors, ...rest } = out;
+              settle({ output: rest, errors: errors ?? [] });
+            } else await queue.add(ctx.stage, data, opts);
+          }
+        }
+      }
+      if (settled === undefined) throw new UserError('interrupted');
+      if (settled instanceof Error) throw settled;
+      if ('error' in settled) {
+        const e = settled.error;
+        throw new ItemError(e.item, e.message, { ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) });
+      }
+      await remote.fetch(Object.values(settled.output.tree));
+      return { ...settled.output, errors: settled.errors };
     } finally {
       await events.close();
       await queue.close();

@@ -4,7 +4,8 @@
 // hash) differ from its own: nothing it could compute under another version is ever used.
 import type { Hash } from '../hash.js';
 import type { ItemErrorJson } from '../plan.js';
-import type { ItemOutput, ItemTask, JsonValue } from '../stage-api.js';
+import type { OutputRef } from '../runs.js';
+import type { ItemOutput, ItemTask, JsonValue, ReduceOutput } from '../stage-api.js';
 
 export const JOB_FORMAT = 1;
 
@@ -29,6 +30,21 @@ export interface ItemJob {
 
 /** A job's return value: the output, or a data failure (not retried: it follows on_error). */
 export type ItemJobResult = { output: ItemOutput } | { error: ItemErrorJson };
+
+/** A reduce stage (train, metrics) as one job (`run --reduce-on-workers`): job id = its fingerprint hash. */
+export interface ReduceJob extends Omit<ItemJob, 'task'> {
+  reduce: {
+    /** Upstream outputs as the run record holds them: the worker fetches manifests and objects. */
+    deps: Record<string, OutputRef>;
+    onError: 'fail' | 'skip';
+  };
+}
+
+export type ReduceJobResult = { output: ReduceOutput; errors: ItemErrorJson[] } | { error: ItemErrorJson };
+
+export function isReduceJob(d: ItemJob | ReduceJob): d is ReduceJob {
+  return (d as ReduceJob).reduce !== undefined;
+}
 
 /** Queue name per kind, so that a worker can take some kinds only (`--stages embed`). */
 export function queueName(kind: string): string {

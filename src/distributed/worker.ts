@@ -13,14 +13,17 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isBuiltinKind, loadKind } from '../../stages/index.js';
 import { makeContext } from '../context.js';
 import { openDb } from '../db.js';
-import { ItemError } from '../errors.js';
+import { ItemError, UserError } from '../errors.js';
 import { FileStateCache } from '../file-state.js';
 import { Params, type Conf } from '../params.js';
 import type { RemoteCache } from '../remote/cache.js';
-import type { ItemOutput, JsonValue, MapKind, StageKind } from '../stage-api.js';
+import type { Listener } from '../events.js';
+import type { ItemErrorJson } from '../plan.js';
+import type { Manifest } from '../runs.js';
+import type { Artifact, ItemOutput, JsonValue, MapKind, ReduceOutput, StageKind } from '../stage-api.js';
 import { LocalStore } from '../store.js';
 import { packageVersion } from '../version.js';
-import { JOB_FORMAT, queueName, type ItemJob, type ItemJobResult } from './job.js';
+import { isReduceJob, JOB_FORMAT, queueName, type ItemJob, type ItemJobResult, type ReduceJob, type ReduceJobResult } from './job.js';
 import { bullConnection, checkRedis } from './redis.js';
 
 export interface WorkerOptions {
@@ -47,6 +50,8 @@ export interface RunningWorker {
 }
 
 const BUILTIN_MAP_KINDS = ['frames', 'embed', 'fixlen'];
+/** Taken only when named (`--stages train,metrics`): a worker trains only where asked to. */
+const BUILTIN_REDUCE_KINDS = ['labels', 'train', 'metrics'];
 
 /** Rebuilds a params tree from dotted leaves (what makeContext reads through Params). */
 function treeOf(leaves: Record<string, JsonValue>): Conf {
@@ -72,25 +77,20 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const cache = o.remote(store);
   const extra = new Map((o.extraKinds ?? []).map((k) => [k.name, k]));
   const kindNames = o.kinds && o.kinds.length > 0 ? [...o.kinds] : [...BUILTIN_MAP_KINDS, ...[...extra.values()].filter((k) => k.type === 'map').map((k) => k.name)];
-  const kindOf = async (name: string): Promise<MapKind> => {
+  const anyKind = async (name: string): Promise<StageKind> => {
     const k = extra.get(name) ?? (isBuiltinKind(name) ? await loadKind(name) : undefined);
-    if (k === undefined) throw new UnrecoverableError(`this worker does not know stage kind '${name}'`);
+    if (k === undefined) throw new UnrecoverableError(`this worker does not know stage kind '${name}' (kinds: ${[...BUILTIN_MAP_KINDS, ...BUILTIN_REDUCE_KINDS, ...extra.keys()].join(', ')})`);
+    return k;
+  };
+  const kindOf = async (name: string): Promise<MapKind> => {
+    const k = await anyKind(name);
     if (k.type !== 'map') throw new UnrecoverableError(`stage kind '${name}' is not a map kind`);
     return k;
   };
-  for (const n of kindNames) await kindOf(n).catch((e: Error) => Promise.reject(new Error(`--stages: ${e.message}`)));
+  for (const n of kindNames) await anyKind(n).catch((e: Error) => Promise.reject(new UserError(`--stages: ${e.message}`)));
 
-  let count = 0;
-  let stopping: Promise<void> | undefined;
-  const process_ = async (job: Job<ItemJob, ItemJobResult>): Promise<ItemJobResult> => {
-    const d = job.data;
-    const refuse = (why: string): never => {
-      throw new UnrecoverableError(`${why}; this job needs a worker of the same version: update this worker (or the coordinator) and start it again`);
-    };
-    if (d.format !== JOB_FORMAT) refuse(`job format ${d.format}, this worker reads format ${JOB_FORMAT}`);
-    if (d.pipeline !== packageVersion()) refuse(`the job comes from pipeline ${d.pipeline}, this worker runs pipeline ${packageVersion()}`);
-    const kind = await kindOf(d.kind);
-    if (kind.version !== d.version) refuse(`the job needs stage kind ${d.kind} version ${d.version}, this worker has version ${kind.version}`);
+  /** The job's context on this worker, after checking that this install computes what the job's would. */
+  const checkedContext = async (d: ItemJob | ReduceJob, kind: StageKind, refuse: (why: string) => never, listener: Listener = () => {}) => {
     const ac = new AbortController();
     const ctx = makeContext({
       stage: d.stage,
@@ -103,7 +103,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       cacheDir: o.cacheDir,
       signal: ac.signal,
       concurrency: 1,
-      listener: () => {},
+      listener,
       fpHash: d.fpHash,
     });
     const env = (await kind.env?.(ctx)) ?? {};
@@ -112,6 +112,78 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     for (const [k, h] of Object.entries(inputs)) {
       if (d.inputs[k] !== h) refuse(`input '${k}' differs here (hash ${h}, the job's is ${d.inputs[k] ?? 'absent'}): point this worker at the same file`);
     }
+    return ctx;
+  };
+
+  /** A reduce job: fetch every upstream object, run the kind, send its outputs, then its result entry. */
+  const processReduce = async (job: Job<ReduceJob, ReduceJobResult>): Promise<ReduceJobResult> => {
+    const d = job.data;
+    const refuse = (why: string): never => {
+      throw new UnrecoverableError(`${why}; this job needs a worker of the same version: update this worker (or the coordinator) and start it again`);
+    };
+    if (d.format !== JOB_FORMAT) refuse(`job format ${d.format}, this worker reads format ${JOB_FORMAT}`);
+    if (d.pipeline !== packageVersion()) refuse(`the job comes from pipeline ${d.pipeline}, this worker runs pipeline ${packageVersion()}`);
+    const kind = await anyKind(d.kind);
+    if (kind.type !== 'reduce') throw new UnrecoverableError(`stage kind '${d.kind}' is not a reduce kind`);
+    if (kind.version !== d.version) refuse(`the job needs stage kind ${d.kind} version ${d.version}, this worker has version ${kind.version}`);
+    let lastProgress = 0;
+    const ctx = await checkedContext(d, kind, refuse, (e) => {
+      if (e.type !== 'progress' || Date.now() - lastProgress < 500) return;
+      lastProgress = Date.now();
+      void job.updateProgress(e.update as never).catch(() => {});
+    });
+    const inputs: Record<string, Artifact> = {};
+    for (const [name, out] of Object.entries(d.reduce.deps)) {
+      if (out.type === 'tree') {
+        await cache.fetch(Object.values(out.tree));
+        inputs[name] = { type: 'tree', root: out.root, tree: out.tree, ...(out.meta ? { meta: out.meta } : {}) };
+      } else {
+        await cache.fetch([out.manifest]);
+        const m = await store.readJson<Manifest>(out.manifest);
+        await cache.fetch(Object.values(m.items).flatMap((it) => Object.values(it.tree)));
+        const items = new Map(Object.entries(m.items).map(([id, it]) => [id, it.meta === undefined ? { tree: it.tree } : { tree: it.tree, meta: it.meta }]));
+        inputs[name] = { type: 'collection', root: out.root, items };
+      }
+    }
+    const errors: ItemErrorJson[] = [];
+    let out: ReduceOutput;
+    try {
+      out = await kind.run({
+        ...ctx,
+        inputs,
+        itemError: (e: ItemError) => {
+          if (d.reduce.onError === 'fail') throw e;
+          errors.push(e.toJSON());
+        },
+      });
+    } catch (e) {
+      if (e instanceof ItemError) {
+        log(`${d.stage}: failed: ${e.describe()}`);
+        return { error: e.toJSON() };
+      }
+      throw e;
+    }
+    files.flush();
+    await cache.send(Object.values(out.tree));
+    const cached = { ...out, ...(errors.length > 0 ? { errors } : {}) };
+    await cache.putResult(d.key, { stage: d.stage, item: '', output: cached as never });
+    log(`${d.stage} : done`);
+    return { output: out, errors };
+  };
+
+  let count = 0;
+  let stopping: Promise<void> | undefined;
+  const process_ = async (job: Job<ItemJob | ReduceJob, ItemJobResult | ReduceJobResult>): Promise<ItemJobResult | ReduceJobResult> => {
+    if (isReduceJob(job.data)) return processReduce(job as Job<ReduceJob, ReduceJobResult>);
+    const d = job.data;
+    const refuse = (why: string): never => {
+      throw new UnrecoverableError(`${why}; this job needs a worker of the same version: update this worker (or the coordinator) and start it again`);
+    };
+    if (d.format !== JOB_FORMAT) refuse(`job format ${d.format}, this worker reads format ${JOB_FORMAT}`);
+    if (d.pipeline !== packageVersion()) refuse(`the job comes from pipeline ${d.pipeline}, this worker runs pipeline ${packageVersion()}`);
+    const kind = await kindOf(d.kind);
+    if (kind.version !== d.version) refuse(`the job needs stage kind ${d.kind} version ${d.version}, this worker has version ${kind.version}`);
+    const ctx = await checkedContext(d, kind, refuse);
     if (d.task.upstream) await cache.fetch(Object.values(d.task.upstream.tree));
     let result: ItemJobResult | undefined;
     let crash: unknown;
@@ -135,7 +207,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
 
   const workers = kindNames.map(
     (name) =>
-      new Worker<ItemJob, ItemJobResult, string>(queueName(name), process_, {
+      new Worker<ItemJob | ReduceJob, ItemJobResult | ReduceJobResult, string>(queueName(name), process_, {
         connection: bullConnection(o.redis),
         concurrency: o.concurrency,
         lockDuration: o.lockDuration ?? 30_000,
@@ -157,7 +229,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   };
   for (const w of workers) {
     w.on('error', (e) => log(`worker error: ${e.message}`));
-    w.on('failed', (job, e) => log(`${job?.data.stage ?? '?'} ${job?.data.task.id ?? '?'}: ${e.message}`));
+    w.on('failed', (job, e) => log(`${job?.data.stage ?? '?'} ${job && !isReduceJob(job.data) ? job.data.task.id : ''}: ${e.message}`));
     w.on('completed', () => {
       count++;
       if (o.maxJobs !== undefined && count >= o.maxJobs) void stop();

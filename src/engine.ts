@@ -10,7 +10,7 @@ import { cmdKind, cmdVersion, listFiles } from './cmd-kind.js';
 import { makeContext } from './context.js';
 import { LocalExecutor, type Executor } from './executor.js';
 import { openDb, type Db, type Statement } from './db.js';
-import { ItemError, UserError } from './errors.js';
+import { ItemError, storageProblem, UserError } from './errors.js';
 import type { Listener, StageSummary, RunSummary, ItemCounts } from './events.js';
 import { FileStateCache } from './file-state.js';
 import { fingerprintHash, type StageFingerprint } from './fingerprint.js';
@@ -947,6 +947,8 @@ export function formatItemError(e: ItemErrorJson): string {
 }
 
 export function describeError(e: unknown): string {
+  // A full disk or a read-only cache inside a stage is the machine's problem, said as one.
+  e = storageProblem(e) ?? e;
   if (e instanceof ItemError) return e.describe();
   if (e instanceof UserError) return `${e.message}${e.hint ? `\n  fix: ${e.hint}` : ''}`;
   if (e instanceof Error) return `internal error: ${e.stack ?? e.message}`;

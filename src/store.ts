@@ -97,9 +97,12 @@ export class LocalStore implements Store {
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
-    } finally {
+    } catch (e) {
       closeSync(fd);
+      rmSync(path, { force: true });
+      throw e;
     }
+    closeSync(fd);
     const { hash, size } = hashFileSync(path);
     if (hash !== expected) {
       unlinkSync(path);
@@ -135,9 +138,13 @@ export class LocalStore implements Store {
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
       if (this.durable) fsyncSync(fd);
-    } finally {
+    } catch (e) {
+      // A write cut short (a full disk) leaves no temp file behind.
       closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
     }
+    closeSync(fd);
     this.#install(tmp, dest);
     this.onPut?.(hash);
     return hash;
@@ -156,9 +163,12 @@ export class LocalStore implements Store {
     try {
       await fh.writeFile(data);
       if (this.durable) await fh.sync();
-    } finally {
+    } catch (e) {
       await fh.close();
+      rmSync(tmp, { force: true });
+      throw e;
     }
+    await fh.close();
     this.#install(tmp, dest);
     this.onPut?.(hash);
     return hash;

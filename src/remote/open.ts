@@ -5,8 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { DirRemote } from './dir.js';
-import { S3Remote } from './s3.js';
-import type { Remote } from './types.js';
+import type { EntryPrefix, Remote } from './types.js';
 
 export function remoteUrl(flag: string | undefined, configured: string | undefined): string | undefined {
   const v = flag ?? (process.env.PIPELINE_REMOTE || undefined) ?? configured;
@@ -19,7 +18,8 @@ export function openRemote(url: string, workspace: string): Remote {
     if (!m || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m[1]!)) {
       throw new UserError(`remote '${url}' is not a valid S3 URL`, 'write it as s3://bucket/prefix (bucket: 3-63 lowercase letters, digits, dots, hyphens)');
     }
-    return new S3Remote(url, m[1]!, m[2] ?? '');
+    const [bucket, prefix] = [m[1]!, m[2] ?? ''];
+    return new LazyRemote(url, async () => new (await import('./s3.js')).S3Remote(url, bucket, prefix));
   }
   if (/^file:\/\//i.test(url)) return new DirRemote(url, fileURLToPath(url));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
@@ -35,4 +35,46 @@ export function requireRemote(flag: string | undefined, configured: string | und
     throw new UserError('no remote cache is configured', "pass --remote URL, set PIPELINE_REMOTE, or add 'remote: URL' to pipeline.yaml (s3://bucket/prefix or a shared folder; docs/DISTRIBUTED.md)");
   }
   return openRemote(url, workspace);
+}
+
+/**
+ * An S3 remote whose SDK loads on first use: `status` and `run` open the configured remote
+ * without paying for @aws-sdk/client-s3's import (a few hundred ms) unless they talk to it.
+ */
+class LazyRemote implements Remote {
+  readonly url: string;
+  readonly #make: () => Promise<Remote>;
+  #remote: Promise<Remote> | undefined;
+
+  constructor(url: string, make: () => Promise<Remote>) {
+    this.url = url;
+    this.#make = make;
+  }
+
+  #get(): Promise<Remote> {
+    this.#remote ??= this.#make();
+    return this.#remote;
+  }
+
+  async listObjects() {
+    return (await this.#get()).listObjects();
+  }
+  async getObject(hash: string, dest: string) {
+    return (await this.#get()).getObject(hash, dest);
+  }
+  async putObject(hash: string, src: string, size: number) {
+    return (await this.#get()).putObject(hash, src, size);
+  }
+  async listEntries(prefix: EntryPrefix) {
+    return (await this.#get()).listEntries(prefix);
+  }
+  async getEntry(prefix: EntryPrefix, key: string) {
+    return (await this.#get()).getEntry(prefix, key);
+  }
+  async putEntry(prefix: EntryPrefix, key: string, value: unknown) {
+    return (await this.#get()).putEntry(prefix, key, value);
+  }
+  close(): void {
+    void this.#remote?.then((r) => r.close());
+  }
 }

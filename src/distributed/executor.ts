@@ -143,10 +143,12 @@ export class BullMQExecutor implements Executor {
     const parse = (v: unknown): ItemJobResult => (typeof v === 'string' ? (JSON.parse(v) as ItemJobResult) : (v as ItemJobResult));
 
     events.on('completed', ({ jobId, returnvalue }) => {
-      if (pending.has(jobId)) settle(jobId, parse(returnvalue));
+      const k = keyOf(jobId);
+      if (pending.has(k)) settle(k, parse(returnvalue));
     });
     events.on('failed', ({ jobId, failedReason }) => {
-      if (pending.has(jobId)) settle(jobId, new UserError(`a worker failed on item ${byKey.get(jobId)?.id ?? jobId}: ${failedReason}`, "see that worker's log; a crash is retried 3 times before it fails the item"));
+      const k = keyOf(jobId);
+      if (pending.has(k)) settle(k, new UserError(`a worker failed on item ${byKey.get(k)?.id ?? k}: ${failedReason}`, "see that worker's log; a crash is retried 3 times before it fails the item"));
     });
     events.on('error', () => {});
 
@@ -155,7 +157,7 @@ export class BullMQExecutor implements Executor {
         const batch = tasks.slice(next, Math.min(tasks.length, next + Math.min(1000, window - pending.size)));
         next += batch.length;
         for (const t of batch) pending.set(job.keys.get(t.id)!, t);
-        await queue.addBulk(batch.map((t) => ({ name: t.id, data: dataOf(t), opts: { ...jobOpts, jobId: job.keys.get(t.id)! } })));
+        await queue.addBulk(batch.map((t) => ({ name: t.id, data: dataOf(t), opts: { ...jobOpts, jobId: jobIdOf(job.keys.get(t.id)!) } })));
       }
     };
 
@@ -163,12 +165,12 @@ export class BullMQExecutor implements Executor {
       const keys = [...pending.keys()].slice(0, 500);
       for (const key of keys) {
         if (!pending.has(key)) continue;
-        const state = await queue.getJobState(key);
+        const state = await queue.getJobState(jobIdOf(key));
         if (state === 'completed') {
-          const j = await queue.getJob(key);
+          const j = await queue.getJob(jobIdOf(key));
           if (j?.returnvalue) settle(key, parse(j.returnvalue));
         } else if (state === 'failed') {
-          const j = await queue.getJob(key);
+          const j = await queue.getJob(jobIdOf(key));
           settle(key, new UserError(`a worker failed on item ${pending.get(key)?.id}: ${j?.failedReason ?? 'unknown reason'}`, "see that worker's log"));
         } else if (state === 'unknown') {
           // Finished and removed before we listened, or lost: the remote's result cache decides.
@@ -177,7 +179,7 @@ export class BullMQExecutor implements Executor {
           else if (r?.error !== undefined) settle(key, { error: r.error });
           else {
             const t = pending.get(key)!;
-            await queue.add(t.id, dataOf(t), { ...jobOpts, jobId: key });
+            await queue.add(t.id, dataOf(t), { ...jobOpts, jobId: jobIdOf(key) });
           }
         }
       }
@@ -262,7 +264,7 @@ export class BullMQExecutor implements Executor {
       key,
       reduce: { deps: { ...job.deps }, onError: job.onError },
     };
-    const opts: JobsOptions = { jobId: key, attempts: this.#o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true, removeOnFail: true };
+    const opts: JobsOptions = { jobId: jobIdOf(key), attempts: this.#o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true, removeOnFail: true };
     const parse = (v: unknown): ReduceJobResult => (typeof v === 'string' ? (JSON.parse(v) as ReduceJobResult) : (v as ReduceJobResult));
     let settled: ReduceJobResult | Error | undefined;
     let wake: (() => void) | undefined;
@@ -271,13 +273,13 @@ export class BullMQExecutor implements Executor {
       wake?.();
     };
     events.on('completed', ({ jobId, returnvalue }) => {
-      if (jobId === key) settle(parse(returnvalue));
+      if (jobId === jobIdOf(key)) settle(parse(returnvalue));
     });
     events.on('failed', ({ jobId, failedReason }) => {
-      if (jobId === key) settle(new UserError(`a worker failed on stage ${ctx.stage}: ${failedReason}`, "see that worker's log; a crash is retried 3 times before it fails the stage"));
+      if (jobId === jobIdOf(key)) settle(new UserError(`a worker failed on stage ${ctx.stage}: ${failedReason}`, "see that worker's log; a crash is retried 3 times before it fails the stage"));
     });
     events.on('progress', ({ jobId, data: p }) => {
-      if (jobId === key && typeof p === 'object' && p !== null) ctx.progress(p as never);
+      if (jobId === jobIdOf(key) && typeof p === 'object' && p !== null) ctx.progress(p as never);
     });
     events.on('error', () => {});
     try {
@@ -304,9 +306,9 @@ export class BullMQExecutor implements Executor {
         });
         if (settled === undefined && Date.now() - lastSweep >= (this.#o.sweepMs ?? 2000)) {
           lastSweep = Date.now();
-          const state = await queue.getJobState(key);
+          const state = await queue.getJobState(jobIdOf(key));
           if (state === 'completed') {
-            const j = await queue.getJob(key);
+            const j = await queue.getJob(jobIdOf(key));
             if (j?.returnvalue) settle(j.returnvalue);
           } else if (state === 'unknown') {
             const r = await remote.getResult(key);
@@ -331,6 +333,18 @@ export class BullMQExecutor implements Executor {
       await queue.close();
     }
   }
+}
+
+/**
+ * A job's id: its cache key behind a letter, since BullMQ refuses ids that are all digits (a
+ * 16-hex-digit key is all digits about once in 1,800 keys).
+ */
+export function jobIdOf(key: Hash): string {
+  return `k${key}`;
+}
+
+export function keyOf(jobId: string): Hash {
+  return jobId.startsWith('k') ? jobId.slice(1) : jobId;
 }
 
 /** Queue counts of a distributed run going on in the workspace, for `pipeline status`. */

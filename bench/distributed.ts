@@ -37,6 +37,8 @@ const { positionals, values } = parseArgs({
     workers: { type: 'string' },
     objects: { type: 'string' },
     movies: { type: 'string' },
+    // scaling: worker slots per process (16 slots = 4 processes x 4 on a 2-core box).
+    'per-process': { type: 'string' },
     remote: { type: 'string' },
     redis: { type: 'string' },
     executor: { type: 'string' },
@@ -218,15 +220,17 @@ async function scalingBench(): Promise<void> {
   const ms = Number(values.ms ?? 50);
   const ws = (values.workers ?? '1,4,16').split(',').map(Number);
   const full = Number(values.items ?? 10000);
-  console.log(`coordinator scaling: items wait ${ms} ms each; workspaces and folder remote in ${TMP} (${box()})`);
-  console.log(`| workers | items | ideal s | measured s | efficiency |`);
-  console.log(`|---|---|---|---|---|`);
+  const per = Number(values['per-process'] ?? 1);
+  console.log(`coordinator scaling: items wait ${ms} ms each; workspaces and folder remote in ${TMP}; ${per} job slot(s) per worker process (${box()})`);
+  console.log(`| worker slots | processes | items | ideal s | measured s | efficiency |`);
+  console.log(`|---|---|---|---|---|---|`);
   for (const w of ws) {
     // The full count at the largest worker count; fewer items (same work per worker) below it.
     const n = Math.min(full, Math.round((full * w) / Math.max(...ws)));
-    const d = await distributed(n, ms, w);
+    const procs = Math.max(1, Math.ceil(w / per));
+    const d = await distributed(n, ms, procs, Math.min(per, w));
     const ideal = (n * ms) / 1000 / w;
-    console.log(`| ${w} | ${n} | ${ideal.toFixed(1)} | ${d.stage.toFixed(1)} | ${(ideal / d.stage).toFixed(2)} |`);
+    console.log(`| ${w} | ${procs} | ${n} | ${ideal.toFixed(1)} | ${d.stage.toFixed(1)} | ${(ideal / d.stage).toFixed(2)} |`);
   }
 }
 

@@ -135,7 +135,7 @@ function sleepProject(root: string): Project {
 async function coordinator(): Promise<void> {
   const root = values.workspace ?? mkdtempSync(join(TMP, 'bench-coord-'));
   const project = sleepProject(root);
-  const remote = values.remote ? new RemoteCache(openRemote(values.remote, root), undefined as never) : undefined;
+  const remote = values.remote ? new RemoteCache(openRemote(values.remote, root)) : undefined;
   const executor = values.executor === 'bullmq' ? new BullMQExecutor({ redis: values.redis!, remote: remote! }) : undefined;
   const engine = new Engine(project, { resolveKind: () => Promise.resolve(SLEEP_KIND), ...(remote ? { remote } : {}), ...(executor ? { executor } : {}), jobs: Number(values.workers ?? 1) });
   const t0 = performance.now();

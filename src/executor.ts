@@ -8,25 +8,24 @@ import type { ItemErrorJson } from './plan.js';
 import type { OutputRef } from './runs.js';
 import type { ItemSink, ItemTask, MapContext, MapKind, ReduceContext, ReduceKind, ReduceOutput } from './stage-api.js';
 
-/** What a distributed executor needs beyond the tasks to describe each as a job. */
-export interface ItemJobContext {
+/** What a distributed executor needs to describe a stage's work as jobs. */
+export interface JobContextBase {
   fp: StageFingerprint;
   fpHash: Hash;
-  /** Item id -> cache key (the job id). */
-  keys: ReadonlyMap<string, Hash>;
   declared: readonly string[];
   /** Path deps of the stage (their hashes are in fp.inputs beside the kind's own inputs). */
   pathDeps: readonly string[];
   confFile: string;
 }
 
-/** What a distributed executor needs to run a reduce stage (train, metrics) as a job. */
-export interface ReduceJobContext {
-  fp: StageFingerprint;
-  fpHash: Hash;
-  declared: readonly string[];
-  pathDeps: readonly string[];
-  confFile: string;
+/** ... for a map stage's items. */
+export interface ItemJobContext extends JobContextBase {
+  /** Item id -> cache key (the job id). */
+  keys: ReadonlyMap<string, Hash>;
+}
+
+/** ... for a reduce stage (train, metrics) as one job. */
+export interface ReduceJobContext extends JobContextBase {
   /** The upstream outputs by stage name, as the run record holds them (manifests, trees). */
   deps: Readonly<Record<string, OutputRef>>;
   onError: 'fail' | 'skip';

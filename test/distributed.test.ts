@@ -10,17 +10,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, QueueEvents } from 'bullmq';
-import { lastJson, PACKAGE_ROOT, Rig } from './helpers/rig.js';
+import { demoRig, lastJson, Rig } from './helpers/rig.js';
 import { startRedis, type RedisServer } from './helpers/servers.js';
 
 const rigs: Rig[] = [];
 const TINY = ['-p', 'train.epochs=1', '-p', 'fixlen.length=16'];
 
 function demoWorkspace(): Rig {
-  const rig = Rig.create({
-    'pipeline.yaml': readFileSync(join(PACKAGE_ROOT, 'pipeline.yaml'), 'utf8'),
-    'conf/default.yaml': readFileSync(join(PACKAGE_ROOT, 'conf', 'default.yaml'), 'utf8'),
-  });
+  const rig = demoRig();
   rigs.push(rig);
   return rig;
 }

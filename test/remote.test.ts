@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lastJson, PACKAGE_ROOT, Rig } from './helpers/rig.js';
+import { demoRig, lastJson, Rig } from './helpers/rig.js';
 import { startS3, type S3Server } from './helpers/servers.js';
 
 const TINY = ['-p', 'dataset.movies=6', '-p', 'train.epochs=1', '-p', 'fixlen.length=16'];
@@ -15,10 +15,7 @@ const rigs: Rig[] = [];
 after(() => rigs.forEach((r) => r.cleanup()));
 
 function demoWorkspace(): Rig {
-  const rig = Rig.create({
-    'pipeline.yaml': readFileSync(join(PACKAGE_ROOT, 'pipeline.yaml'), 'utf8'),
-    'conf/default.yaml': readFileSync(join(PACKAGE_ROOT, 'conf', 'default.yaml'), 'utf8'),
-  });
+  const rig = demoRig();
   rigs.push(rig);
   return rig;
 }

@@ -81,15 +81,16 @@ async function distributedOptions(
     if (opts.pull) throw new UserError('--pull needs a remote cache', "pass --remote URL, set PIPELINE_REMOTE, or add 'remote: URL' to pipeline.yaml");
     return { engine: {}, pull: false };
   }
-  const { LocalStore } = await import('../store.js');
-  const remote = new RemoteCache(openRemote(url, project.root), new LocalStore(join(project.root, 'cache')));
+  const remote = new RemoteCache(openRemote(url, project.root));
   if (executor === 'local') return { engine: { remote }, pull };
   const { BullMQExecutor, progressFileOf } = await import('../distributed/executor.js');
-  const { checkRedis, requireRedisUrl } = await import('../distributed/redis.js');
+  const { requireRedisUrl } = await import('../distributed/redis.js');
   const redis = requireRedisUrl(opts.redis, project.settings?.redis);
-  if (!opts.dryRun) await checkRedis(redis);
+  const bullmq = new BullMQExecutor({ redis, remote, progressFile: progressFileOf(join(project.root, 'cache')) });
+  // Redis trouble is said before anything is planned, even when every item turns out cached.
+  if (!opts.dryRun) await bullmq.check();
   return {
-    engine: { remote, executor: new BullMQExecutor({ redis, remote, progressFile: progressFileOf(join(project.root, 'cache')) }), reduceOnWorkers: opts.reduceOnWorkers === true },
+    engine: { remote, executor: bullmq, reduceOnWorkers: opts.reduceOnWorkers === true },
     pull,
   };
 }

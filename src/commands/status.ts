@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { QueueProgress } from '../distributed/executor.js';
 import { RemoteCache } from '../remote/cache.js';
 import { openRemote, remoteUrl } from '../remote/open.js';
-import { LocalStore } from '../store.js';
 import { Engine } from '../engine.js';
 import { checkStageNames, openProject, type ProjectOptions } from './common.js';
 
@@ -11,7 +10,7 @@ export async function statusCommand(stages: string[], opts: ProjectOptions & { j
   const project = openProject(opts);
   checkStageNames(project, stages);
   const url = remoteUrl(opts.remote, project.settings?.remote);
-  const remote = url === undefined ? undefined : new RemoteCache(openRemote(url, project.root), new LocalStore(join(project.root, 'cache')));
+  const remote = url === undefined ? undefined : new RemoteCache(openRemote(url, project.root));
   const engine = new Engine(project, remote ? { remote } : {});
   try {
     const { stages: report } = await engine.status(stages);

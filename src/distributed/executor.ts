@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import pLimit from 'p-limit';
 import { ItemError, UserError } from '../errors.js';
-import type { Executor, ItemJobContext, ReduceJobContext } from '../executor.js';
+import type { Executor, ItemJobContext, JobContextBase, ReduceJobContext } from '../executor.js';
 import type { CachedStage, ItemErrorJson } from '../plan.js';
 import type { Manifest } from '../runs.js';
 import type { Hash } from '../hash.js';
 import type { RemoteCache } from '../remote/cache.js';
-import type { ItemOutput, ItemSink, ItemTask, MapContext, MapKind, ReduceContext, ReduceKind, ReduceOutput } from '../stage-api.js';
+import type { ItemOutput, ItemSink, ItemTask, MapContext, MapKind, ReduceContext, ReduceKind, ReduceOutput, StageContext } from '../stage-api.js';
 import { packageVersion } from '../version.js';
 import { JOB_FORMAT, queueName, type ItemJob, type ItemJobResult, type ReduceJob, type ReduceJobResult } from './job.js';
 import { bullConnection, checkRedis } from './redis.js';
@@ -56,6 +56,36 @@ export class BullMQExecutor implements Executor {
     this.#o = o;
   }
 
+  /** Checks Redis (reachable, noeviction) once per executor; `run` calls it before planning. */
+  async check(): Promise<void> {
+    if (this.#checked) return;
+    await checkRedis(this.#o.redis);
+    this.#checked = true;
+  }
+
+  /** What every job of a stage carries: versions, params, the fingerprint's env and inputs. */
+  #header(kind: MapKind | ReduceKind, ctx: StageContext, job: JobContextBase): Omit<ItemJob, 'task' | 'key'> {
+    return {
+      format: JOB_FORMAT,
+      pipeline: packageVersion(),
+      kind: kind.name,
+      version: kind.version,
+      stage: ctx.stage,
+      workspace: ctx.workspace,
+      confFile: job.confFile,
+      declared: [...job.declared],
+      params: { ...(ctx.params as Record<string, never>) },
+      env: job.fp.env,
+      inputs: Object.fromEntries(Object.entries(job.fp.inputs).filter(([k]) => !job.pathDeps.includes(k))),
+      fpHash: job.fpHash,
+    };
+  }
+
+  /** Crashes are retried; finished jobs leave Redis at once (results live in the remote). */
+  #jobOptions(key: Hash): JobsOptions {
+    return { jobId: jobIdOf(key), attempts: this.#o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true, removeOnFail: true };
+  }
+
   async runItems(kind: MapKind, ctx: MapContext, tasks: readonly ItemTask[], sink: ItemSink, job?: ItemJobContext): Promise<void> {
     if (job === undefined || Object.keys(ctx.inputs).length > 0) {
       // Whole-artifact inputs are not plain data: such a stage runs here.
@@ -63,10 +93,7 @@ export class BullMQExecutor implements Executor {
       await kind.run(ctx, tasks, sink);
       return;
     }
-    if (!this.#checked) {
-      await checkRedis(this.#o.redis);
-      this.#checked = true;
-    }
+    await this.check();
     const remote = this.#o.remote;
     const connection = bullConnection(this.#o.redis);
     const name = queueName(kind.name);
@@ -86,28 +113,8 @@ export class BullMQExecutor implements Executor {
       wake?.();
       wake = undefined;
     };
-    const jobOpts: JobsOptions = {
-      attempts: this.#o.attempts ?? 3,
-      backoff: { type: 'fixed', delay: 1000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    };
-    const dataOf = (t: ItemTask): ItemJob => ({
-      format: JOB_FORMAT,
-      pipeline: packageVersion(),
-      kind: kind.name,
-      version: kind.version,
-      stage: ctx.stage,
-      workspace: ctx.workspace,
-      confFile: job.confFile,
-      declared: [...job.declared],
-      params: { ...(ctx.params as Record<string, never>) },
-      env: job.fp.env,
-      inputs: Object.fromEntries(Object.entries(job.fp.inputs).filter(([k]) => !job.pathDeps.includes(k))),
-      fpHash: job.fpHash,
-      key: job.keys.get(t.id)!,
-      task: t,
-    });
+    const header = this.#header(kind, ctx, job);
+    const dataOf = (t: ItemTask): ItemJob => ({ ...header, key: job.keys.get(t.id)!, task: t });
     for (const t of tasks) byKey.set(job.keys.get(t.id)!, t);
 
     // Results are taken in as they come, several at once (fetching an item's objects from the
@@ -157,7 +164,7 @@ export class BullMQExecutor implements Executor {
         const batch = tasks.slice(next, Math.min(tasks.length, next + Math.min(1000, window - pending.size)));
         next += batch.length;
         for (const t of batch) pending.set(job.keys.get(t.id)!, t);
-        await queue.addBulk(batch.map((t) => ({ name: t.id, data: dataOf(t), opts: { ...jobOpts, jobId: jobIdOf(job.keys.get(t.id)!) } })));
+        await queue.addBulk(batch.map((t) => ({ name: t.id, data: dataOf(t), opts: this.#jobOptions(job.keys.get(t.id)!) })));
       }
     };
 
@@ -179,7 +186,7 @@ export class BullMQExecutor implements Executor {
           else if (r?.error !== undefined) settle(key, { error: r.error });
           else {
             const t = pending.get(key)!;
-            await queue.add(t.id, dataOf(t), { ...jobOpts, jobId: jobIdOf(key) });
+            await queue.add(t.id, dataOf(t), this.#jobOptions(key));
           }
         }
       }
@@ -238,33 +245,15 @@ export class BullMQExecutor implements Executor {
    * Its progress (epochs) comes back through the job's progress events.
    */
   async runReduce(kind: ReduceKind, ctx: ReduceContext, job: ReduceJobContext): Promise<ReduceOutput & { errors?: ItemErrorJson[] }> {
-    if (!this.#checked) {
-      await checkRedis(this.#o.redis);
-      this.#checked = true;
-    }
+    await this.check();
     const remote = this.#o.remote;
     const connection = bullConnection(this.#o.redis);
     const name = queueName(kind.name);
     const queue = new Queue<ReduceJob, ReduceJobResult, string>(name, { connection });
     const events = new QueueEvents(name, { connection });
     const key = job.fpHash;
-    const data: ReduceJob = {
-      format: JOB_FORMAT,
-      pipeline: packageVersion(),
-      kind: kind.name,
-      version: kind.version,
-      stage: ctx.stage,
-      workspace: ctx.workspace,
-      confFile: job.confFile,
-      declared: [...job.declared],
-      params: { ...(ctx.params as Record<string, never>) },
-      env: job.fp.env,
-      inputs: Object.fromEntries(Object.entries(job.fp.inputs).filter(([k]) => !job.pathDeps.includes(k))),
-      fpHash: job.fpHash,
-      key,
-      reduce: { deps: { ...job.deps }, onError: job.onError },
-    };
-    const opts: JobsOptions = { jobId: jobIdOf(key), attempts: this.#o.attempts ?? 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true, removeOnFail: true };
+    const data: ReduceJob = { ...this.#header(kind, ctx, job), key, reduce: { deps: { ...job.deps }, onError: job.onError } };
+    const opts = this.#jobOptions(key);
     const parse = (v: unknown): ReduceJobResult => (typeof v === 'string' ? (JSON.parse(v) as ReduceJobResult) : (v as ReduceJobResult));
     let settled: ReduceJobResult | Error | undefined;
     let wake: (() => void) | undefined;

@@ -20,7 +20,7 @@ import type { RemoteCache } from '../remote/cache.js';
 import type { Listener } from '../events.js';
 import type { ItemErrorJson } from '../plan.js';
 import type { Manifest } from '../runs.js';
-import type { Artifact, ItemOutput, JsonValue, MapKind, ReduceOutput, StageKind } from '../stage-api.js';
+import type { Artifact, ItemOutput, JsonValue, MapKind, ReduceKind, ReduceOutput, StageKind } from '../stage-api.js';
 import { LocalStore } from '../store.js';
 import { packageVersion } from '../version.js';
 import { isReduceJob, JOB_FORMAT, queueName, type ItemJob, type ItemJobResult, type ReduceJob, type ReduceJobResult } from './job.js';
@@ -50,6 +50,11 @@ export interface RunningWorker {
 }
 
 const BUILTIN_MAP_KINDS = ['frames', 'embed', 'fixlen'];
+
+/** A job this install must not compute: failed at once (never retried), with the reason. */
+function refuse(why: string): never {
+  throw new UnrecoverableError(`${why}; this job needs a worker of the same version: update this worker (or the coordinator) and start it again`);
+}
 /** Taken only when named (`--stages train,metrics`): a worker trains only where asked to. */
 const BUILTIN_REDUCE_KINDS = ['labels', 'train', 'metrics'];
 
@@ -82,15 +87,20 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     if (k === undefined) throw new UnrecoverableError(`this worker does not know stage kind '${name}' (kinds: ${[...BUILTIN_MAP_KINDS, ...BUILTIN_REDUCE_KINDS, ...extra.keys()].join(', ')})`);
     return k;
   };
-  const kindOf = async (name: string): Promise<MapKind> => {
-    const k = await anyKind(name);
-    if (k.type !== 'map') throw new UnrecoverableError(`stage kind '${name}' is not a map kind`);
-    return k;
-  };
   for (const n of kindNames) await anyKind(n).catch((e: Error) => Promise.reject(new UserError(`--stages: ${e.message}`)));
 
+  /** The job's kind from this install, after checking the job's format, pipeline and kind versions. */
+  const jobKind = async (d: ItemJob | ReduceJob, type: StageKind['type']): Promise<StageKind> => {
+    if (d.format !== JOB_FORMAT) refuse(`job format ${d.format}, this worker reads format ${JOB_FORMAT}`);
+    if (d.pipeline !== packageVersion()) refuse(`the job comes from pipeline ${d.pipeline}, this worker runs pipeline ${packageVersion()}`);
+    const kind = await anyKind(d.kind);
+    if (kind.type !== type) throw new UnrecoverableError(`stage kind '${d.kind}' is not a ${type} kind`);
+    if (kind.version !== d.version) refuse(`the job needs stage kind ${d.kind} version ${d.version}, this worker has version ${kind.version}`);
+    return kind;
+  };
+
   /** The job's context on this worker, after checking that this install computes what the job's would. */
-  const checkedContext = async (d: ItemJob | ReduceJob, kind: StageKind, refuse: (why: string) => never, listener: Listener = () => {}) => {
+  const checkedContext = async (d: ItemJob | ReduceJob, kind: StageKind, listener: Listener = () => {}) => {
     const ac = new AbortController();
     const ctx = makeContext({
       stage: d.stage,
@@ -118,16 +128,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   /** A reduce job: fetch every upstream object, run the kind, send its outputs, then its result entry. */
   const processReduce = async (job: Job<ReduceJob, ReduceJobResult>): Promise<ReduceJobResult> => {
     const d = job.data;
-    const refuse = (why: string): never => {
-      throw new UnrecoverableError(`${why}; this job needs a worker of the same version: update this worker (or the coordinator) and start it again`);
-    };
-    if (d.format !== JOB_FORMAT) refuse(`job format ${d.format}, this worker reads format ${JOB_FORMAT}`);
-    if (d.pipeline !== packageVersion()) refuse(`the job comes from pipeline ${d.pipeline}, this worker runs pipeline ${packageVersion()}`);
-    const kind = await anyKind(d.kind);
-    if (kind.type !== 'reduce') throw new UnrecoverableError(`stage kind '${d.kind}' is not a reduce kind`);
-    if (kind.version !== d.version) refuse(`the job needs stage kind ${d.kind} version ${d.version}, this worker has version ${kind.version}`);
+    const kind = (await jobKind(d, 'reduce')) as ReduceKind;
     let lastProgress = 0;
-    const ctx = await checkedContext(d, kind, refuse, (e) => {
+    const ctx = await checkedContext(d, kind, (e) => {
       if (e.type !== 'progress' || Date.now() - lastProgress < 500) return;
       lastProgress = Date.now();
       void job.updateProgress(e.update as never).catch(() => {});
@@ -176,14 +179,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const process_ = async (job: Job<ItemJob | ReduceJob, ItemJobResult | ReduceJobResult>): Promise<ItemJobResult | ReduceJobResult> => {
     if (isReduceJob(job.data)) return processReduce(job as Job<ReduceJob, ReduceJobResult>);
     const d = job.data;
-    const refuse = (why: string): never => {
-      throw new UnrecoverableError(`${why}; this job needs a worker of the same version: update this worker (or the coordinator) and start it again`);
-    };
-    if (d.format !== JOB_FORMAT) refuse(`job format ${d.format}, this worker reads format ${JOB_FORMAT}`);
-    if (d.pipeline !== packageVersion()) refuse(`the job comes from pipeline ${d.pipeline}, this worker runs pipeline ${packageVersion()}`);
-    const kind = await kindOf(d.kind);
-    if (kind.version !== d.version) refuse(`the job needs stage kind ${d.kind} version ${d.version}, this worker has version ${kind.version}`);
-    const ctx = await checkedContext(d, kind, refuse);
+    const kind = (await jobKind(d, 'map')) as MapKind;
+    const ctx = await checkedContext(d, kind);
     if (d.task.upstream) await cache.fetch(Object.values(d.task.upstream.tree));
     let result: ItemJobResult | undefined;
     let crash: unknown;

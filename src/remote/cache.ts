@@ -36,14 +36,24 @@ export const TRANSFER_CONCURRENCY = 16;
 
 export class RemoteCache {
   readonly remote: Remote;
-  /** The local store objects go into (an engine points it at its own, so its hooks run). */
-  store: LocalStore;
+  #store: LocalStore | undefined;
   #objects: Promise<Set<Hash>> | undefined;
   #results: Promise<Set<string>> | undefined;
 
-  constructor(remote: Remote, store: LocalStore) {
+  /** Without a store, the Engine it is given to supplies its own (so the store's hooks run). */
+  constructor(remote: Remote, store?: LocalStore) {
     this.remote = remote;
-    this.store = store;
+    this.#store = store;
+  }
+
+  /** The local store objects go into and come from. */
+  get store(): LocalStore {
+    if (this.#store === undefined) throw new Error('internal: a remote cache used before it was given a local store');
+    return this.#store;
+  }
+
+  set store(store: LocalStore) {
+    this.#store = store;
   }
 
   /** The remote's object names, listed once (and kept up to date by this instance's sends). */

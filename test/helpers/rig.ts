@@ -17,6 +17,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A temp workspace holding the package's own pipeline.yaml and conf/default.yaml (the demo DAG). */
+export function demoRig(): Rig {
+  return Rig.create({
+    'pipeline.yaml': readFileSync(join(PACKAGE_ROOT, 'pipeline.yaml'), 'utf8'),
+    'conf/default.yaml': readFileSync(join(PACKAGE_ROOT, 'conf', 'default.yaml'), 'utf8'),
+  });
+}
+
 export class Rig {
   readonly dir: string;
   constructor(prefix = 'pipeline-test-') {

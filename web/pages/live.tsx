@@ -13,6 +13,8 @@ function eta(s: LiveStage): string {
 export function stageProgress(s: LiveStage): string {
   if (s.state === 'running' && s.items && s.items.toRun > 0) return `${s.items.done}/${s.items.toRun} items${s.rate ? ` · ${s.rate.toFixed(1)}/s` : ''}${eta(s)}`;
   if (s.state === 'running' && s.progress?.message) return s.progress.message;
+  // A stage without items (train) keeps its last line once it ends: where training stopped.
+  if (!s.items && s.progress?.message) return s.progress.message;
   if (s.items) return `${s.items.total ?? s.items.toRun} items${s.items.failed ? `, ${s.items.failed} failed` : ''}`;
   return '';
 }

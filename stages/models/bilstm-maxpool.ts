@@ -3,7 +3,7 @@
 // the reference's last step, lets a genre cue anywhere in the movie reach the output, and
 // lets both directions see the whole movie.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelFactory } from './api.js';
+import type { ModelFactory } from './contract.js';
 import { poolOverTimeHead, recurrentStack } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';

@@ -4,7 +4,7 @@
 // name and renamed, so a crash never leaves a half-written checkpoint behind.
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { JsonValue } from '../../src/stage-api.js';
-import type { ModelState, NamedArray } from './api.js';
+import type { ModelState, NamedArray } from './contract.js';
 
 const MAGIC = 'PIPELINE-CKPT-1\n';
 

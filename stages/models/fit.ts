@@ -14,7 +14,7 @@ import type { JsonValue, ProgressUpdate } from '../../src/stage-api.js';
 import { type LossSpec, makeLossSpec } from '../nn/losses.js';
 import { EventWriter, eventFileName } from '../nn/tensorboard/event-writer.js';
 import { multiLabelMetrics } from '../report/metrics-math.js';
-import type { GenreModelInfo, ModelFiles, ModelParams, ModelShape, NamedArray, TrainableGenreModel } from './api.js';
+import type { GenreModelInfo, ModelFiles, ModelParams, ModelShape, NamedArray, TrainableGenreModel } from './contract.js';
 import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { getModelFactory } from './registry.js';
 import { type RandomState, SeededRandom } from './seeded-random.js';

@@ -2,7 +2,7 @@
 // stacked) -> max over time -> dropout -> Dense. The GRU has three gates to the LSTM's four:
 // about 3/4 of the recurrent cost, for a comparison at equal width.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelFactory } from './api.js';
+import type { ModelFactory } from './contract.js';
 import { poolOverTimeHead, recurrentStack } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelFiles } from './api.js';
+import type { ModelFiles } from './contract.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 export const TOPOLOGY_FILE = 'model.json';

@@ -10,7 +10,7 @@
 // same as pooling every step and then taking the last one, and cheaper.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
-import type { ModelFactory } from './api.js';
+import type { ModelFactory } from './contract.js';
 import { recurrentStack } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';

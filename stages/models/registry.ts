@@ -1,51 +1,39 @@
 // The model registry: `train.model` name -> factory. Adding a model means adding one file to
 // this folder, named after the model in kebab-case (`bilstm_maxpool` -> bilstm-maxpool.ts),
-// whose default export is a ModelFactory ({kind: 'genre-model', name, summary, build}).
-// The folder is scanned once per process; modules without such a default export (this file,
-// api.ts, io.ts, ...) are skipped.
-import { readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// whose default export is a ModelFactory ({kind: 'genre-model', name, summary, build}), and
+// one line to MODELS below. A static list, not a folder scan: every import is visible to the
+// compiler and to the stage's code identity (src/code-identity.ts).
 import { didYouMean } from '../../src/diagnostics.js';
 import { UserError } from '../../src/errors.js';
-import type { ModelFactory } from './api.js';
+import type { ModelFactory } from './contract.js';
+import bilstmMaxpool from './bilstm-maxpool.js';
+import gru from './gru.js';
+import meanMlp from './mean-mlp.js';
+import reference from './reference.js';
+import transformer from './transformer.js';
 
-let registry: Promise<ReadonlyMap<string, ModelFactory>> | undefined;
+/** Every model, in name order (the order `choose one of ...` lists them in). */
+const MODELS: readonly ModelFactory[] = [bilstmMaxpool, gru, meanMlp, reference, transformer];
 
-function isModelFactory(x: unknown): x is ModelFactory {
-  const f = x as Partial<ModelFactory> | undefined;
-  return f?.kind === 'genre-model' && typeof f.name === 'string' && typeof f.build === 'function';
-}
-
-async function scan(): Promise<ReadonlyMap<string, ModelFactory>> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const files = readdirSync(here)
-    .filter((f) => f.endsWith('.js'))
-    .sort();
+const registry: ReadonlyMap<string, ModelFactory> = (() => {
   const out = new Map<string, ModelFactory>();
-  for (const file of files) {
-    const mod = (await import(pathToFileURL(join(here, file)).href)) as { default?: unknown };
-    if (!isModelFactory(mod.default)) continue;
-    const f = mod.default;
-    const expected = basename(file, '.js').replace(/-/g, '_');
-    if (f.name !== expected) throw new Error(`model module ${file} registers '${f.name}': name it ${f.name.replace(/_/g, '-')}.ts`);
+  for (const f of [...MODELS].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (f.kind !== 'genre-model' || out.has(f.name)) throw new Error(`registry.ts: model '${f.name}' is not a genre-model factory, or listed twice`);
     out.set(f.name, f);
   }
   return out;
-}
+})();
 
-/** Every registered model, by name (imports each model module once). */
+/** Every registered model, by name. */
 export function loadModelRegistry(): Promise<ReadonlyMap<string, ModelFactory>> {
-  registry ??= scan();
-  return registry;
+  return Promise.resolve(registry);
 }
 
 /** The factory of a model name, or a UserError listing the registered ones. */
 export async function getModelFactory(name: string): Promise<ModelFactory> {
-  const all = await loadModelRegistry();
-  const f = all.get(name);
+  const f = registry.get(name);
   if (f !== undefined) return f;
-  const names = [...all.keys()];
+  const names = [...registry.keys()];
   const hint = didYouMean(name, names);
   throw new UserError(
     `train.model: unknown model '${name}'${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,

@@ -29,7 +29,7 @@
 // (PROJECT_TOPOLOGY, PROJECT_WEIGHTS) for the project's loader. ONNX (onnx-export.ts) covers
 // every model too.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelFiles } from './api.js';
+import type { ModelFiles } from './contract.js';
 import { modelToFiles } from './io.js';
 
 type Dict = tf.serialization.ConfigDict;

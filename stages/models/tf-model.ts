@@ -8,26 +8,22 @@
 // rest of the network, the loss and Adam stay in tfjs, and prediction, evaluation and saving
 // use the tfjs model as for 'fast'. Other networks train on FastRecurrent and say so
 // (`trainingNote`).
-import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../src/errors.js';
 import { lossFunction } from '../nn/losses.js';
 import { FastRecurrent } from '../nn/recurrent.js';
 import type { OnnxModelTrainer } from '../nn/rnn/onnx/model-step.js';
 import type {
   Batch,
   BuildOptions,
-  GenreModelInfo,
-  LoadedGenreModel,
   ModelFiles,
   ModelShape,
   ModelState,
   NamedArray,
   TrainableGenreModel,
-} from './api.js';
-import { TOPOLOGY_FILE, modelToFiles, readHandler } from './io.js';
+} from './contract.js';
+import { modelToFiles } from './io.js';
 import { exportOnnx } from './onnx-export.js';
-import { PROJECT_TOPOLOGY, stockCopy } from './stock-copy.js';
+import { stockCopy } from './stock-copy.js';
 import { type RandomState, SeededRandom } from './seeded-random.js';
 import type { JsonValue } from '../../src/stage-api.js';
 
@@ -231,55 +227,4 @@ async function predictWith(model: tf.LayersModel, shape: ModelShape, x: Float32A
 /** Wraps a network builder into a trainable model (see the top of this file). */
 export function tfGenreModel(name: string, opts: BuildOptions, build: NetworkBuilder): TrainableGenreModel {
   return new TfGenreModel(name, opts, build);
-}
-
-/**
- * Loads a model saved by a TfGenreModel; `resolve` maps a file of the model folder to a path.
- * The network is rebuilt by the model's factory from genre-model.json's params (FastRecurrent
- * and the project's LayerNorm: the fast layers training used) and given the saved weights in
- * order; model.json's own classes (stock ones since train version 3, the project's before)
- * only have to agree on the weights' shapes, so both load, to the same predictions as before.
- */
-export async function loadTfGenreModel(info: GenreModelInfo, resolve: (relPath: string) => string): Promise<LoadedGenreModel> {
-  const { getModelFactory } = await import('./registry.js');
-  const factory = await getModelFactory(info.model);
-  const shape: ModelShape = { length: info.inputLength, width: info.inputWidth, genres: info.genres.length };
-  let weights: NamedArray[];
-  try {
-    // A model whose stock copy has other weights (the transformer's) keeps its own format beside it.
-    let own = false;
-    try {
-      own = existsSync(resolve(PROJECT_TOPOLOGY));
-    } catch {
-      // a tree without that file
-    }
-    const read = (rel: string): Buffer => readFileSync(resolve(own && rel === TOPOLOGY_FILE ? PROJECT_TOPOLOGY : rel));
-    const artifacts = await readHandler(read, info.model).load!();
-    if (artifacts.weightSpecs === undefined || artifacts.weightData === undefined) throw new Error('model.json lists no weights');
-    const tensors = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
-    weights = artifacts.weightSpecs.map((s) => {
-      const t = tensors[s.name]!;
-      const w = { name: s.name, shape: [...t.shape], data: new Float32Array(t.dataSync()) };
-      t.dispose();
-      return w;
-    });
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot load the ${info.model} model: ${(e as Error).message}`, 'point at a model folder written by the train stage, or retrain');
-  }
-  const model = factory.build({ shape, params: info.params, loss: info.loss, lr: 0.001, seed: 0 });
-  try {
-    await model.setState({ weights });
-  } catch (e) {
-    await model.dispose();
-    throw new UserError(`cannot load the ${info.model} model: ${(e as Error).message}`, 'point at a model folder written by the train stage, or retrain');
-  }
-  return {
-    name: info.model,
-    shape,
-    info,
-    genres: info.genres,
-    predict: (x, n) => model.predict(x, n),
-    dispose: () => void model.dispose(),
-  };
 }

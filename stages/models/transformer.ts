@@ -4,7 +4,7 @@
 // Attention lets any frame look at any other in one step, where an LSTM needs L steps.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
-import type { ModelFactory } from './api.js';
+import type { ModelFactory } from './contract.js';
 import { poolOverTimeHead } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { PositionEmbedding, TransformerEncoderBlock } from './layers/transformer.js';

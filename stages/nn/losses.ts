@@ -21,22 +21,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 
-import { LOSS_CHOICES, type LossName } from '../models/api.js';
+import { LOSS_CHOICES, type LossName, type LossSpec } from './loss-spec.js';
 
-export { LOSS_CHOICES, type LossName };
-
-/** A loss with its data-dependent weights resolved: plain JSON, saved with the model. */
-export interface LossSpec {
-  name: LossName;
-  /** bce_pos_count: per-genre weight on both terms. */
-  classWeights?: number[];
-  /** bce_inv_freq: per-genre weight on the positive term. */
-  posWeights?: number[];
-  /** focal: focusing exponent. */
-  gamma?: number;
-  /** focal: weight of positives (negatives get 1 - alpha). */
-  alpha?: number;
-}
+export { LOSS_CHOICES, type LossName, type LossSpec };
 
 export function isLossName(s: string): s is LossName {
   return (LOSS_CHOICES as readonly string[]).includes(s);

@@ -2,7 +2,7 @@
 // seeds as each model had written them out (saved models and seeded weights depend on both).
 import * as tf from '@tensorflow/tfjs';
 import { type RecurrentCell, recurrent } from '../../nn/recurrent.js';
-import type { BuildOptions } from '../api.js';
+import type { BuildOptions } from '../contract.js';
 
 /**
  * train.layers recurrent layers (train.hidden units per direction, train.rnn's implementation),

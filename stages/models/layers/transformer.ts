@@ -1,7 +1,8 @@
 // Layers of the `transformer` model that tfjs-layers lacks: a learned position embedding and a
 // pre-LayerNorm transformer encoder block (multi-head self-attention + feed-forward). Written
 // by hand on tfjs ops because tfjs-layers has no MultiHeadAttention; they are registered for
-// serialisation, so saved models load once this module is imported (registry.ts sees to it).
+// serialisation, so saved models load once this module is imported (registry.ts imports it,
+// through transformer.ts).
 import * as tf from '@tensorflow/tfjs';
 import { type LayerArgs, type LayerKwargs, type LayerVariable, singleInput, singleShape } from '../../nn/layer-args.js';
 

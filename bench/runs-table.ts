@@ -36,11 +36,11 @@ const t0 = performance.now();
 const lrs = [0.001, 0.0003, 0.003, 0.0001];
 const lengths = [32, 64, 128, 256];
 const models = ['reference', 'bilstm_maxpool', 'gru'];
-ws.db.transaction(() => {
+ws.state.transaction(() => {
   for (let i = 0; i < N; i++) {
     addFakeRun(ws, { lr: lrs[i % 4]!, length: lengths[Math.floor(i / 4) % 4]!, model: models[i % 3]!, mAP: 0.3 + ((i * 37) % 100) / 500, result: String(i) }, i);
   }
-})();
+});
 const recordSeconds = (performance.now() - t0) / 1000;
 
 function cliSeconds(args: string[]): { best: number; bytes: number } {

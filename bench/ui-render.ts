@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify, parse } from 'yaml';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/engine/index.js';
 import { loadProject } from '../src/spec.js';
 import { PACKAGE_ROOT } from '../src/version.js';
 import type { EngineEvent } from '../src/events.js';
@@ -110,9 +110,9 @@ const ws = openFake(join(manyDir, 'cache'));
 const lrs = [0.001, 0.0003, 0.003, 0.0001];
 const lengths = [32, 64, 128, 256];
 const models = ['reference', 'bilstm_maxpool', 'gru'];
-ws.db.transaction(() => {
+ws.state.transaction(() => {
   for (let i = 0; i < N; i++) addFakeRun(ws, { lr: lrs[i % 4]!, length: lengths[Math.floor(i / 4) % 4]!, model: models[i % 3]!, mAP: 0.3 + ((i * 37) % 100) / 500, result: String(i) }, i);
-})();
+});
 ws.close();
 const emptyDir = cmdWorkspace();
 
@@ -160,7 +160,7 @@ const publishMs = listenerMs + pub.writes * writeMs;
 // A flood: 100,000 item events as fast as they come (far faster than any stage finishes items).
 const floodDir = tmp('flood');
 const flood = livePublisher(floodDir);
-flood.listener({ type: 'run-start', stages: [{ name: 's', fresh: false }] });
+flood.listener({ type: 'run-start', stages: [{ name: 's' }] });
 flood.listener({ type: 'stage-start', stage: 's', total: 100_000, toRun: 100_000 });
 const f0 = performance.now();
 for (let i = 1; i <= 100_000; i++) flood.listener({ type: 'item', stage: 's', item: `m${i}`, ok: true, done: i, toRun: 100_000 });
@@ -188,7 +188,7 @@ await lp.goto(latencyUi.url);
 await lp.goto(`${new URL(latencyUi.url).origin}/#/live`);
 await lp.waitForSelector('[data-testid=live-page]');
 const livePub = livePublisher(join(latencyDir, 'cache'));
-livePub.listener({ type: 'run-start', stages: [{ name: 'train', fresh: false }] });
+livePub.listener({ type: 'run-start', stages: [{ name: 'train' }] });
 livePub.listener({ type: 'stage-start', stage: 'train' });
 const latencies: number[] = [];
 for (let k = 1; k <= 10; k++) {

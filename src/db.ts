@@ -204,3 +204,11 @@ export function openDb(cacheDir: string): Db {
   }
   return db;
 }
+
+/** An empty state database in memory (a read-only view of a workspace that has none yet). */
+export function openMemoryDb(): Db {
+  const db = openSqlite(':memory:', { timeoutMs: 0 });
+  db.exec(SCHEMA);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  return db;
+}

@@ -3,8 +3,10 @@
 import type { Headline } from './stage-api.js';
 import type { ProgressUpdate } from './stage-api.js';
 import type { ItemErrorJson } from './plan.js';
+import type { Reason } from './reasons.js';
 
-export type StageState = 'ran' | 'cached' | 'pulled' | 'failed' | 'skipped';
+/** How a stage ended; a dry run says 'would-run' or 'cached' (fresh). */
+export type StageState = 'ran' | 'cached' | 'pulled' | 'failed' | 'skipped' | 'would-run';
 
 export interface ItemCounts {
   total: number;
@@ -24,8 +26,8 @@ export interface StageSummary {
   failures?: ItemErrorJson[];
   /** Why the stage failed, when it did. */
   error?: string;
-  /** A dry run: why the stage would run (state 'ran' means "would run", 'cached' "fresh"). */
-  wouldRun?: string[];
+  /** A dry run: why the stage would run (state 'would-run'); empty for a fresh stage (state 'cached'). */
+  wouldRun?: Reason[];
   headline?: Headline;
   summary?: string[];
 }
@@ -42,7 +44,7 @@ export interface RunSummary {
 }
 
 export type EngineEvent =
-  | { type: 'run-start'; stages: Array<{ name: string; fresh: boolean }>; dryRun?: boolean }
+  | { type: 'run-start'; stages: Array<{ name: string }>; dryRun?: boolean }
   | { type: 'stage-start'; stage: string; total?: number; toRun?: number }
   | { type: 'item'; stage: string; item: string; ok: boolean; done: number; toRun: number }
   | { type: 'progress'; stage: string; update: ProgressUpdate }

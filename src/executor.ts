@@ -28,6 +28,8 @@ export interface ItemJobContext extends JobContextBase {
 export interface ReduceJobContext extends JobContextBase {
   /** The upstream outputs by stage name, as the run record holds them (manifests, trees). */
   deps: Readonly<Record<string, OutputRef>>;
+  /** The kind's ports -> the upstream stage bound to each (StageSpec.ports). */
+  ports?: Readonly<Record<string, string>>;
   onError: 'fail' | 'skip';
 }
 

@@ -7,7 +7,7 @@
 // double exactly), so an unchanged file costs no number-to-string conversions. An entry in the
 // older string form ("dev:ino:size:mtime:hash") is a miss: hashed once more and rewritten.
 import { statSync, type Stats } from 'node:fs';
-import type { Db, Statement } from './db.js';
+import type { StateStore } from './engine/state.js';
 import { hashFileSync, type Hash } from './hash.js';
 
 /**
@@ -28,26 +28,20 @@ type FileEntry = [number, number, number, number, Hash];
 type DirEntries = Record<string, FileEntry | string>;
 
 export class FileStateCache {
-  readonly #db: Db;
-  readonly #get: Statement;
-  readonly #getMany: Statement;
-  readonly #put: Statement;
+  readonly #state: StateStore;
   readonly #dirs = new Map<string, DirEntries>();
   readonly #dirty = new Set<string>();
   hashed = 0;
   reused = 0;
 
-  constructor(db: Db) {
-    this.#db = db;
-    this.#get = db.prepare('SELECT entries FROM dir_state WHERE dir = ?').pluck();
-    this.#getMany = db.prepare('SELECT dir, entries FROM dir_state WHERE dir IN (SELECT value FROM json_each(?))');
-    this.#put = db.prepare('INSERT OR REPLACE INTO dir_state(dir, entries) VALUES (?, ?)');
+  constructor(state: StateStore) {
+    this.#state = state;
   }
 
   #entries(dir: string): DirEntries {
     let e = this.#dirs.get(dir);
     if (e === undefined) {
-      const text = this.#get.get(dir) as string | undefined;
+      const text = this.#state.dirEntries(dir);
       e = text === undefined ? {} : (JSON.parse(text) as DirEntries);
       this.#dirs.set(dir, e);
     }
@@ -103,7 +97,7 @@ export class FileStateCache {
     if (want.size === 0) return [];
     const dirs = [...want];
     for (const d of dirs) this.#dirs.set(d, {});
-    for (const r of this.#getMany.iterate(JSON.stringify(dirs)) as Iterable<{ dir: string; entries: string }>) {
+    for (const r of this.#state.dirEntriesMany(dirs)) {
       this.#dirs.set(r.dir, JSON.parse(r.entries) as DirEntries);
     }
     return dirs;
@@ -114,8 +108,6 @@ export class FileStateCache {
     if (this.#dirty.size === 0) return;
     const dirs = [...this.#dirty];
     this.#dirty.clear();
-    this.#db.transaction(() => {
-      for (const d of dirs) this.#put.run(d, JSON.stringify(this.#dirs.get(d) ?? {}));
-    })();
+    this.#state.putDirEntries(dirs.map((d) => [d, JSON.stringify(this.#dirs.get(d) ?? {})] as const));
   }
 }

@@ -2,6 +2,7 @@
 // hashed in one place and stored with every run so that a later command can diff them field
 // by field and say *why* a stage is stale.
 import { hashJson, hashParts, type Hash } from './hash.js';
+import type { Change, Reason } from './reasons.js';
 import type { JsonValue } from './stage-api.js';
 
 export interface StageFingerprint {
@@ -9,6 +10,13 @@ export interface StageFingerprint {
   kind: string;
   /** The kind's code version; for a cmd stage, the hash of its command. */
   version: string;
+  /**
+   * Hash of the kind's compiled code (its module and what it imports inside the package, see
+   * src/code-identity.ts), so that a change to a model file makes train stale without a bump.
+   * Absent for cmd stages (their command is their version) and for kinds that do not say where
+   * their code is.
+   */
+  code?: Hash;
   /** Declared params (dotted key -> value), speed-only params left out. */
   params: Record<string, JsonValue>;
   /** Versions of libraries and tools that change results. */
@@ -28,35 +36,34 @@ export function itemKey(stageFpHash: Hash, id: string, input: Hash): Hash {
   return hashParts([stageFpHash, id, input]);
 }
 
-function flatDiff(label: string, a: Record<string, unknown>, b: Record<string, unknown>, show: (k: string, x: unknown, y: unknown) => string): string[] {
+function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    const x = a[k];
-    const y = b[k];
-    if (JSON.stringify(x) === JSON.stringify(y)) continue;
-    out.push(`${label}${show(k, x, y)}`);
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(k);
   }
   return out;
 }
 
-const fmt = (v: unknown): string => (v === undefined ? '(unset)' : JSON.stringify(v));
+const change = (x: unknown, y: unknown): Change => (x === undefined ? 'added' : y === undefined ? 'removed' : 'changed');
 
-/** Why `after` differs from `before`, as short phrases ("param fixlen.length: 256 -> 128"). */
-export function diffFingerprints(before: StageFingerprint, after: StageFingerprint): string[] {
-  const reasons: string[] = [];
-  if (before.kind !== after.kind) reasons.push(`stage kind changed: ${before.kind} -> ${after.kind}`);
-  else if (before.version !== after.version) reasons.push(after.kind === 'cmd' ? 'command changed' : 'stage code changed');
-  reasons.push(...flatDiff('param ', before.params, after.params, (k, x, y) => `${k}: ${fmt(x)} -> ${fmt(y)}`));
-  reasons.push(...flatDiff('', before.env, after.env, (k, x, y) => `${k} ${x ?? '(none)'} -> ${y ?? '(none)'}`));
-  reasons.push(
-    ...flatDiff('', before.inputs, after.inputs, (k, x, y) =>
-      x === undefined ? `input ${k} added` : y === undefined ? `input ${k} removed` : `input ${k} changed`,
-    ),
-  );
-  reasons.push(
-    ...flatDiff('', before.deps, after.deps, (k, x, y) =>
-      x === undefined ? `now depends on ${k}` : y === undefined ? `no longer depends on ${k}` : `upstream ${k} changed`,
-    ),
-  );
+/** Why `after` differs from `before`, field by field (rendered by src/ui/reasons.ts). */
+export function diffFingerprints(before: StageFingerprint, after: StageFingerprint): Reason[] {
+  const reasons: Reason[] = [];
+  if (before.kind !== after.kind) reasons.push({ type: 'kind', from: before.kind, to: after.kind });
+  else if (before.version !== after.version || before.code !== after.code) reasons.push({ type: 'code', kind: after.kind });
+  for (const k of changedKeys(before.params, after.params)) {
+    const r: Reason = { type: 'param', key: k };
+    if (before.params[k] !== undefined) r.from = before.params[k];
+    if (after.params[k] !== undefined) r.to = after.params[k];
+    reasons.push(r);
+  }
+  for (const k of changedKeys(before.env, after.env)) {
+    const r: Reason = { type: 'env', key: k };
+    if (before.env[k] !== undefined) r.from = before.env[k];
+    if (after.env[k] !== undefined) r.to = after.env[k];
+    reasons.push(r);
+  }
+  for (const k of changedKeys(before.inputs, after.inputs)) reasons.push({ type: 'input', name: k, change: change(before.inputs[k], after.inputs[k]) });
+  for (const k of changedKeys(before.deps, after.deps)) reasons.push({ type: 'dep', stage: k, change: change(before.deps[k], after.deps[k]) });
   return reasons;
 }

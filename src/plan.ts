@@ -5,6 +5,7 @@
 import { diffFingerprints, itemKey, type StageFingerprint } from './fingerprint.js';
 import type { Headline } from './stage-api.js';
 import type { Hash } from './hash.js';
+import type { Reason } from './reasons.js';
 import type { ItemOutput, JsonObject, Tree } from './stage-api.js';
 
 export interface ItemErrorJson {
@@ -76,17 +77,29 @@ export interface ItemPlan {
   cached: CachedItem | undefined;
 }
 
-export interface StagePlan {
-  type: 'map' | 'reduce';
-  fresh: boolean;
-  reasons: string[];
-  fpHash: Hash | undefined;
-  /** Per-item stages. */
-  items?: { total: number; stale: number; cached: number; failed: number };
-  itemPlans?: ItemPlan[];
-  /** Reduce stages: the cached result when fresh. */
-  cached?: CachedStage;
+export interface ItemTally {
+  total: number;
+  stale: number;
+  cached: number;
+  failed: number;
 }
+
+/** A per-item stage's plan: every item's cache key and cached result (if any). */
+export interface MapPlan {
+  type: 'map';
+  fresh: boolean;
+  reasons: Reason[];
+  fpHash: Hash | undefined;
+  items: ItemTally;
+  itemPlans: ItemPlan[];
+}
+
+/** A whole-stage plan: fresh with its cached result, or stale. */
+export type ReducePlan =
+  | { type: 'reduce'; fresh: true; reasons: Reason[]; fpHash: Hash; cached: CachedStage }
+  | { type: 'reduce'; fresh: false; reasons: Reason[]; fpHash: Hash | undefined };
+
+export type StagePlan = MapPlan | ReducePlan;
 
 function usable(tree: Tree | undefined, quarantined: ReadonlySet<Hash>): boolean {
   if (quarantined.size === 0 || tree === undefined) return true;
@@ -94,19 +107,21 @@ function usable(tree: Tree | undefined, quarantined: ReadonlySet<Hash>): boolean
   return true;
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-
+export function planStage(input: MapPlanInput): MapPlan;
+export function planStage(input: ReducePlanInput): ReducePlan;
 export function planStage(input: MapPlanInput | ReducePlanInput): StagePlan {
   return input.type === 'map' ? planMap(input) : planReduce(input);
 }
 
-function fingerprintReasons(fp: StageFingerprint | undefined, last: LastState | undefined, staleDeps: readonly string[]): string[] {
-  if (last === undefined) return ['never run'];
-  if (fp === undefined) return staleDeps.map((d) => `upstream ${d} is stale`);
+const upstreamStale = (staleDeps: readonly string[]): Reason[] => staleDeps.map((stage) => ({ type: 'upstream-stale', stage }));
+
+function fingerprintReasons(fp: StageFingerprint | undefined, last: LastState | undefined, staleDeps: readonly string[]): Reason[] {
+  if (last === undefined) return [{ type: 'never-run' }];
+  if (fp === undefined) return upstreamStale(staleDeps);
   return diffFingerprints(last.fp, fp);
 }
 
-function planMap(p: MapPlanInput): StagePlan {
+function planMap(p: MapPlanInput): MapPlan {
   const sameStage = p.last !== undefined && p.fpHash !== undefined && p.last.fpHash === p.fpHash;
   const itemPlans: ItemPlan[] = [];
   let stale = 0;
@@ -137,12 +152,12 @@ function planMap(p: MapPlanInput): StagePlan {
     itemPlans.push({ id: it.id, input: it.input, key, cached });
   }
 
-  const reasons: string[] = [];
+  const reasons: Reason[] = [];
   if (stale > 0 || p.force) {
-    if (p.force) reasons.push('forced (--force)');
-    if (p.last === undefined) reasons.push('never run');
+    if (p.force) reasons.push({ type: 'forced' });
+    if (p.last === undefined) reasons.push({ type: 'never-run' });
     else {
-      reasons.push(...(p.fp === undefined ? p.staleDeps.map((d) => `upstream ${d} is stale`) : diffFingerprints(p.last.fp, p.fp)));
+      reasons.push(...(p.fp === undefined ? upstreamStale(p.staleDeps) : diffFingerprints(p.last.fp, p.fp)));
       const prevItems = p.last.items ?? new Map();
       let added = 0;
       let changed = 0;
@@ -154,18 +169,16 @@ function planMap(p: MapPlanInput): StagePlan {
       const present = new Set(p.items.map((i) => i.id));
       let removed = 0;
       for (const id of prevItems.keys()) if (!present.has(id)) removed++;
-      if (added > 0) reasons.push(`${plural(added, 'item')} added`);
-      if (removed > 0) reasons.push(`${plural(removed, 'item')} removed`);
-      if (changed > 0) reasons.push(`${plural(changed, 'item')} changed`);
-      if (waiting > 0 && p.itemDep !== undefined) reasons.push(`${plural(waiting, 'item')} ${waiting === 1 ? 'waits' : 'wait'} on upstream ${p.itemDep}`);
-      if (missing > 0) reasons.push(`${plural(missing, 'cached result')} missing or quarantined`);
+      if (added + removed + changed > 0) reasons.push({ type: 'items', added, removed, changed });
+      if (waiting > 0 && p.itemDep !== undefined) reasons.push({ type: 'waiting', count: waiting, on: p.itemDep });
+      if (missing > 0) reasons.push({ type: 'missing', count: missing });
     }
   } else if (p.last !== undefined && p.fp !== undefined) {
     // Fresh, but possibly from an earlier run's cache rather than the last one.
     const removed = [...(p.last.items?.keys() ?? [])].filter((id) => !p.items.some((i) => i.id === id)).length;
-    if (removed > 0) reasons.push(`${plural(removed, 'item')} removed`);
+    if (removed > 0) reasons.push({ type: 'items', added: 0, removed, changed: 0 });
   }
-  if (reasons.length === 0 && stale > 0) reasons.push(`${plural(stale, 'item')} not in the cache`);
+  if (reasons.length === 0 && stale > 0) reasons.push({ type: 'not-cached', count: stale });
 
   return {
     type: 'map',
@@ -177,23 +190,16 @@ function planMap(p: MapPlanInput): StagePlan {
   };
 }
 
-function planReduce(p: ReducePlanInput): StagePlan {
+function planReduce(p: ReducePlanInput): ReducePlan {
   let cached: CachedStage | undefined;
   if (p.fpHash !== undefined && !p.force) {
     cached = p.lookupStage(p.fpHash);
     if (cached !== undefined && !usable(cached.tree, p.quarantined)) cached = undefined;
   }
-  const reasons: string[] = [];
-  if (cached === undefined) {
-    if (p.force) reasons.push('forced (--force)');
-    reasons.push(...fingerprintReasons(p.fp, p.last, p.staleDeps));
-    if (reasons.length === 0) reasons.push(p.last?.fpHash === p.fpHash ? 'cached result missing or quarantined' : 'not in the cache');
-  }
-  return {
-    type: 'reduce',
-    fresh: cached !== undefined,
-    reasons,
-    fpHash: p.fpHash,
-    ...(cached === undefined ? {} : { cached }),
-  };
+  if (cached !== undefined && p.fpHash !== undefined) return { type: 'reduce', fresh: true, reasons: [], fpHash: p.fpHash, cached };
+  const reasons: Reason[] = [];
+  if (p.force) reasons.push({ type: 'forced' });
+  reasons.push(...fingerprintReasons(p.fp, p.last, p.staleDeps));
+  if (reasons.length === 0) reasons.push(p.last?.fpHash === p.fpHash ? { type: 'missing' } : { type: 'not-cached' });
+  return { type: 'reduce', fresh: false, reasons, fpHash: p.fpHash };
 }

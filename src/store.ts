@@ -2,7 +2,10 @@
 // (temp file in cache/tmp, fsync, rename) and made read-only; an object's name is the XXH3-64
 // of its bytes, so a reader never sees a partial object and a writer never changes one.
 //
-// `Store` is the seam for a shared store (an S3-compatible bucket) later: get/put/has by hash.
+// `ObjectStore` is the interface every store speaks (promises: has/get/put/putFile by hash), so
+// that the engine and the remote cache (src/remote/) need nothing path-based; paths stay inside
+// this local implementation and the kinds' StoreAccess (which always sees a local store: a
+// worker stages remote objects into one).
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -23,8 +26,19 @@ import { join } from 'node:path';
 import { hashBytes, hashFileSync, isHash, type Hash } from './hash.js';
 import type { StoreAccess } from './stage-api.js';
 
-export interface Store extends StoreAccess {
-  has(hash: Hash): boolean;
+export interface ObjectStore {
+  has(hash: Hash): Promise<boolean>;
+  /** An object's bytes, checked against its name. */
+  get(hash: Hash): Promise<Buffer>;
+  /** Writes bytes atomically; returns their hash. Writing an object that exists is a no-op. */
+  put(data: Uint8Array | string): Promise<Hash>;
+  /** Moves a finished file into the store; returns its hash. */
+  putFile(path: string): Promise<Hash>;
+}
+
+export interface Store extends StoreAccess, ObjectStore {
+  /** Whether the object is on this machine's disk (synchronous: local only). */
+  exists(hash: Hash): boolean;
   /** Every object hash with its size. */
   list(): Iterable<{ hash: Hash; size: number }>;
   remove(hash: Hash): void;
@@ -33,6 +47,8 @@ export interface Store extends StoreAccess {
 }
 
 export class LocalStore implements Store {
+  /** Refuses writes (a read-only engine: `status`, the web UI); creates no folders. */
+  readonly readOnly: boolean;
   readonly objects: string;
   readonly tmp: string;
   readonly quarantineDir: string;
@@ -48,21 +64,36 @@ export class LocalStore implements Store {
    */
   readonly durable: boolean;
 
-  constructor(cacheDir: string, opts: { durable?: boolean } = {}) {
+  constructor(cacheDir: string, opts: { durable?: boolean; readOnly?: boolean } = {}) {
     this.durable = opts.durable ?? true;
+    this.readOnly = opts.readOnly === true;
     this.objects = join(cacheDir, 'objects');
     this.tmp = join(cacheDir, 'tmp');
     this.quarantineDir = join(cacheDir, 'quarantine');
-    mkdirSync(this.objects, { recursive: true });
-    mkdirSync(this.tmp, { recursive: true });
+    if (!this.readOnly) {
+      mkdirSync(this.objects, { recursive: true });
+      mkdirSync(this.tmp, { recursive: true });
+    }
+  }
+
+  #refuseWrite(): void {
+    if (this.readOnly) throw new Error('internal: this command reads the workspace only and never writes the cache');
   }
 
   path(hash: Hash): string {
     return join(this.objects, hash.slice(0, 2), hash.slice(2));
   }
 
-  has(hash: Hash): boolean {
+  exists(hash: Hash): boolean {
     return existsSync(this.path(hash));
+  }
+
+  async has(hash: Hash): Promise<boolean> {
+    return this.exists(hash);
+  }
+
+  get(hash: Hash): Promise<Buffer> {
+    return this.read(hash);
   }
 
   /**
@@ -128,6 +159,7 @@ export class LocalStore implements Store {
   }
 
   putSync(data: Uint8Array | string): Hash {
+    this.#refuseWrite();
     const hash = hashBytes(data);
     const dest = this.path(hash);
     if (existsSync(dest)) return hash;
@@ -155,6 +187,7 @@ export class LocalStore implements Store {
    * many objects (the demo's frames) keeps its own work going while they reach the disk.
    */
   async put(data: Uint8Array | string): Promise<Hash> {
+    this.#refuseWrite();
     const hash = hashBytes(data);
     const dest = this.path(hash);
     if (existsSync(dest)) return hash;
@@ -180,6 +213,7 @@ export class LocalStore implements Store {
 
   /** Moves a finished file into the store (it must be on the same file system, e.g. from tempPath()). */
   putFileSync(path: string): Hash {
+    this.#refuseWrite();
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
@@ -225,6 +259,7 @@ export class LocalStore implements Store {
   }
 
   quarantine(hash: Hash): void {
+    if (this.readOnly) return; // reported by the read that found it; moved aside by the next run
     mkdirSync(this.quarantineDir, { recursive: true });
     const src = this.path(hash);
     if (existsSync(src)) renameSync(src, join(this.quarantineDir, `${hash}-${Date.now()}`));

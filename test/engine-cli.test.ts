@@ -1,14 +1,31 @@
 // The real CLI as a process, on temp workspaces: its JSON contracts, history commands, the
 // workspace lock, kill -9 recovery, verify, gc and reproduce.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openSqlite } from '../src/db.js';
 import { lastJson, PACKAGE_ROOT, Rig } from './helpers/rig.js';
 
 const rigs: Rig[] = [];
 after(() => rigs.forEach((r) => r.cleanup()));
+
+/** What a workspace's cache holds: every file under cache/ but the database, and every table's rows. */
+function snapshot(rig: Rig): { files: string[]; tables: Record<string, unknown[]> } {
+  const files = readdirSync(rig.path('cache'), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && !d.name.startsWith('state.db'))
+    .map((d) => join(d.parentPath, d.name).slice(rig.path('cache').length))
+    .sort();
+  const db = openSqlite(rig.path('cache/state.db'), { timeoutMs: 5000, fileMustExist: true });
+  try {
+    const tables: Record<string, unknown[]> = {};
+    for (const t of ['dir_state', 'results', 'stage_state', 'runs', 'quarantine']) tables[t] = db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all();
+    return { files, tables };
+  } finally {
+    db.close();
+  }
+}
 
 function cmdWorkspace(extra: Record<string, string> = {}): Rig {
   const rig = Rig.create({
@@ -54,16 +71,17 @@ describe('CLI', () => {
     const s1 = await rig.cli(['status', '--json']);
     assert.deepEqual(JSON.parse(s1.stdout), {
       stages: [
-        { name: 'count', state: 'fresh', reasons: [] },
-        { name: 'report', state: 'fresh', reasons: [] },
+        { name: 'count', state: 'fresh', reasons: [], details: [] },
+        { name: 'report', state: 'fresh', reasons: [], details: [] },
       ],
     });
     writeFileSync(rig.path('data/c.txt'), 'gamma\n');
     const s2 = await rig.cli(['status', '--json', '-p', 'report.scale=2']);
     assert.deepEqual(JSON.parse(s2.stdout), {
       stages: [
-        { name: 'count', state: 'stale', reasons: ['input data changed'] },
-        { name: 'report', state: 'stale', reasons: ['upstream count is stale'] },
+        // the text for people, and the same reasons as data
+        { name: 'count', state: 'stale', reasons: ['input data changed'], details: [{ type: 'input', name: 'data', change: 'changed' }] },
+        { name: 'report', state: 'stale', reasons: ['upstream count is stale'], details: [{ type: 'upstream-stale', stage: 'count' }] },
       ],
     });
     const human = await rig.cli(['status']);
@@ -77,8 +95,29 @@ describe('CLI', () => {
     assert.deepEqual(j3.stages.map((s) => s.state), ['cached', 'cached']);
     assert.equal(j3.run, lastJson<RunJson>(r2.stdout).run, 'nothing changed: same run id');
     const dry = await rig.cli(['run', '--dry-run', '--json', '-p', 'report.scale=3']);
-    assert.deepEqual(lastJson<RunJson>(dry.stdout).stages.map((s) => s.state), ['cached', 'ran']);
+    const dryStages = lastJson<RunJson & { stages: Array<{ reasons?: string[]; details?: unknown[] }> }>(dry.stdout).stages;
+    assert.deepEqual(dryStages.map((s) => s.state), ['cached', 'would-run']);
+    assert.deepEqual(dryStages[1]!.reasons, ['param report.scale: 1 -> 3']);
+    assert.deepEqual(dryStages[1]!.details, [{ type: 'param', key: 'report.scale', from: 1, to: 3 }]);
     assert.equal(rig.read('out/report.txt').includes('scale: 1'), true, 'a dry run changes nothing');
+  });
+
+  it('status writes nothing: not the store, not the state database, not even file hashes', async () => {
+    const rig = cmdWorkspace();
+    assert.equal((await rig.cli(['status'])).code, 0);
+    assert.equal(existsSync(rig.path('cache')), false, 'status on a new workspace creates no cache');
+    assert.equal((await rig.cli(['run', '--json'])).code, 0);
+    // Changed inputs make status hash files and build new manifests: none of it may be kept.
+    writeFileSync(rig.path('data/c.txt'), 'gamma\n');
+    writeFileSync(rig.path('data/a.txt'), 'alpha, changed\n');
+    // Old enough for the file-state cache to keep their hashes (younger files are never kept).
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['data/a.txt', 'data/c.txt']) utimesSync(rig.path(f), past, past);
+    const before = snapshot(rig);
+    for (const args of [['status'], ['status', '--json'], ['run', '--dry-run', '--json']]) {
+      assert.equal((await rig.cli(args)).code, 0, args.join(' '));
+      assert.deepEqual(snapshot(rig), before, `${args.join(' ')} changed the cache`);
+    }
   });
 
   it('runs lists changed params and headlines; show, checkout and prefixes work like git', async () => {
@@ -156,7 +195,7 @@ describe('CLI', () => {
     assert.equal(v.code, 1);
     assert.deepEqual(JSON.parse(v.stdout).corrupt, [h]);
     const st = JSON.parse((await rig.cli(['status', '--json'])).stdout) as { stages: Array<{ name: string; reasons: string[] }> };
-    assert.deepEqual(st.stages[1], { name: 'report', state: 'stale', reasons: ['cached result missing or quarantined'] });
+    assert.deepEqual(st.stages[1], { name: 'report', state: 'stale', reasons: ['cached result missing or quarantined'], details: [{ type: 'missing' }] });
     const r = lastJson<RunJson>((await rig.cli(['run', '--json'])).stdout);
     assert.deepEqual(r.stages.map((s) => s.state), ['cached', 'ran']);
     assert.equal((await rig.cli(['verify'])).code, 0);

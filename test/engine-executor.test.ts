@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/engine/index.js';
+import { reasonText } from '../src/ui/reasons.js';
 import { ItemError } from '../src/errors.js';
 import type { EngineEvent } from '../src/events.js';
 import { Params } from '../src/params.js';
@@ -88,6 +89,7 @@ function project(rig: Rig, conf: Record<string, Record<string, unknown>>, onErro
   const stage = (name: string, deps: string[], params: string[]): StageSpec => ({
     name,
     stageDeps: deps,
+    ports: {},
     pathDeps: [],
     params,
     outs: [join('outputs', name)],
@@ -139,7 +141,7 @@ async function status(rig: Rig, conf?: Record<string, Record<string, unknown>>, 
     resolveKind: (spec) => Promise.resolve(k[spec.name]!),
   });
   try {
-    return (await engine.status()).stages;
+    return (await engine.status()).stages.map((st) => ({ ...st, reasons: reasonText(st.reasons) }));
   } finally {
     engine.close();
   }

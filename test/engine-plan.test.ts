@@ -2,7 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fingerprintHash, itemKey, type StageFingerprint } from '../src/fingerprint.js';
-import { planStage, type CachedItem, type LastState, type MapPlanInput, type ReducePlanInput } from '../src/plan.js';
+import { planStage, type CachedItem, type LastState, type MapPlanInput, type ReducePlanInput, type StagePlan } from '../src/plan.js';
+import { reasonText } from '../src/ui/reasons.js';
+
+const text = (p: StagePlan): string[] => reasonText(p.reasons);
 
 const fp = (over: Partial<StageFingerprint> = {}): StageFingerprint => ({
   kind: 'embed',
@@ -43,7 +46,7 @@ describe('planner: per-item stages', () => {
   it('a stage never run is stale in every item, and says so', () => {
     const p = planStage(mapInput({ items: [{ id: 'a', input: 'ia' }, { id: 'b', input: 'ib' }] }));
     assert.equal(p.fresh, false);
-    assert.deepEqual(p.reasons, ['never run']);
+    assert.deepEqual(text(p), ['never run']);
     assert.deepEqual(p.items, { total: 2, stale: 2, cached: 0, failed: 0 });
   });
 
@@ -58,7 +61,7 @@ describe('planner: per-item stages', () => {
       }),
     );
     assert.equal(p.fresh, true);
-    assert.deepEqual(p.reasons, []);
+    assert.deepEqual(text(p), []);
     assert.deepEqual(p.items, { total: 2, stale: 0, cached: 2, failed: 0 });
   });
 
@@ -67,14 +70,15 @@ describe('planner: per-item stages', () => {
     const after = fp({ params: { 'fixlen.length': 128 } });
     const p = planStage(mapInput({ fp: after, items: [{ id: 'a', input: 'ia' }], last: lastOf(before, { a: 'ia' }) }));
     assert.equal(p.fresh, false);
-    assert.deepEqual(p.reasons, ['param fixlen.length: 256 -> 128']);
+    assert.deepEqual(text(p), ['param fixlen.length: 256 -> 128']);
+    assert.deepEqual(p.reasons, [{ type: 'param', key: 'fixlen.length', from: 256, to: 128 }], 'reasons are data; text is rendered apart');
   });
 
   it('says "stage code changed" when the kind version moves, and names env changes', () => {
     const before = fp({ version: '1', env: { onnxruntime: '1.29.0' } });
     const after = fp({ version: '2', env: { onnxruntime: '1.30.0' } });
     const p = planStage(mapInput({ fp: after, items: [{ id: 'a', input: 'ia' }], last: lastOf(before, { a: 'ia' }) }));
-    assert.deepEqual(p.reasons, ['stage code changed', 'onnxruntime 1.29.0 -> 1.30.0']);
+    assert.deepEqual(text(p), ['stage code changed', 'onnxruntime 1.29.0 -> 1.30.0']);
   });
 
   it('counts items added, removed and changed, and recomputes only those', () => {
@@ -92,7 +96,8 @@ describe('planner: per-item stages', () => {
         last: lastOf(f, { a: 'ia', b: 'ib', c: 'ic' }),
       }),
     );
-    assert.deepEqual(p.reasons, ['3 items added', '1 item removed', '1 item changed']);
+    assert.deepEqual(text(p), ['3 items added', '1 item removed', '1 item changed']);
+    assert.deepEqual(p.reasons, [{ type: 'items', added: 3, removed: 1, changed: 1 }]);
     assert.deepEqual(
       p.itemPlans?.filter((i) => !i.cached).map((i) => i.id),
       ['b', 'd', 'e', 'f'],
@@ -103,7 +108,7 @@ describe('planner: per-item stages', () => {
     const f = fp();
     const p = planStage(mapInput({ fp: f, items: [{ id: 'a', input: 'ia' }], last: lastOf(f, { a: 'ia', b: 'ib' }) }));
     assert.equal(p.fresh, false);
-    assert.deepEqual(p.reasons, ['1 item removed']);
+    assert.deepEqual(text(p), ['1 item removed']);
     assert.equal(p.items?.stale, 0);
   });
 
@@ -128,7 +133,7 @@ describe('planner: per-item stages', () => {
     const p = planStage(
       mapInput({ fp: f, items: [{ id: 'a', input: 'ia' }, { id: 'n', input: undefined }], itemDep: 'frames', last: lastOf(f, { a: 'ia' }) }),
     );
-    assert.deepEqual(p.reasons, ['1 item added', '1 item waits on upstream frames']);
+    assert.deepEqual(text(p), ['1 item added', '1 item waits on upstream frames']);
     assert.equal(p.items?.stale, 1);
   });
 
@@ -137,14 +142,15 @@ describe('planner: per-item stages', () => {
     const last = lastOf(f, { a: 'ia' });
     const p = planStage(mapInput({ fp: f, items: [{ id: 'a', input: 'ia' }], last, quarantined: new Set(['a'.padEnd(16, '0')]) }));
     assert.equal(p.fresh, false);
-    assert.deepEqual(p.reasons, ['1 cached result missing or quarantined']);
+    assert.deepEqual(text(p), ['1 cached result missing or quarantined']);
   });
 
   it('--force recomputes every item', () => {
     const f = fp();
     const p = planStage(mapInput({ fp: f, items: [{ id: 'a', input: 'ia' }], last: lastOf(f, { a: 'ia' }), force: true }));
     assert.equal(p.fresh, false);
-    assert.equal(p.reasons[0], 'forced (--force)');
+    assert.equal(text(p)[0], 'forced (--force)');
+    assert.deepEqual(p.reasons[0], { type: 'forced' });
     assert.equal(p.items?.stale, 1);
   });
 
@@ -187,13 +193,13 @@ describe('planner: whole-artifact stages', () => {
     const f = fp({ kind: 'train' });
     const p = planStage(reduce({ fp: undefined, staleDeps: ['fixlen'], last: { fp: f, fpHash: fingerprintHash(f) } }));
     assert.equal(p.fresh, false);
-    assert.deepEqual(p.reasons, ['upstream fixlen is stale']);
+    assert.deepEqual(text(p), ['upstream fixlen is stale']);
   });
 
   it('says which upstream artifact changed', () => {
     const before = fp({ kind: 'train', deps: { fixlen: 'aaaa', labels: 'bbbb' } });
     const after = fp({ kind: 'train', deps: { fixlen: 'cccc', labels: 'bbbb' } });
     const p = planStage(reduce({ fp: after, last: { fp: before, fpHash: fingerprintHash(before) } }));
-    assert.deepEqual(p.reasons, ['upstream fixlen changed']);
+    assert.deepEqual(text(p), ['upstream fixlen changed']);
   });
 });

@@ -238,7 +238,7 @@ describe('pipeline ui API', () => {
     // The publisher writes at most every everyMs, and at once at the end.
     const dir = fresh();
     const pub = livePublisher(dir, { everyMs: 10_000 });
-    pub.listener({ type: 'run-start', stages: [{ name: 's', fresh: false }] });
+    pub.listener({ type: 'run-start', stages: [{ name: 's' }] });
     pub.listener({ type: 'stage-start', stage: 's', total: 4, toRun: 4 });
     for (let i = 1; i <= 3; i++) pub.listener({ type: 'item', stage: 's', item: `m${i}`, ok: true, done: i, toRun: 4 });
     assert.equal(readLive(dir)?.state?.stages[0]?.state, 'pending', 'written at the start; what follows waits for the next write');

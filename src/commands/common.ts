@@ -7,8 +7,9 @@ export interface ProjectOptions {
   param?: string[];
 }
 
-export function openProject(opts: ProjectOptions): Project {
+export function openProject(opts: ProjectOptions, load: { readOnly?: boolean } = {}): Project {
   return loadProject({
+    ...load,
     ...(opts.workspace ? { root: opts.workspace } : {}),
     confLayers: opts.conf ?? [],
     overrides: opts.param ?? [],

@@ -15,7 +15,6 @@ export async function verifyCommand(opts: WorkspaceOptions): Promise<number> {
     let objects = 0;
     let bytes = 0;
     const corrupt: Hash[] = [];
-    const mark = engine.db.prepare('INSERT OR REPLACE INTO quarantine(hash, time, reason) VALUES (?, ?, ?)');
     for (const { hash, size } of engine.store.list()) {
       objects++;
       bytes += size;
@@ -28,7 +27,7 @@ export async function verifyCommand(opts: WorkspaceOptions): Promise<number> {
       if (actual !== hash) {
         corrupt.push(hash);
         engine.store.quarantine(hash);
-        mark.run(hash, Date.now(), `content hashes to ${actual}`);
+        engine.state.markQuarantined(hash, `content hashes to ${actual}`);
       }
     }
     if (opts.json) {
@@ -81,8 +80,8 @@ export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number; dr
       }
     }
     // The current state of each stage stays usable whatever is kept.
-    const states = engine.db.prepare('SELECT name, fp_hash, output FROM stage_state').all() as Array<{ name: string; fp_hash: string; output: string }>;
-    for (const s of states) await addOutput(engine, live, JSON.parse(s.output) as OutputRef);
+    const states = engine.state.stageStates();
+    for (const s of states) await addOutput(engine, live, s.output);
 
     let removed = 0;
     let freed = 0;
@@ -100,22 +99,16 @@ export async function gcCommand(opts: WorkspaceOptions & { keepLast?: number; dr
     }
     // Cached results that point at removed objects would be hits on nothing: drop them.
     const rowsToDrop: string[] = [];
-    for (const r of engine.db.prepare('SELECT key, output FROM results WHERE output IS NOT NULL').iterate() as IterableIterator<{ key: string; output: string }>) {
+    for (const r of engine.state.resultOutputs()) {
       const tree = (JSON.parse(r.output) as { tree?: Tree }).tree ?? {};
       if (Object.values(tree).some((h) => !live.has(h))) rowsToDrop.push(r.key);
     }
-    const drop = engine.db.prepare('DELETE FROM results WHERE key = ?');
-    if (apply) {
-      engine.db.transaction(() => {
-        for (const k of rowsToDrop) drop.run(k);
-      })();
-    }
+    if (apply) engine.state.deleteResults(rowsToDrop);
     const keptRunIds = new Set(kept);
-    const dropRuns = engine.db.prepare('DELETE FROM runs WHERE id = ?');
-    let runsDropped = 0;
-    for (const id of ids) if (!keptRunIds.has(id)) runsDropped += apply ? dropRuns.run(id).changes : 1;
+    const runsToDrop = ids.filter((id) => !keptRunIds.has(id));
+    const runsDropped = apply ? engine.state.deleteRuns(runsToDrop) : runsToDrop.length;
     // Scratch folders (training checkpoints) of fingerprints no stage holds now, and quarantined objects.
-    const current = new Set(states.map((s) => `${s.name}-${s.fp_hash}`));
+    const current = new Set(states.map((s) => `${s.name}-${s.fpHash}`));
     const scratch = join(engine.cacheDir, 'scratch');
     let scratchRemoved = 0;
     if (existsSync(scratch)) {

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { Engine, type StageView } from '../engine.js';
+import { Engine, type StageView } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { acquireLock } from '../lock.js';
 import { Params } from '../params.js';
 import { loadRecord, specFromRecord, type Manifest, type OutputRef, type RunRecord } from '../runs.js';
+import { bindRecordPorts } from '../ports.js';
 import type { Project, StageSpec } from '../spec.js';
 import type { LocalStore } from '../store.js';
 import { isVolatile, type Tree } from '../stage-api.js';
@@ -22,6 +23,7 @@ export interface Mismatch {
 export function projectFromRecord(base: Project, record: RunRecord): Project {
   const stages = new Map<string, StageSpec>();
   for (const [name, s] of Object.entries(record.stages)) stages.set(name, specFromRecord(name, s));
+  bindRecordPorts(stages);
   const order: string[] = [];
   const done = new Set<string>();
   while (order.length < stages.size) {
@@ -47,9 +49,11 @@ async function changedInputs(store: LocalStore, record: RunRecord, views: Map<st
   const warnings: string[] = [];
   for (const [name, s] of Object.entries(record.stages)) {
     const v = views.get(name);
-    if (!v) continue;
+    if (!v || v.type === 'given') continue;
     if (v.parts.kind !== s.fp.kind || v.parts.version !== s.fp.version) {
       errors.push(`stage ${name}: its code changed since the run (version ${s.fp.version} -> ${v.parts.version})`);
+    } else if (s.fp.code !== undefined && v.parts.code !== s.fp.code) {
+      errors.push(`stage ${name}: its code changed since the run (the kind's compiled modules hash ${v.parts.code ?? '(none)'} now, ${s.fp.code} in the run)`);
     }
     for (const k of new Set([...Object.keys(s.fp.inputs), ...Object.keys(v.parts.inputs)])) {
       if (s.fp.inputs[k] !== v.parts.inputs[k]) errors.push(`stage ${name}: input ${k} changed since the run`);
@@ -57,7 +61,7 @@ async function changedInputs(store: LocalStore, record: RunRecord, views: Map<st
     for (const k of new Set([...Object.keys(s.fp.env), ...Object.keys(v.parts.env)])) {
       if (s.fp.env[k] !== v.parts.env[k]) warnings.push(`stage ${name}: ${k} is ${v.parts.env[k] ?? '(none)'} now, ${s.fp.env[k] ?? '(none)'} in the run; outputs may differ`);
     }
-    if (v.kind.type === 'map' && v.kind.listItems && v.itemInputs) {
+    if (v.type === 'map' && v.sources !== undefined) {
       const m = await manifestOf(store, s.output);
       if (!m) continue;
       const then = new Map<string, string>();
@@ -66,7 +70,7 @@ async function changedInputs(store: LocalStore, record: RunRecord, views: Map<st
       const changed: string[] = [];
       for (const [id, h] of v.itemInputs) if (then.has(id) && then.get(id) !== h) changed.push(id);
       const added = [...v.itemInputs.keys()].filter((id) => !then.has(id));
-      const removed = [...then.keys()].filter((id) => !v.itemInputs!.has(id));
+      const removed = [...then.keys()].filter((id) => !v.itemInputs.has(id));
       const list = (ids: string[]): string => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}`;
       if (changed.length) errors.push(`stage ${name}: items changed since the run: ${list(changed)}`);
       if (added.length) errors.push(`stage ${name}: items added since the run: ${list(added)}`);

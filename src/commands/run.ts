@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Engine } from '../engine.js';
+import { Engine } from '../engine/index.js';
 import { acquireLock, LockBusy } from '../lock.js';
 import { UserError } from '../errors.js';
 import { jsonPresenter, plainPresenter, type Presenter } from '../ui/plain.js';
@@ -97,7 +97,7 @@ async function distributedOptions(
 
 export async function runCommand(stages: string[], opts: RunCommandOptions): Promise<number> {
   if (opts.set && opts.set.length > 0) return (await import('../experiments/sweep.js')).sweepCommand(stages, opts, runCommand);
-  const project = openProject(opts);
+  const project = openProject(opts, { readOnly: opts.dryRun === true });
   checkStageNames(project, stages);
   if (opts.jobs !== undefined && !(opts.jobs >= 1)) throw new UserError('--jobs takes a whole number >= 1');
   const presenter = opts.sweepRun?.presenter ?? (await presenterFor(opts.json));
@@ -121,7 +121,7 @@ export async function runCommand(stages: string[], opts: RunCommandOptions): Pro
     const engine = new Engine(project, { listener: (e) => {
         presenter.listener(e);
         live?.listener(e);
-      }, ...(opts.jobs ? { jobs: opts.jobs } : {}), ...dist.engine });
+      }, ...(opts.jobs ? { jobs: opts.jobs } : {}), ...dist.engine, ...(opts.dryRun ? { readOnly: true } : {}) });
     try {
       const result = await engine.run({
         targets: stages,

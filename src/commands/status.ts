@@ -3,15 +3,17 @@ import { join } from 'node:path';
 import type { QueueProgress } from '../distributed/executor.js';
 import { RemoteCache } from '../remote/cache.js';
 import { openRemote, remoteUrl } from '../remote/open.js';
-import { Engine } from '../engine.js';
+import { Engine } from '../engine/index.js';
+import { reasonText } from '../ui/reasons.js';
 import { checkStageNames, openProject, type ProjectOptions } from './common.js';
 
 export async function statusCommand(stages: string[], opts: ProjectOptions & { json?: boolean; exitCode?: boolean; remote?: string }): Promise<number> {
-  const project = openProject(opts);
+  const project = openProject(opts, { readOnly: true });
   checkStageNames(project, stages);
   const url = remoteUrl(opts.remote, project.settings?.remote);
   const remote = url === undefined ? undefined : new RemoteCache(openRemote(url, project.root));
-  const engine = new Engine(project, remote ? { remote } : {});
+  // Read only: status changes nothing in the workspace (not even the file-state cache).
+  const engine = new Engine(project, { readOnly: true, ...(remote ? { remote } : {}) });
   try {
     const { stages: report } = await engine.status(stages);
     const queue = distributedProgress(join(project.root, 'cache'));
@@ -19,7 +21,8 @@ export async function statusCommand(stages: string[], opts: ProjectOptions & { j
     // --exit-code: CI gates on it (1 when anything is stale), as `git diff --exit-code` does.
     const code = opts.exitCode && stale > 0 ? 1 : 0;
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ stages: report, ...(queue ? { distributed: queue } : {}) })}\n`);
+      const stages = report.map((s) => ({ ...s, reasons: reasonText(s.reasons), details: s.reasons }));
+      process.stdout.write(`${JSON.stringify({ stages, ...(queue ? { distributed: queue } : {}) })}\n`);
       return code;
     }
     if (queue) {
@@ -32,7 +35,7 @@ export async function statusCommand(stages: string[], opts: ProjectOptions & { j
     for (const s of report) {
       const items = s.items ? ` (${s.items.stale} of ${s.items.total} items to compute)` : '';
       process.stdout.write(`${s.name.padEnd(width)}  ${s.state}${s.state === 'stale' ? items : ''}\n`);
-      for (const r of s.reasons) process.stdout.write(`${' '.repeat(width)}    - ${r}\n`);
+      for (const r of reasonText(s.reasons)) process.stdout.write(`${' '.repeat(width)}    - ${r}\n`);
     }
     process.stdout.write(stale === 0 ? 'everything is up to date\n' : `${stale} stage${stale === 1 ? '' : 's'} stale: \`pipeline run\` brings ${stale === 1 ? 'it' : 'them'} up to date\n`);
     return code;

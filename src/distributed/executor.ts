@@ -252,7 +252,7 @@ export class BullMQExecutor implements Executor {
     const queue = new Queue<ReduceJob, ReduceJobResult, string>(name, { connection });
     const events = new QueueEvents(name, { connection });
     const key = job.fpHash;
-    const data: ReduceJob = { ...this.#header(kind, ctx, job), key, reduce: { deps: { ...job.deps }, onError: job.onError } };
+    const data: ReduceJob = { ...this.#header(kind, ctx, job), key, reduce: { deps: { ...job.deps }, ...(job.ports ? { ports: { ...job.ports } } : {}), onError: job.onError } };
     const opts = this.#jobOptions(key);
     const parse = (v: unknown): ReduceJobResult => (typeof v === 'string' ? (JSON.parse(v) as ReduceJobResult) : (v as ReduceJobResult));
     let settled: ReduceJobResult | Error | undefined;

@@ -36,6 +36,8 @@ export interface ReduceJob extends Omit<ItemJob, 'task'> {
   reduce: {
     /** Upstream outputs as the run record holds them: the worker fetches manifests and objects. */
     deps: Record<string, OutputRef>;
+    /** The kind's ports -> upstream stage names (StageSpec.ports). */
+    ports?: Record<string, string>;
     onError: 'fail' | 'skip';
   };
 }

@@ -6,16 +6,16 @@ import { stringify } from 'yaml';
 import { projectFromRecord } from '../commands/reproduce.js';
 import { interruptSignal, presenterFor } from '../commands/run.js';
 import { openEngine, type WorkspaceOptions } from '../commands/runs.js';
-import { Engine } from '../engine.js';
+import { Engine } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { diffFingerprints } from '../fingerprint.js';
 import { acquireLock } from '../lock.js';
 import { Checkout } from '../outputs.js';
-import type { CachedStage } from '../plan.js';
 import { specFromRecord } from '../runs.js';
 import { isVolatile, type Tree } from '../stage-api.js';
 import { hashJson } from '../hash.js';
 import { readLockFile, recordFromLock } from './lock-file.js';
+import { reasonText } from '../ui/reasons.js';
 
 export interface LockStageCheck {
   stage: string;
@@ -66,7 +66,7 @@ export async function reproduceLockCommand(file: string | undefined, opts: Works
         state,
         expected: s.output!.root,
         actual: got?.output?.root ?? null,
-        ...(changed.length > 0 ? { changed } : {}),
+        ...(changed.length > 0 ? { changed: reasonText(changed) } : {}),
       });
     }
     const identical = result.ok && checks.every((c) => c.actual === c.expected);
@@ -100,7 +100,6 @@ export async function checkoutLockCommand(file: string | undefined, opts: Worksp
     const root = engine.project.root;
     const to = resolve(process.cwd(), opts.to ?? 'outputs');
     const isDefault = to === join(root, 'outputs');
-    const getResult = engine.db.prepare('SELECT output FROM results WHERE key = ?');
     // Every tree first, so that nothing is written when something is missing.
     const trees = new Map<string, Tree>();
     const missing: string[] = [];
@@ -108,7 +107,7 @@ export async function checkoutLockCommand(file: string | undefined, opts: Worksp
       const out = s.output!;
       let tree: Tree;
       if (out.type === 'collection') {
-        if (!engine.store.has(out.manifest)) {
+        if (!engine.store.exists(out.manifest)) {
           missing.push(`${name} (its manifest ${out.manifest})`);
           continue;
         }
@@ -116,15 +115,14 @@ export async function checkoutLockCommand(file: string | undefined, opts: Worksp
       } else {
         // The whole tree (timing files too) from the result cache when it holds this result.
         tree = out.tree;
-        const row = getResult.get(s.fpHash) as { output: string | null } | undefined;
-        const cached = row?.output ? (JSON.parse(row.output) as CachedStage) : undefined;
+        const cached = engine.cachedStage(s.fpHash);
         if (cached) {
           const identity: Tree = {};
           for (const [p, h] of Object.entries(cached.tree)) if (!isVolatile(p, cached.volatile)) identity[p] = h;
           if (hashJson(identity) === out.root) tree = cached.tree;
         }
       }
-      const absent = Object.entries(tree).filter(([, h]) => !engine.store.has(h));
+      const absent = Object.entries(tree).filter(([, h]) => !engine.store.exists(h));
       if (absent.length > 0) missing.push(`${name} (${absent.length} file${absent.length === 1 ? '' : 's'}, e.g. ${absent[0]![0]})`);
       else trees.set(name, tree);
     }

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError, didYouMean, type Diagnostic } from '../diagnostics.js';
-import { Engine } from '../engine.js';
+import { Engine } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { hashJson } from '../hash.js';
 import type { RunSummary } from '../events.js';
@@ -237,9 +237,9 @@ export async function runSweep(opts: SweepOptions, hooks: SweepHooks): Promise<S
       const engine = new Engine(base);
       let headline: Headline | null = null;
       try {
-        headline = engine.runs.resolve(earlier).summary.headline ?? null;
-      } catch {
-        // its index row is gone: the record still names the result
+        // Its index row may be gone: the record still names the result, without a headline.
+        const found = engine.runs.find(earlier);
+        if (found.ok) headline = found.value.summary.headline ?? null;
       } finally {
         engine.close();
       }
@@ -259,7 +259,7 @@ export async function runSweep(opts: SweepOptions, hooks: SweepHooks): Promise<S
       ok: r.ok,
       headline: headlineOf(r),
       ...(r.interrupted ? { interrupted: true } : {}),
-      ...(opts.dryRun ? { wouldRun: r.stages.filter((s) => s.state === 'ran').map((s) => s.name) } : {}),
+      ...(opts.dryRun ? { wouldRun: r.stages.filter((s) => s.state === 'would-run').map((s) => s.name) } : {}),
     });
     if (r.interrupted) {
       interrupted = true;

@@ -71,7 +71,7 @@ export class RemoteCache {
   /** Fetches the objects the local store lacks. */
   async fetch(hashes: Iterable<Hash>, onProgress?: (p: TransferProgress) => void): Promise<TransferCounts> {
     const all = [...new Set(hashes)];
-    const need = all.filter((h) => !this.store.has(h));
+    const need = all.filter((h) => !this.store.exists(h));
     const counts: TransferCounts = { moved: 0, present: all.length - need.length, bytes: 0 };
     const limit = pLimit(TRANSFER_CONCURRENCY);
     await Promise.all(

@@ -6,6 +6,7 @@ import type { EngineEvent, RunSummary, StageSummary } from '../events.js';
 import { ProgressEta } from './eta.js';
 import type { Presenter } from './plain.js';
 import { finalLines } from './summary.js';
+import { reasonText } from './reasons.js';
 
 interface StageTask {
   /** Settles the task's promise; set up before listr starts the task, so no event is lost. */
@@ -120,8 +121,8 @@ export function listrPresenter(): Presenter {
           st.end = s;
           const items = s.items ? ` — ${s.items.ran} ran, ${s.items.cached} cached${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
           if (s.wouldRun !== undefined) {
-            retitle(st, `${s.name}  ${s.state === 'ran' ? `would run${s.items ? ` (${s.items.ran} of ${s.items.total} items)` : ''}` : 'fresh'}`);
-            if (s.wouldRun.length > 0) show(s.name, s.wouldRun.join('; '));
+            retitle(st, `${s.name}  ${s.state === 'would-run' ? `would run${s.items ? ` (${s.items.ran} of ${s.items.total} items)` : ''}` : 'fresh'}`);
+            if (s.wouldRun.length > 0) show(s.name, reasonText(s.wouldRun).join('; '));
           } else {
             retitle(st, `${s.name}  ${s.state} ${formatSeconds(s.seconds)}${items}`);
           }

@@ -3,6 +3,7 @@ import type { EngineEvent, RunSummary } from '../events.js';
 import { formatSeconds } from '../commands/common.js';
 import { ProgressEta } from './eta.js';
 import { finalLines, stageLine } from './summary.js';
+import { reasonText } from './reasons.js';
 
 export interface Presenter {
   listener(e: EngineEvent): void;
@@ -79,7 +80,7 @@ export function jsonPresenter(out: NodeJS.WritableStream = process.stdout): Pres
             ...(s.failures ? { failures: s.failures } : {}),
             ...(s.error ? { error: s.error } : {}),
             ...(s.headline ? { headline: s.headline } : {}),
-            ...(s.wouldRun ? { reasons: s.wouldRun } : {}),
+            ...(s.wouldRun ? { reasons: reasonText(s.wouldRun), details: s.wouldRun } : {}),
           })),
           ...(r.dryRun ? { dry_run: true } : {}),
           ...(r.interrupted ? { interrupted: true } : {}),

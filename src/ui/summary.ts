@@ -1,15 +1,16 @@
 // Text for the end of a run, shared by the presenters.
 import { formatSeconds } from '../commands/common.js';
 import type { RunSummary, StageSummary } from '../events.js';
-import { formatItemError } from '../engine.js';
+import { formatItemError } from './errors.js';
+import { reasonText } from './reasons.js';
 
 export function stageLine(s: StageSummary, width: number): string {
   const name = s.name.padEnd(width);
   if (s.wouldRun !== undefined) {
     // A dry run: what would happen, and why.
     const items = s.items && s.items.ran > 0 ? `  (${s.items.ran} of ${s.items.total} items)` : '';
-    const head = `${name}  ${s.state === 'ran' ? 'would run' : 'fresh'}${items}`;
-    return [head, ...s.wouldRun.map((r) => `${' '.repeat(width)}    - ${r}`)].join('\n');
+    const head = `${name}  ${s.state === 'would-run' ? 'would run' : 'fresh'}${items}`;
+    return [head, ...reasonText(s.wouldRun).map((r) => `${' '.repeat(width)}    - ${r}`)].join('\n');
   }
   const items = s.items ? `  ${s.items.total} items: ${s.items.ran} ran, ${s.items.cached} cached${s.items.pulled ? `, ${s.items.pulled} pulled` : ''}${s.items.failed ? `, ${s.items.failed} failed` : ''}` : '';
   return `${name}  ${s.state.padEnd(7)} ${formatSeconds(s.seconds).padStart(6)}${items}`;
@@ -30,7 +31,7 @@ export function finalLines(r: RunSummary): string[] {
   if (r.interrupted) lines.push('interrupted: finished items are cached; run again to continue');
   if (r.run) lines.push('', `run ${r.run} ${r.ok ? 'ok' : 'failed'} in ${formatSeconds(r.seconds)}`);
   if (r.dryRun) {
-    const n = r.stages.filter((s) => s.state === 'ran').length;
+    const n = r.stages.filter((s) => s.state === 'would-run').length;
     lines.push('', n === 0 ? 'dry run: nothing would run' : `dry run: ${n} stage${n === 1 ? '' : 's'} would run; nothing was changed`);
   }
   return lines;

@@ -13,12 +13,15 @@
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openSqlite, type Db } from '../db.js';
-import { hashBytes, isHash, type Hash } from '../hash.js';
+import { StateStore } from '../engine/state.js';
+import { isHash, type Hash } from '../hash.js';
 import { Params, type Conf } from '../params.js';
-import { RunIndex, RunNotFound, type Manifest, type RunRecord, type RunRow } from '../runs.js';
-import { loadProject, type Project } from '../spec.js';
-import type { StatusStage } from '../engine.js';
+import type { RunLookup } from '../run-lookup.js';
+import { RunIndex, type Manifest, type RunRecord, type RunRow } from '../runs.js';
+import type { ConfigError } from '../diagnostics.js';
+import type { Result } from '../errors.js';
+import { readProject, type Project } from '../spec.js';
+import type { StatusStage } from '../engine/index.js';
 
 export interface WorkspaceOptions {
   root: string;
@@ -30,7 +33,7 @@ export class WorkspaceReader {
   readonly root: string;
   readonly cacheDir: string;
   readonly opts: WorkspaceOptions;
-  #db: Db | undefined;
+  #state: StateStore | undefined;
   #index: RunIndex | undefined;
   readonly #json = new Map<Hash, unknown>();
 
@@ -40,26 +43,23 @@ export class WorkspaceReader {
     this.cacheDir = join(opts.root, 'cache');
   }
 
-  /** The state database, once it exists (a run creates it); undefined before the first run. */
-  db(): Db | undefined {
-    if (this.#db) return this.#db;
-    const file = join(this.cacheDir, 'state.db');
-    if (!existsSync(file)) return undefined;
-    const db = openSqlite(file, { fileMustExist: true, timeoutMs: 5_000 });
-    db.pragma('query_only = ON');
-    this.#db = db;
-    this.#index = new RunIndex(db);
-    return db;
+  /** The state database, read only, once it exists (a run creates it); undefined before the first run. */
+  state(): StateStore | undefined {
+    if (this.#state) return this.#state;
+    if (!existsSync(join(this.cacheDir, 'state.db'))) return undefined;
+    this.#state = new StateStore(this.cacheDir, { readOnly: true });
+    this.#index = new RunIndex(this.#state);
+    return this.#state;
   }
 
   close(): void {
-    this.#db?.close();
-    this.#db = undefined;
+    this.#state?.close();
+    this.#state = undefined;
     this.#index = undefined;
   }
 
   index(): RunIndex | undefined {
-    this.db();
+    this.state();
     return this.#index;
   }
 
@@ -70,15 +70,13 @@ export class WorkspaceReader {
 
   /** The newest run's sequence number (0 without runs): changes whenever a run is recorded. */
   lastSeq(): number {
-    const db = this.db();
-    if (!db) return 0;
-    return (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM runs').pluck().get() as number) ?? 0;
+    return this.state()?.lastRunSeq() ?? 0;
   }
 
-  resolve(run: string): RunRow {
+  /** A run by id, prefix or "latest" (RunIndex.find; a workspace that never ran has no runs). */
+  find(run: string): RunLookup<RunRow> {
     const idx = this.index();
-    if (!idx) throw new RunNotFound('no runs yet: run `pipeline run` first');
-    return idx.resolve(run);
+    return idx ? idx.find(run) : { ok: false, error: { kind: 'no-runs' } };
   }
 
   objectPath(hash: Hash): string {
@@ -146,9 +144,9 @@ export class WorkspaceReader {
     }
   }
 
-  /** The project as `pipeline status` loads it (today's pipeline.yaml and conf). */
-  project(): Project {
-    return loadProject({ root: this.root, confLayers: this.opts.conf ?? [], overrides: this.opts.param ?? [] });
+  /** The project as `pipeline status` loads it (today's pipeline.yaml and conf), or what is wrong with them. */
+  project(): Result<Project, ConfigError> {
+    return readProject({ root: this.root, confLayers: this.opts.conf ?? [], overrides: this.opts.param ?? [], readOnly: true });
   }
 
   /**
@@ -156,35 +154,14 @@ export class WorkspaceReader {
    * every stage is "never run" (and nothing is created).
    */
   async status(project: Project): Promise<StatusStage[]> {
-    if (!existsSync(join(this.cacheDir, 'state.db'))) {
-      return project.order.map((name) => ({ name, state: 'stale', reasons: ['never run'] }));
-    }
-    const { Engine } = await import('../engine.js');
-    const engine = new Engine(project);
-    readOnlyEngine(engine);
+    const { Engine } = await import('../engine/index.js');
+    const engine = new Engine(project, { readOnly: true });
     try {
       return (await engine.status()).stages;
     } finally {
       engine.close();
     }
   }
-}
-
-/**
- * Makes an engine's evaluation read-only: its database connection refuses writes, the file-state
- * cache keeps new hashes in memory only, and fresh collection manifests are hashed, not stored.
- */
-function readOnlyEngine(engine: import('../engine.js').Engine): void {
-  engine.db.pragma('query_only = ON');
-  engine.files.flush = () => {};
-  const store = engine.store;
-  store.putSync = (data: Uint8Array | string) => hashBytes(data);
-  const refuse = (): never => {
-    throw new Error('pipeline ui reads the workspace only; it never writes the cache');
-  };
-  store.put = refuse;
-  store.putFile = refuse;
-  store.putFileSync = refuse;
 }
 
 export function parseNpyHeader(buf: Buffer): { dtype: string; shape: number[] } | undefined {

@@ -2,7 +2,7 @@
 // train and a metrics stage whose metrics.json the table reads. For table tests and the
 // runs-table bench (1,000 runs without training anything).
 import { hashJson } from '../../src/hash.js';
-import { openDb, type Db } from '../../src/db.js';
+import { StateStore } from '../../src/engine/state.js';
 import { RunIndex, saveRecord, type RunRecord } from '../../src/runs.js';
 import { LocalStore } from '../../src/store.js';
 import type { StageFingerprint } from '../../src/fingerprint.js';
@@ -22,15 +22,15 @@ export interface FakeRun {
 }
 
 export interface FakeWorkspace {
-  db: Db;
+  state: StateStore;
   store: LocalStore;
   runs: RunIndex;
   close(): void;
 }
 
 export function openFake(cacheDir: string): FakeWorkspace {
-  const db = openDb(cacheDir);
-  return { db, store: new LocalStore(cacheDir), runs: new RunIndex(db), close: () => db.close() };
+  const state = new StateStore(cacheDir);
+  return { state, store: new LocalStore(cacheDir), runs: new RunIndex(state), close: () => state.close() };
 }
 
 function fp(params: Record<string, unknown>, deps: Record<string, string>): StageFingerprint {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fg from 'fast-glob';
 import { makeContext } from '../../src/context.js';
-import { openDb, type Db } from '../../src/db.js';
+import { StateStore } from '../../src/engine/state.js';
 import { ItemError } from '../../src/errors.js';
 import type { EngineEvent } from '../../src/events.js';
 import { FileStateCache } from '../../src/file-state.js';
@@ -33,7 +33,7 @@ export interface TestWorkspace {
   dir: string;
   store: LocalStore;
   files: FileStateCache;
-  db: Db;
+  state: StateStore;
   cleanup(): void;
 }
 
@@ -41,15 +41,15 @@ export interface TestWorkspace {
 export function testWorkspace(prefix = 'pipeline-kind-', parent = tmpdir()): TestWorkspace {
   const dir = mkdtempSync(join(parent, prefix));
   const cacheDir = join(dir, 'cache');
-  const db = openDb(cacheDir);
+  const state = new StateStore(cacheDir);
   const store = new LocalStore(cacheDir);
   return {
     dir,
     store,
-    files: new FileStateCache(db),
-    db,
+    files: new FileStateCache(state),
+    state,
     cleanup() {
-      db.close();
+      state.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -93,6 +93,8 @@ export interface ContextOptions {
   /** Declared keys; default: every top-level section of `params`. */
   declared?: string[];
   inputs?: Record<string, Artifact>;
+  /** The kind's ports (ctx.ports), bound as pipeline.yaml would bind them (e.g. {features, labels}). */
+  ports?: Record<string, Artifact>;
   onError?: 'fail' | 'skip';
   concurrency?: number;
   signal?: AbortSignal;
@@ -137,6 +139,7 @@ export function testContext(ws: TestWorkspace, opts: ContextOptions = {}): TestC
   return {
     ...base,
     inputs: opts.inputs ?? {},
+    ports: opts.ports ?? {},
     events,
     itemErrors,
     itemError(e: ItemError) {

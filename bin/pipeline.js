@@ -3,4 +3,5 @@
 // or a worker overlap many small durable writes, which is what bounds them. It must be set
 // before the pool's first use.
 process.env.UV_THREADPOOL_SIZE ??= '16';
-import('../dist/src/cli.js').then((m) => m.main(process.argv.slice(2)));
+// stages/main.ts: the composition root (the built-in kinds and commands, then src/cli.ts's main).
+import('../dist/stages/main.js').then((m) => m.run(process.argv.slice(2)));

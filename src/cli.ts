@@ -1,10 +1,12 @@
 // The command line. Each command is one line here and a module under commands/, imported only
 // when that command runs, so `--help` and `status` do not load the stage kinds' heavy
-// libraries (onnxruntime, sharp, tfjs).
+// libraries. The domain's own commands are added by the hooks the composition root registers
+// (src/registry.ts, registerCommands), each listed in --help where its hook says.
 import { Command, CommanderError, Option } from 'commander';
 import { wholeNumber } from './cli-args.js';
 import { ConfigError } from './diagnostics.js';
 import { storageProblem, UserError } from './errors.js';
+import { commandHooks, scoresInfo } from './registry.js';
 import { packageVersion } from './version.js';
 
 export interface GlobalOptions {
@@ -15,7 +17,8 @@ export interface GlobalOptions {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-function withProjectOptions(cmd: Command): Command {
+/** Adds --conf and -p/--param (the options of commands that load the workspace's params). */
+export function withProjectOptions(cmd: Command): Command {
   return cmd
     .option('--conf <file>', 'layer another parameter file over conf/default.yaml (repeatable)', collect, [])
     .option('-p, --param <key=value>', 'override one parameter, e.g. -p train.lr=0.0005 (repeatable)', collect, []);
@@ -23,7 +26,7 @@ function withProjectOptions(cmd: Command): Command {
 
 export function buildProgram(): Command {
   const program = new Command('pipeline')
-    .description('A cached workflow DAG for movie-genre classification: frames -> CLIP embeddings -> fixed length -> genre model -> metrics.')
+    .description('A cached workflow DAG of content-hashed stages.')
     .version(packageVersion())
     .option('-C, --workspace <dir>', 'run in this workspace (default: the nearest folder upward holding pipeline.yaml)')
     .showHelpAfterError()
@@ -66,7 +69,9 @@ export function buildProgram(): Command {
     process.exitCode = await m.statusCommand(stages, cmd.optsWithGlobals() as never);
   });
 
-  program
+  // The option adding the results report's detail columns, named by the registered reader.
+  const detail = scoresInfo()?.detail;
+  const runsCmd = program
     .command('runs')
     .description('list past runs: id, time, params changed since the previous run, headline metric; --table: a table of runs')
     .argument('[runs...]', 'with --table: the runs to list (ids, prefixes; default: the newest 20)')
@@ -75,16 +80,17 @@ export function buildProgram(): Command {
     .option('--table', 'one row per run, one column per param that differs and per metric')
     .option('--sort <key>', 'with --table: sort by a column (-KEY or KEY:desc descending; metrics sort best first)')
     .option('--csv', 'with --table: print CSV')
-    .option('--md', 'with --table: print a Markdown table')
-    .option('--genres', 'with --table: add a column per genre AP')
-    .action(async (runs: string[], _opts: unknown, cmd: Command) => {
-      const m = await import('./commands/runs.js');
-      const o = cmd.optsWithGlobals() as { table?: boolean; sort?: string; csv?: boolean; md?: boolean; genres?: boolean };
-      if (!o.table && (runs.length > 0 || o.sort !== undefined || o.csv || o.md || o.genres)) {
-        throw new UserError('RUN arguments, --sort, --csv, --md and --genres go with --table', 'e.g. pipeline runs --table --sort mAP');
-      }
-      process.exitCode = o.table ? await m.runsTableCommand(runs, o as never) : await m.runsCommand(o as never);
-    });
+    .option('--md', 'with --table: print a Markdown table');
+  if (detail) runsCmd.option(`--${detail.name}`, detail.description);
+  runsCmd.action(async (runs: string[], _opts: unknown, cmd: Command) => {
+    const m = await import('./commands/runs.js');
+    const o = cmd.optsWithGlobals() as { table?: boolean; sort?: string; csv?: boolean; md?: boolean } & Record<string, unknown>;
+    const withDetail = detail !== undefined && o[cmd.options.find((x) => x.long === `--${detail.name}`)!.attributeName()] === true;
+    if (!o.table && (runs.length > 0 || o.sort !== undefined || o.csv || o.md || withDetail)) {
+      throw new UserError(`RUN arguments, --sort, --csv${detail ? `, --md and --${detail.name}` : ' and --md'} go with --table`, 'e.g. pipeline runs --table --sort mAP');
+    }
+    process.exitCode = o.table ? await m.runsTableCommand(runs, { ...o, detail: withDetail } as never) : await m.runsCommand(o as never);
+  });
 
   program
     .command('show')
@@ -170,26 +176,6 @@ export function buildProgram(): Command {
       process.exitCode = await m.gcCommand(cmd.optsWithGlobals() as never);
     });
 
-  const metrics = program
-    .command('metrics')
-    .description("print a run's per-genre metrics table (default: the latest run)")
-    .argument('[run]', 'run id or unique prefix', 'latest')
-    .option('--json', 'print metrics.json')
-    .action(async (run: string, _opts: unknown, cmd: Command) => {
-      const m = await import('./commands/metrics.js');
-      process.exitCode = await m.metricsCommand(run, cmd.optsWithGlobals() as never);
-    });
-  metrics
-    .command('diff')
-    .description('per-genre deltas between two runs, and the params that differ')
-    .argument('<a>', 'run id or prefix')
-    .argument('<b>', 'run id or prefix')
-    .option('--json', 'print JSON')
-    .action(async (a: string, b: string, _opts: unknown, cmd: Command) => {
-      const m = await import('./commands/metrics.js');
-      process.exitCode = await m.metricsDiffCommand(a, b, cmd.optsWithGlobals() as never);
-    });
-
   const params = program.command('params').description('compare parameters (see `params diff`)');
   withProjectOptions(
     params
@@ -201,44 +187,6 @@ export function buildProgram(): Command {
   ).action(async (a: string, b: string, _opts: unknown, cmd: Command) => {
     const m = await import('./commands/params.js');
     process.exitCode = await m.paramsDiffCommand(a, b, cmd.optsWithGlobals() as never);
-  });
-
-  program
-    .command('plots')
-    .description('compare runs in charts (see `plots diff`)')
-    .command('diff')
-    .description("per-genre AP bars, one genre's PR curves and the training curves of several runs overlaid (SVG and PNG)")
-    .argument('<runs...>', 'two or more run ids or prefixes')
-    .option('--to <dir>', 'where the charts go (default: outputs/plots-diff)')
-    .option('--genre <genre>', 'the genre of the PR chart (default: the one with most positives)')
-    .option('--stage <stage>', 'the metrics stage to plot in each run (default: metrics, else the first; e.g. metrics@gru)')
-    .option('--json', 'print JSON: the files written')
-    .action(async (runs: string[], _opts: unknown, cmd: Command) => {
-      const m = await import('./commands/plots.js');
-      process.exitCode = await m.plotsDiffCommand(runs, cmd.optsWithGlobals() as never);
-    });
-
-  withProjectOptions(
-    program
-      .command('evaluate')
-      .description('score a trained model (a run, or a model folder) on the current data, without retraining')
-      .requiredOption('--model <run-or-path>', 'a run id/prefix whose train stage holds the model, or a folder with model/ inside')
-      .addOption(new Option('--split <split>', 'which split to score').choices(['train', 'val', 'test']))
-      .option('--json', 'print metrics.json'),
-  ).action(async (_opts: unknown, cmd: Command) => {
-    const m = await import('./commands/metrics.js');
-    process.exitCode = await m.evaluateCommand(cmd.optsWithGlobals() as never);
-  });
-
-  withProjectOptions(
-    program
-      .command('demo')
-      .description('write the demo dataset in MovieNet layout (240P/<id>/shot_*.jpg, meta/<id>.json) to a folder')
-      .requiredOption('--to <dir>', 'target folder')
-      .option('--json', 'print JSON (movies, frames, folder); progress goes to stderr'),
-  ).action(async (_opts: unknown, cmd: Command) => {
-    const m = await import('./commands/demo.js');
-    process.exitCode = await m.demoCommand(cmd.optsWithGlobals() as never);
   });
 
   withProjectOptions(program.command('ui').description('serve a local page of the runs, comparisons, the DAG and live progress (read-only; docs/UI.md)').option('--port <n>', 'port (default: any free port)', wholeNumber(0, '--port 8080', 65535)).option('--host <addr>', 'address to listen on', '127.0.0.1').option('--open', 'open the page in a browser')).action(async (_opts: unknown, cmd: Command) => { process.exitCode = await (await import('./commands/ui.js')).uiCommand(cmd.optsWithGlobals() as never); });
@@ -282,6 +230,18 @@ export function buildProgram(): Command {
       const m = await import('./commands/worker.js');
       process.exitCode = await m.workerCommand(cmd.optsWithGlobals() as never);
     });
+
+  // The domain's commands, each hook's listed before the core command it names.
+  for (const hook of commandHooks()) {
+    const before = program.commands.length;
+    hook.add(program, { withProjectOptions });
+    const at = hook.before === undefined ? -1 : program.commands.findIndex((c) => c.name() === hook.before);
+    if (at >= 0 && at < before) {
+      // commander lists subcommands in the order of its `commands` array.
+      const list = program.commands as Command[];
+      list.splice(at, 0, ...list.splice(before));
+    }
+  }
 
   return program;
 }

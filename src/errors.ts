@@ -9,7 +9,7 @@ export function unreachable(x: never): never {
 }
 
 /**
- * A problem with one item's data (a movie): names the item, the file and the fix.
+ * A problem with one item's data: names the item, the file and the fix.
  * Handled by the stage's `on_error` policy: `fail` stops the run with this message, `skip`
  * leaves the item out, lists it in the run summary and record, and caches the failure so
  * an unchanged item is not retried until its input changes or `--force` is given.
@@ -26,11 +26,14 @@ export class ItemError extends Error {
     this.hint = opts.hint;
   }
 
-  /** "movie tt0120338: shot_0012_img_1.jpg: corrupt JPEG (fix: ...)" */
-  describe(): string {
+  /**
+   * "item x1: frame_0012.jpg: corrupt JPEG (fix: ...)", with the word the stage's kind gives
+   * its items instead of "item" (registry's itemNoun).
+   */
+  describe(noun = 'item'): string {
     const where = this.file === undefined ? '' : `${this.file}: `;
     const fix = this.hint === undefined ? '' : ` (${this.hint})`;
-    return `movie ${this.item}: ${where}${this.message}${fix}`;
+    return `${noun} ${this.item}: ${where}${this.message}${fix}`;
   }
 
   toJSON(): { item: string; file?: string; message: string; hint?: string } {
@@ -41,6 +44,11 @@ export class ItemError extends Error {
       ...(this.hint === undefined ? {} : { hint: this.hint }),
     };
   }
+}
+
+/** An item's problem as one line, from an ItemError or its JSON form (run records, results). */
+export function formatItemError(e: { item: string; file?: string | undefined; message: string; hint?: string | undefined }, noun = 'item'): string {
+  return `${noun} ${e.item}: ${e.file ? `${e.file}: ` : ''}${e.message}${e.hint ? ` (${e.hint})` : ''}`;
 }
 
 /**

@@ -135,7 +135,7 @@ export async function loadRecord(store: LocalStore, id: Hash): Promise<RunRecord
 export function specFromRecord(name: string, s: StageRecord): import('./spec.js').StageSpec {
   return {
     name,
-    ...(s.uses ? { uses: s.uses as import('../stages/index.js').BuiltinKindName } : {}),
+    ...(s.uses ? { uses: s.uses } : {}),
     ...(s.cmd ? { cmd: s.cmd } : {}),
     stageDeps: s.deps,
     pathDeps: s.pathDeps,

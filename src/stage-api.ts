@@ -1,11 +1,12 @@
 // The contract between the engine and stage kinds.
 //
-// A stage kind is a module under stages/ that default-exports a `StageKind`. The engine owns
+// A stage kind is a module that default-exports a `StageKind`, registered by the composition
+// root (src/registry.ts; the built-in ones are under stages/). The engine owns
 // caching, fingerprints, the store, error policy, progress and the run record; a kind only
 // turns inputs into outputs. Two shapes:
 //
-// - map kinds work per item (per movie). Item i's output depends only on item i's input and
-//   the stage's params, so adding one movie reruns one movie. A map kind either reads an
+// - map kinds work per item. Item i's output depends only on item i's input and the stage's
+//   params, so adding one item reruns one item. A map kind either reads an
 //   external source (`listItems`, e.g. frames) or maps the items of its first dependency
 //   (e.g. embed over frames).
 // - reduce kinds consume whole artifacts (e.g. train reads every fixlen item and the labels).
@@ -181,6 +182,11 @@ interface KindBase {
   /** One line for `pipeline dag` and docs. */
   readonly summary: string;
   /**
+   * What one item is called in messages ("item x1: ..." by default); a built-in kind's word is
+   * in its registration (src/registry.ts), for messages given without importing the kind.
+   */
+  readonly itemNoun?: string;
+  /**
    * Declared params that only affect speed or memory (batch size, threads), not results:
    * readable through ctx.param but left out of the fingerprint.
    */
@@ -205,7 +211,7 @@ export interface MapKind extends KindBase {
   /**
    * Computes the given items, reporting each through the sink as it finishes (in any order).
    * Must not throw for an item's problem: report it with sink.fail. Items may be batched
-   * across movie boundaries.
+   * across item boundaries.
    */
   run(ctx: MapContext, tasks: readonly ItemTask[], sink: ItemSink): Promise<void>;
 }

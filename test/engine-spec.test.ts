@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../src/diagnostics.js';
 import { SCHEMA_PATH, loadProject } from '../src/spec.js';
-import { BUILTIN_KINDS } from '../stages/index.js';
+import { kindNames } from '../src/registry.js';
 import { Rig } from './helpers/rig.js';
 
 const rigs: Rig[] = [];
@@ -153,6 +153,6 @@ describe('the shipped JSON Schema', () => {
     const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as {
       definitions: { stage: { properties: { uses: { enum: string[] } } } };
     };
-    assert.deepEqual(schema.definitions.stage.properties.uses.enum, Object.keys(BUILTIN_KINDS));
+    assert.deepEqual(schema.definitions.stage.properties.uses.enum, kindNames());
   });
 });

@@ -57,7 +57,7 @@ describe('runs table', () => {
 
       const two = await buildRunsTable(ws, { runs: [ids[0]!.slice(0, 7), ids[3]!] });
       assert.deepEqual(two.columns.filter((c) => c.kind === 'param'), [], 'no param differs between these two');
-      const g = await buildRunsTable(ws, { genres: true, limit: 2 });
+      const g = await buildRunsTable(ws, { detail: true, limit: 2 });
       assert.deepEqual(g.rows.map((r) => r.run), ids.slice(3));
       assert.ok(g.columns.some((c) => c.key === 'ap.Drama' && c.label === 'AP Drama'));
     } finally {

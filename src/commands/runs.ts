@@ -30,7 +30,8 @@ export interface RunsTableOptions extends WorkspaceOptions {
   sort?: string;
   csv?: boolean;
   md?: boolean;
-  genres?: boolean;
+  /** Add the results report's detail columns (the option the composition root names). */
+  detail?: boolean;
 }
 
 /** `pipeline runs --table [RUN...]`: the table of runs (src/experiments/table.ts) as text, CSV, Markdown or JSON. */
@@ -45,7 +46,7 @@ export async function runsTableCommand(runs: readonly string[], opts: RunsTableO
       runs,
       limit: opts.limit ?? 20,
       ...(opts.sort !== undefined ? { sort: opts.sort } : {}),
-      genres: opts.genres === true,
+      detail: opts.detail === true,
     });
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(table)}\n`);

@@ -10,7 +10,7 @@
 // the job's lock expires (stalled-job recovery).
 import { isDeepStrictEqual } from 'node:util';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { isBuiltinKind, loadKind } from '../../stages/index.js';
+import { itemNoun, kindInfo, kindNames as registeredKinds, loadKind } from '../registry.js';
 import { makeContext } from '../context.js';
 import { openDb } from '../db.js';
 import { ItemError, UserError } from '../errors.js';
@@ -49,14 +49,15 @@ export interface RunningWorker {
   jobs(): number;
 }
 
-const BUILTIN_MAP_KINDS = ['frames', 'embed', 'fixlen'];
+/** Taken by default: the registered map kinds. */
+const registeredMapKinds = (): string[] => registeredKinds().filter((k) => kindInfo(k)?.type === 'map');
 
 /** A job this install must not compute: failed at once (never retried), with the reason. */
 function refuse(why: string): never {
   throw new UnrecoverableError(`${why}; this job needs a worker of the same version: update this worker (or the coordinator) and start it again`);
 }
 /** Taken only when named (`--stages train,metrics`): a worker trains only where asked to. */
-const BUILTIN_REDUCE_KINDS = ['labels', 'train', 'metrics'];
+const registeredReduceKinds = (): string[] => registeredKinds().filter((k) => kindInfo(k)?.type === 'reduce');
 
 /** Rebuilds a params tree from dotted leaves (what makeContext reads through Params). */
 function treeOf(leaves: Record<string, JsonValue>): Conf {
@@ -81,10 +82,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const files = new FileStateCache(db);
   const cache = o.remote(store);
   const extra = new Map((o.extraKinds ?? []).map((k) => [k.name, k]));
-  const kindNames = o.kinds && o.kinds.length > 0 ? [...o.kinds] : [...BUILTIN_MAP_KINDS, ...[...extra.values()].filter((k) => k.type === 'map').map((k) => k.name)];
+  const kindNames = o.kinds && o.kinds.length > 0 ? [...o.kinds] : [...registeredMapKinds(), ...[...extra.values()].filter((k) => k.type === 'map').map((k) => k.name)];
   const anyKind = async (name: string): Promise<StageKind> => {
-    const k = extra.get(name) ?? (isBuiltinKind(name) ? await loadKind(name) : undefined);
-    if (k === undefined) throw new UnrecoverableError(`this worker does not know stage kind '${name}' (kinds: ${[...BUILTIN_MAP_KINDS, ...BUILTIN_REDUCE_KINDS, ...extra.keys()].join(', ')})`);
+    const k = extra.get(name) ?? (kindInfo(name) !== undefined ? await loadKind(name) : undefined);
+    if (k === undefined) throw new UnrecoverableError(`this worker does not know stage kind '${name}' (kinds: ${[...registeredMapKinds(), ...registeredReduceKinds(), ...extra.keys()].join(', ')})`);
     return k;
   };
   for (const n of kindNames) await anyKind(n).catch((e: Error) => Promise.reject(new UserError(`--stages: ${e.message}`)));
@@ -161,7 +162,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       });
     } catch (e) {
       if (e instanceof ItemError) {
-        log(`${d.stage}: failed: ${e.describe()}`);
+        log(`${d.stage}: failed: ${e.describe(kind.itemNoun ?? itemNoun(d.kind))}`);
         return { error: e.toJSON() };
       }
       throw e;

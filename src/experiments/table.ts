@@ -12,7 +12,8 @@
 //                    `KEY:desc` sorts descending, `KEY:asc` ascending; the default direction is
 //                    descending for metrics (higher is better for all of them), ascending
 //                    otherwise; runs without a value go last. Without it: oldest run first.
-//           genres   add a column per genre's AP (`ap.Drama`, ...)
+//           detail   add the per-class columns the results report marks as detail (through
+//                    the `runs --table` option the registered results reader names)
 //   returns { columns: Column[], rows: TableRow[] }, exactly what `--json` prints:
 //           rows: [{ run, time, ok, params, metrics, identical? }]
 //           - params: the row's values of the param columns (the params that differ)
@@ -21,12 +22,13 @@
 //             (the same output root for every stage); the id of the first such run listed, so
 //             rows sharing it form a group.
 //
-// Metric keys: mAP, baseline_mAP, micro_ap, micro_f1, macro_f1, weighted_f1 (and ap.<genre>),
-// read from each metrics stage's metrics.json. A run with several metrics stages (a `matrix:`
-// stage, e.g. metrics@gru) has keys `<stage>/<metric>` for every metrics stage but the one
-// named `metrics`. A run without a metrics stage shows its headline.
+// Metric keys and labels come from the registered results reader (src/registry.ts,
+// ScoresReader): the stages of a record that hold a report, and each report's numbers. A run
+// with several report stages (a `matrix:` stage, e.g. metrics@gru) has keys `<stage>/<metric>`
+// for every report stage but the one named after its kind. A run without a report shows its
+// headline.
 //
-// Cost: one query on the run index, then each run's record and metrics.json read once (local
+// Cost: one query on the run index, then each run's record and report read once (local
 // files read synchronously: far faster than as many concurrent async reads); a run's derived row is kept in memory by run id (a run id names its content, so the row
 // never changes), so a long-lived caller (the UI) reads each run once.
 import { readFileSync } from 'node:fs';
@@ -35,6 +37,7 @@ import type { RunIndex, RunRecord, RunRow } from '../runs.js';
 import type { JsonValue } from '../stage-api.js';
 import { UserError } from '../errors.js';
 import { didYouMean } from '../diagnostics.js';
+import { loadScores, type ScoresReader } from '../registry.js';
 
 export interface TableSource {
   runs: RunIndex;
@@ -58,7 +61,8 @@ export interface TableOptions {
   runs?: readonly string[];
   limit?: number;
   sort?: string;
-  genres?: boolean;
+  /** Add the report's detail (per-class) columns. */
+  detail?: boolean;
 }
 
 export type ColumnKind = 'run' | 'time' | 'state' | 'param' | 'metric';
@@ -93,27 +97,10 @@ export interface DerivedRun {
   metrics: Record<string, number | null>;
   /** Metric keys in display order. */
   metricOrder: string[];
+  /** The keys among them that are detail (per-class) columns. */
+  detail: Set<string>;
   /** Hash of every stage's output root; equal for runs with identical non-volatile outputs. */
   identity: string | undefined;
-}
-
-export const BASE_METRICS: ReadonlyArray<{ key: string; label: string }> = [
-  { key: 'mAP', label: 'mAP' },
-  { key: 'baseline_mAP', label: 'baseline mAP' },
-  { key: 'micro_ap', label: 'micro AP' },
-  { key: 'micro_f1', label: 'micro F1' },
-  { key: 'macro_f1', label: 'macro F1' },
-  { key: 'weighted_f1', label: 'weighted F1' },
-];
-
-interface MetricsFile {
-  mAP?: number | null;
-  micro_ap?: number | null;
-  micro_f1?: number | null;
-  macro_f1?: number | null;
-  weighted_f1?: number | null;
-  baseline?: { mAP?: number | null } | null;
-  per_genre?: Array<{ genre: string; ap: number | null }>;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -135,36 +122,20 @@ export function resultIdentity(record: RunRecord): string | undefined {
   return Object.keys(roots).length === 0 ? undefined : hashJson(roots);
 }
 
-/** The metrics-kind stages of a record that produced a metrics.json, in record order. */
-export function metricsStages(record: RunRecord): Array<{ name: string; hash: string }> {
-  const out: Array<{ name: string; hash: string }> = [];
-  for (const [name, s] of Object.entries(record.stages)) {
-    if (s.uses !== 'metrics' || !s.ok || s.output?.type !== 'tree') continue;
-    const h = s.output.tree['metrics.json'];
-    if (h !== undefined) out.push({ name, hash: h });
-  }
-  return out;
-}
-
 const memo = new Map<string, DerivedRun>();
 const MEMO_MAX = 20_000;
 
-function metricsOf(prefix: string, m: MetricsFile, into: DerivedRun): void {
-  const put = (k: string, v: number | null): void => {
-    into.metrics[prefix + k] = v;
-    into.metricOrder.push(prefix + k);
-  };
-  put('mAP', num(m.mAP));
-  put('baseline_mAP', m.baseline ? num(m.baseline.mAP) : null);
-  put('micro_ap', num(m.micro_ap));
-  put('micro_f1', num(m.micro_f1));
-  put('macro_f1', num(m.macro_f1));
-  put('weighted_f1', num(m.weighted_f1));
-  for (const g of m.per_genre ?? []) put(`ap.${g.genre}`, num(g.ap));
+function metricsOf(prefix: string, report: unknown, reader: ScoresReader, into: DerivedRun): void {
+  for (const e of reader.entries(report)) {
+    into.metrics[prefix + e.key] = e.value;
+    into.metricOrder.push(prefix + e.key);
+    if (e.detail) into.detail.add(prefix + e.key);
+  }
 }
 
-/** Reads what the table needs of many runs at once (records, then metrics files), deduplicated. */
+/** Reads what the table needs of many runs at once (records, then reports), deduplicated. */
 export async function deriveRuns(source: TableSource, rows: readonly RunRow[]): Promise<Map<string, DerivedRun>> {
+  const reader = await loadScores();
   const out = new Map<string, DerivedRun>();
   const todo = [...new Set(rows.map((r) => r.id))].filter((id) => {
     const m = memo.get(id);
@@ -173,13 +144,13 @@ export async function deriveRuns(source: TableSource, rows: readonly RunRow[]): 
   });
   const records: Array<RunRecord | undefined> = [];
   for (const id of todo) records.push(await readObject<RunRecord>(source.store, id));
-  const files = new Map<string, MetricsFile | undefined>();
-  const stagesOf = records.map((rec) => (rec ? metricsStages(rec) : []));
-  const metricFiles: Array<Array<MetricsFile | undefined>> = [];
+  const files = new Map<string, unknown>();
+  const stagesOf = records.map((rec) => (rec && reader ? reader.reportStages(rec) : []));
+  const metricFiles: unknown[][] = [];
   for (const ss of stagesOf) {
-    const got: Array<MetricsFile | undefined> = [];
+    const got: unknown[] = [];
     for (const s of ss) {
-      if (!files.has(s.hash)) files.set(s.hash, await readObject<MetricsFile>(source.store, s.hash));
+      if (!files.has(s.hash)) files.set(s.hash, await readObject<unknown>(source.store, s.hash));
       got.push(files.get(s.hash));
     }
     metricFiles.push(got);
@@ -187,13 +158,14 @@ export async function deriveRuns(source: TableSource, rows: readonly RunRow[]): 
   const byId = new Map(rows.map((r) => [r.id, r]));
   todo.forEach((id, i) => {
     const rec = records[i];
-    const d: DerivedRun = { params: rec ? flattenParams(rec.params) : {}, metrics: {}, metricOrder: [], identity: rec ? resultIdentity(rec) : undefined };
+    const d: DerivedRun = { params: rec ? flattenParams(rec.params) : {}, metrics: {}, metricOrder: [], detail: new Set(), identity: rec ? resultIdentity(rec) : undefined };
     const ss = stagesOf[i]!;
     ss.forEach((s, j) => {
       const m = metricFiles[i]![j];
       if (!m) return;
-      const prefix = s.name === 'metrics' || ss.length === 1 ? '' : `${s.name}/`;
-      metricsOf(prefix, m, d);
+      // The stage named after its kind (`metrics` among metrics@gru, ...) keeps the bare keys.
+      const prefix = s.name === rec?.stages[s.name]?.uses || ss.length === 1 ? '' : `${s.name}/`;
+      metricsOf(prefix, m, reader!, d);
     });
     const h = byId.get(id)?.summary.headline;
     if (ss.length === 0 && h) {
@@ -214,17 +186,12 @@ export async function deriveRuns(source: TableSource, rows: readonly RunRow[]): 
   return out;
 }
 
-function metricLabel(key: string): string {
+function metricLabel(key: string, reader: ScoresReader | undefined): string {
   const slash = key.lastIndexOf('/');
   const stage = slash >= 0 ? `${key.slice(0, slash)} ` : '';
   const k = slash >= 0 ? key.slice(slash + 1) : key;
-  const base = BASE_METRICS.find((m) => m.key === k);
-  if (base) return stage + base.label;
-  if (k.startsWith('ap.')) return `${stage}AP ${k.slice(3)}`;
-  return stage + k;
+  return stage + (reader ? reader.label(k) : k);
 }
-
-const isGenreKey = (key: string): boolean => /(^|\/)ap\./.test(key);
 
 /** Picks the runs: the given ids/prefixes (in the order given), or the newest `limit`. */
 export function selectRuns(index: RunIndex, runs: readonly string[] | undefined, limit: number): RunRow[] {
@@ -311,6 +278,7 @@ export function sortRows(rows: readonly TableRow[], columns: readonly Column[], 
 export async function buildRunsTable(source: TableSource, opts: TableOptions = {}): Promise<RunsTable> {
   const picked = selectRuns(source.runs, opts.runs, opts.limit ?? 20);
   const derived = await deriveRuns(source, picked);
+  const reader = await loadScores();
 
   // Params that differ among the listed runs (a key missing from some run differs too).
   const paramKeys: string[] = [];
@@ -334,7 +302,7 @@ export async function buildRunsTable(source: TableSource, opts: TableOptions = {
   const seenMetric = new Set<string>();
   for (const r of picked) {
     for (const k of derived.get(r.id)!.metricOrder) {
-      if (seenMetric.has(k) || (!opts.genres && isGenreKey(k))) continue;
+      if (seenMetric.has(k) || (!opts.detail && derived.get(r.id)!.detail.has(k))) continue;
       seenMetric.add(k);
       if (picked.some((p) => typeof derived.get(p.id)!.metrics[k] === 'number')) metricKeys.push(k);
     }
@@ -345,7 +313,7 @@ export async function buildRunsTable(source: TableSource, opts: TableOptions = {
     { key: 'time', kind: 'time', label: 'time' },
     { key: 'ok', kind: 'state', label: 'state' },
     ...differing.map((k) => ({ key: k, kind: 'param' as const, label: k })),
-    ...metricKeys.map((k) => ({ key: k, kind: 'metric' as const, label: metricLabel(k) })),
+    ...metricKeys.map((k) => ({ key: k, kind: 'metric' as const, label: metricLabel(k, reader) })),
   ];
 
   // Runs with the same results: grouped under the first listed run of each identity.

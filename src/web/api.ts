@@ -1,14 +1,11 @@
 // The JSON the page shows (docs/UI.md documents each shape): the runs table, one run, a
 // comparison of runs, and the stage graph's status. Everything here only reads.
-import { decodeNpy } from '../npy.js';
 import type { ItemErrorJson } from '../plan.js';
 import { diffFlat } from '../params.js';
 import type { OutputRef, RunRecord, RunRow, StageRecord } from '../runs.js';
 import type { StageSummary } from '../events.js';
 import type { Headline } from '../stage-api.js';
-import type { History, MetricsJson } from '../../stages/report/metrics-json.js';
-import { prCurve } from '../../stages/report/metrics-math.js';
-import { PUBLISHED, publishedMeanAp } from '../../stages/report/published.js';
+import { itemNoun, loadScores, type ObjectReader } from '../registry.js';
 import { buildRunsTable } from '../experiments/table.js';
 import { filterRows, sortRows, webTable, type RunsTable, type TableColumn, type TableRow } from './table.js';
 import { readLive, type LiveState } from './live-feed.js';
@@ -68,36 +65,8 @@ export interface StageDetail {
   };
 }
 
-export interface Curve {
-  genre: string;
-  ap: number | null;
-  recall: number[];
-  precision: number[];
-}
-
 const MAX_LISTED_FILES = 200;
-const MAX_CURVE_POINTS = 400;
 const MAX_SIZED_FILES = 20_000;
-
-function stageUsing(record: RunRecord, kind: string): string | undefined {
-  return Object.entries(record.stages).find(([, s]) => s.uses === kind && s.output)?.[0];
-}
-
-/** Keeps a long curve's shape with at most `max` points (every k-th point, and the last). */
-function thin(xs: number[], ys: number[], max: number): { x: number[]; y: number[] } {
-  if (xs.length <= max) return { x: xs, y: ys };
-  const step = xs.length / max;
-  const x: number[] = [];
-  const y: number[] = [];
-  for (let i = 0; i < max; i++) {
-    const k = Math.floor(i * step);
-    x.push(xs[k]!);
-    y.push(ys[k]!);
-  }
-  x.push(xs[xs.length - 1]!);
-  y.push(ys[ys.length - 1]!);
-  return { x, y };
-}
 
 export class UiData {
   readonly ws: WorkspaceReader;
@@ -108,23 +77,15 @@ export class UiData {
     this.ws = ws;
   }
 
-  async metricsOf(record: RunRecord): Promise<MetricsJson | undefined> {
-    const stage = stageUsing(record, 'metrics');
-    const out = stage ? record.stages[stage]?.output : undefined;
-    const hash = out?.type === 'tree' ? out.tree['metrics.json'] : undefined;
-    if (!hash) return undefined;
-    try {
-      const m = await this.ws.readJson<MetricsJson>(hash);
-      return Array.isArray(m.per_genre) ? m : undefined;
-    } catch {
-      return undefined;
-    }
+  /** The store's objects, for the results reader (src/registry.ts). */
+  get #objects(): ObjectReader {
+    return { readJson: <T>(h: string) => this.ws.readJson<T>(h), read: (h: string) => this.ws.readObject(h) };
   }
 
-  /** The whole table, rebuilt only when a run was recorded since. */
-  async table(genres = false): Promise<RunsTable> {
+  /** The whole table (with the results report's detail columns or without), rebuilt only when a run was recorded since. */
+  async table(detail = false): Promise<RunsTable> {
     const seq = this.ws.lastSeq();
-    const known = this.#tables.get(genres);
+    const known = this.#tables.get(detail);
     if (known?.seq === seq) return known.table;
     const index = this.ws.index();
     let table: RunsTable = { columns: [], rows: [] };
@@ -133,18 +94,18 @@ export class UiData {
     for (let attempt = 0; index !== undefined && attempt < 5; attempt++) {
       const rows = this.ws.runs();
       if (rows.length === 0) break;
-      const t = await buildRunsTable(source, { limit: rows.length, genres });
+      const t = await buildRunsTable(source, { limit: rows.length, detail });
       if (t.rows.length === rows.length && t.rows.every((r, i) => r.run === rows[i]!.id)) {
         table = webTable(t, rows);
         break;
       }
     }
-    this.#tables.set(genres, { seq, table });
+    this.#tables.set(detail, { seq, table });
     return table;
   }
 
-  async runsPage(q: { offset?: number; limit?: number; sort?: string; desc?: boolean; filter?: string; genres?: boolean }): Promise<RunsPage> {
-    const table = await this.table(q.genres === true);
+  async runsPage(q: { offset?: number; limit?: number; sort?: string; desc?: boolean; filter?: string; detail?: boolean }): Promise<RunsPage> {
+    const table = await this.table(q.detail === true);
     const sort = q.sort && (q.sort === 'seq' || table.columns.some((c) => c.key === q.sort)) ? q.sort : 'seq';
     const desc = q.desc ?? sort === 'seq';
     const matched = filterRows(table, q.filter ?? '');
@@ -229,61 +190,14 @@ export class UiData {
     return { hash, file: this.ws.objectPath(hash), name: path.split('/').pop() ?? path };
   }
 
-  async #history(record: RunRecord): Promise<{ model: History | null; baseline: History | null }> {
-    const stage = stageUsing(record, 'train');
-    const out = stage ? record.stages[stage]?.output : undefined;
-    if (out?.type !== 'tree') return { model: null, baseline: null };
-    const read = async (p: string): Promise<History | null> => {
-      const h = out.tree[p];
-      if (!h) return null;
-      try {
-        return await this.ws.readJson<History>(h);
-      } catch {
-        return null;
-      }
-    };
-    return { model: await read('history.json'), baseline: await read('baseline/history.json') };
-  }
-
-  async #curves(record: RunRecord, metrics: MetricsJson): Promise<{ model: Curve[]; baseline: Curve[] | null } | null> {
-    const stage = stageUsing(record, 'metrics');
-    const out = stage ? record.stages[stage]?.output : undefined;
-    if (out?.type !== 'tree' || !out.tree['predictions.npy'] || !out.tree['targets.npy']) return null;
-    try {
-      const t = decodeNpy(await this.ws.readObject(out.tree['targets.npy']), 'targets.npy');
-      const curvesOf = (scores: ArrayLike<number>, rows: MetricsJson['per_genre']): Curve[] => {
-        const [M, G] = t.shape as [number, number];
-        return rows.map((g, j) => {
-          const s = new Float64Array(M);
-          const y = new Float64Array(M);
-          for (let i = 0; i < M; i++) {
-            s[i] = Number(scores[i * G + j]);
-            y[i] = Number(t.data[i * G + j]);
-          }
-          const c = prCurve(s, y);
-          if (!c) return { genre: g.genre, ap: g.ap, recall: [], precision: [] };
-          const th = thin([0, ...c.recall], [c.precision[0] ?? 1, ...c.precision], MAX_CURVE_POINTS);
-          return { genre: g.genre, ap: g.ap, recall: th.x, precision: th.y };
-        });
-      };
-      const p = decodeNpy(await this.ws.readObject(out.tree['predictions.npy']), 'predictions.npy');
-      const bh = out.tree['baseline/predictions.npy'];
-      const b = bh && metrics.baseline ? decodeNpy(await this.ws.readObject(bh), 'baseline/predictions.npy') : undefined;
-      return { model: curvesOf(p.data as ArrayLike<number>, metrics.per_genre), baseline: b && metrics.baseline ? curvesOf(b.data as ArrayLike<number>, metrics.baseline.per_genre) : null };
-    } catch {
-      return null;
-    }
-  }
-
   async run(run: string): Promise<unknown> {
     const { row, record } = await this.#rowAndRecord(run);
-    const metrics = (await this.metricsOf(record)) ?? null;
     // In the order the run went through them (the record's keys are sorted by name).
     const order = row.summary.stages.map((s) => s.name);
     const names = Object.keys(record.stages).sort((a, b) => (order.indexOf(a) + 1 || 1e9) - (order.indexOf(b) + 1 || 1e9));
     const stages: StageDetail[] = [];
     for (const name of names) stages.push(await this.#stage(row, name, record.stages[name]!));
-    const genres = metrics?.per_genre.map((g) => g.genre) ?? [];
+    const reader = await loadScores();
     return {
       id: row.id,
       seq: row.seq,
@@ -294,10 +208,8 @@ export class UiData {
       headline: row.summary.headline ?? null,
       versions: record.versions,
       params: flatParams(record.params),
-      metrics,
-      published: PUBLISHED.map((p) => ({ key: p.key, label: p.label, short: p.short, rows: p.rows, meanAp: publishedMeanAp(p, genres).mean })),
-      curves: metrics ? await this.#curves(record, metrics) : null,
-      history: await this.#history(record),
+      // The results (for a metrics report: metrics, published figures, curves, history).
+      ...((await reader?.runView?.(record, this.#objects)) ?? {}),
       stages,
     };
   }
@@ -325,8 +237,7 @@ export class UiData {
     const runs = await Promise.all(
       ids.map(async (id) => {
         const { row, record } = await this.#rowAndRecord(id);
-        const metrics = (await this.metricsOf(record)) ?? null;
-        return { row, record, metrics, params: flatParams(record.params), history: await this.#history(record) };
+        return { row, record, params: flatParams(record.params) };
       }),
     );
     // Oldest first: deltas read as "what changed since".
@@ -336,25 +247,20 @@ export class UiData {
       const values = runs.map((r) => (key in r.params ? r.params[key] : null));
       return { key, values, differs: values.some((v) => JSON.stringify(v) !== JSON.stringify(values[0])) };
     });
-    const genres = [...new Set(runs.flatMap((r) => r.metrics?.per_genre.map((g) => g.genre) ?? []))];
-    const ap = genres.map((genre) => {
-      const values = runs.map((r) => r.metrics?.per_genre.find((g) => g.genre === genre)?.ap ?? null);
-      const first = values[0] ?? null;
-      return { genre, values, deltas: values.map((v) => (v === null || first === null ? null : v - first)) };
-    });
+    // The results of each run, and across them (for a metrics report: mAP, model, baseline_mAP
+    // and history per run, then AP per class with deltas).
+    const reader = await loadScores();
+    const results = (await reader?.compareView?.(runs.map((r) => r.record), this.#objects)) ?? { runs: [], extra: {} };
     return {
-      runs: runs.map((r) => ({
+      runs: runs.map((r, i) => ({
         id: r.row.id,
         time: r.row.time,
         ok: r.record.ok,
-        mAP: r.metrics?.mAP ?? null,
-        model: r.metrics?.model ?? null,
-        baseline_mAP: r.metrics?.baseline?.mAP ?? null,
-        history: r.history,
+        ...(results.runs[i] ?? {}),
       })),
       params,
       changed: diffFlat(runs[0]!.params, runs[runs.length - 1]!.params),
-      ap,
+      ...results.extra,
     };
   }
 
@@ -403,7 +309,7 @@ export class UiData {
       else if (st.state === 'stale' && last?.state === 'failed') {
         state = 'failed';
         if (last.error) reasons.unshift(`the last run failed here: ${last.error.split('\n')[0]}`);
-        for (const f of last.failures ?? []) reasons.push(`movie ${f.item}: ${f.file ? `${f.file}: ` : ''}${f.message}`);
+        for (const f of last.failures ?? []) reasons.push(`${itemNoun(spec.uses)} ${f.item}: ${f.file ? `${f.file}: ` : ''}${f.message}`);
       }
       return {
         name: st.name,

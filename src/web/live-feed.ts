@@ -29,7 +29,7 @@ export interface LiveStage {
   /** Items per second and seconds left, for a running map stage. */
   rate?: number;
   eta?: number;
-  /** Units of the stage's own progress (epochs, scored movies). */
+  /** Units of the stage's own progress (epochs, scored items). */
   progress?: { done?: number; total?: number; message?: string };
   epochs?: LiveEpoch[];
   seconds?: number;

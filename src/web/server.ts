@@ -11,6 +11,7 @@ import { streamSSE } from 'hono/streaming';
 import { UserError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { ApiError, UiData } from './api.js';
+import { scoresInfo } from '../registry.js';
 import { readLive, type LiveState } from './live-feed.js';
 import { guard, newToken, securityHeaders } from './security.js';
 import { WorkspaceReader, type WorkspaceOptions } from './workspace.js';
@@ -110,6 +111,7 @@ function int(v: string | undefined): number | undefined {
 
 export function createApp(ws: WorkspaceReader, opts: { token: string; host: string; port: () => number; pollMs?: number }): { app: Hono; feed: Feed } {
   const data = new UiData(ws);
+  const detailParam = scoresInfo()?.detail.name;
   const feed = new Feed(ws, opts.pollMs ?? 150);
   const app = new Hono();
   app.use('*', securityHeaders());
@@ -130,7 +132,8 @@ export function createApp(ws: WorkspaceReader, opts: { token: string; host: stri
         ...(q.sort ? { sort: q.sort } : {}),
         ...(q.desc !== undefined ? { desc: q.desc === '1' || q.desc === 'true' } : {}),
         ...(q.filter ? { filter: q.filter } : {}),
-        ...(q.genres === '1' || q.genres === 'true' ? { genres: true } : {}),
+        // The results report's detail columns, under the name the composition root registered.
+        ...(detailParam !== undefined && (q[detailParam] === '1' || q[detailParam] === 'true') ? { detail: true } : {}),
       }),
     );
   });

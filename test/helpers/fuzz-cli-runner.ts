@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { Command, CommanderError } from 'commander';
 import fc from 'fast-check';
 import { buildProgram, reportError } from '../../src/cli.js';
+import { registerBuiltins } from '../../stages/register.js';
+
+registerBuiltins();
 
 const [dirArg, runId = '', runsArg = '150', seedArg = '1310'] = process.argv.slice(2);
 if (dirArg === undefined) throw new Error('usage: fuzz-cli-runner DIR RUN_ID RUNS SEED');

@@ -5,6 +5,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { registerBuiltins } from '../../stages/register.js';
+
+// Tests that load a workspace or run the engine in-process get the built-in kinds, commands and
+// results reader, as the CLI's composition root (stages/main.ts) registers them.
+registerBuiltins();
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLI = join(PACKAGE_ROOT, 'bin', 'pipeline.js');

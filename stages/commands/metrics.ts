@@ -1,20 +1,21 @@
 // `pipeline metrics [RUN]`, `pipeline metrics diff A B` and `pipeline evaluate --model X`.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { listFiles } from '../cmd-kind.js';
+import { listFiles } from '../../src/cmd-kind.js';
 import { join, relative, resolve } from 'node:path';
-import { asMetricsJson, diffMetrics, formatMetricsTable } from '../../stages/report/cli.js';
-import { Engine } from '../engine.js';
-import { UserError } from '../errors.js';
-import { hashJson } from '../hash.js';
-import { acquireLock } from '../lock.js';
-import { Checkout } from '../outputs.js';
-import { Params, diffFlat, type Conf } from '../params.js';
-import { loadRecord, type RunRecord } from '../runs.js';
-import type { Project, StageSpec } from '../spec.js';
-import type { Tree, TreeArtifact } from '../stage-api.js';
-import { openProject, type ProjectOptions } from './common.js';
-import { interruptSignal, presenterFor } from './run.js';
-import { openEngine, type WorkspaceOptions } from './runs.js';
+import { asMetricsJson, diffMetrics, formatMetricsTable } from '../report/cli.js';
+import { Engine } from '../../src/engine/index.js';
+import { UserError } from '../../src/errors.js';
+import { hashJson } from '../../src/hash.js';
+import { acquireLock } from '../../src/lock.js';
+import { Checkout } from '../../src/outputs.js';
+import { Params, diffFlat, type Conf } from '../../src/params.js';
+import { loadRecord, type RunRecord } from '../../src/runs.js';
+import type { Project, StageSpec } from '../../src/spec.js';
+import type { Tree, TreeArtifact } from '../../src/stage-api.js';
+import { openProject, type ProjectOptions } from '../../src/commands/common.js';
+import { interruptSignal, presenterFor } from '../../src/commands/run.js';
+import { openEngine, type WorkspaceOptions } from '../../src/commands/runs.js';
+import { kindInfo, kindNames } from '../../src/registry.js';
 
 function stageUsing(record: RunRecord, kind: string): string | undefined {
   return Object.entries(record.stages).find(([, s]) => s.uses === kind && s.output)?.[0];
@@ -87,23 +88,40 @@ async function modelArtifact(engine: Engine, project: Project, model: string): P
   }
   const row = engine.runs.resolve(model);
   const record = await loadRecord(engine.store, row.id);
-  const stage = stageUsing(record, 'train');
+  const stage = Object.entries(record.stages).find(([, s]) => s.uses !== undefined && s.output && kindInfo(s.uses)?.provides?.includes('model'))?.[0];
   const out = stage ? record.stages[stage]?.output : undefined;
   if (out?.type !== 'tree') throw new UserError(`run ${row.id} trained no model`, 'pick a run whose targets include train (pipeline runs)');
   return { artifact: { type: 'tree', root: out.root, tree: out.tree, ...(out.meta ? { meta: out.meta } : {}) }, label: `run ${row.id}` };
 }
 
+/** Sets a dotted param in a conf tree (creating sections on the way). */
+function setParam(tree: Conf, key: string, value: string): void {
+  const parts = key.split('.');
+  let cur = tree;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof cur[p] !== 'object' || cur[p] === null || Array.isArray(cur[p])) cur[p] = {};
+    cur = cur[p] as Conf;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
 export async function evaluateCommand(opts: ProjectOptions & { model: string; split?: string; json?: boolean }): Promise<number> {
   const base = openProject(opts);
-  const metricsSpec = [...base.stages.values()].find((s) => s.uses === 'metrics');
-  if (!metricsSpec) throw new UserError('pipeline.yaml has no stage that uses metrics', 'add the metrics stage (see the default pipeline.yaml)');
-  const trainDep = metricsSpec.stageDeps.find((d) => base.stages.get(d)?.uses === 'train');
-  if (!trainDep) throw new UserError(`stage ${metricsSpec.name} does not depend on a train stage`, 'declare the train stage in its deps');
+  // The stage to rerun is the one whose kind declares itself an evaluator (src/registry.ts);
+  // the model it scores is its dependency whose kind provides what the evaluator scores.
+  const evaluators = kindNames().filter((k) => kindInfo(k)?.evaluator);
+  const metricsSpec = [...base.stages.values()].find((s) => s.uses !== undefined && kindInfo(s.uses)?.evaluator !== undefined);
+  if (!metricsSpec) throw new UserError(`pipeline.yaml has no stage that uses ${evaluators.join(' or ')}`, `add the ${evaluators[0] ?? 'evaluating'} stage (see the default pipeline.yaml)`);
+  const evaluator = kindInfo(metricsSpec.uses!)!.evaluator!;
+  const providers = kindNames().filter((k) => kindInfo(k)?.provides?.includes(evaluator.scores));
+  const provides = (uses: string | undefined): boolean => uses !== undefined && kindInfo(uses)?.provides?.includes(evaluator.scores) === true;
+  const trainDep = metricsSpec.stageDeps.find((d) => provides(base.stages.get(d)?.uses));
+  if (!trainDep) throw new UserError(`stage ${metricsSpec.name} does not depend on a ${providers.join(' or ')} stage`, `declare the ${providers[0] ?? evaluator.scores} stage in its deps`);
 
   // The evaluation is a stage of its own, so its results are cached per model, split and data
   // without touching the metrics stage's state.
   const tree = structuredClone(base.params.tree) as Conf;
-  if (opts.split) (tree.metrics as Conf).split = opts.split;
+  if (opts.split) setParam(tree, evaluator.splitParam, opts.split);
   const evalSpec: StageSpec = { ...metricsSpec, name: 'evaluate', outs: [join('outputs', 'evaluate')] };
   const stages = new Map(base.stages);
   stages.set('evaluate', evalSpec);

@@ -3,9 +3,9 @@
 // outputs/metrics-matrix.md (the summary metrics and every genre's AP, one column per variant).
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRecord } from '../runs.js';
-import type { Project } from '../spec.js';
-import { BASE_METRICS, metricsStages } from './table.js';
+import type { RunRecord } from '../../src/runs.js';
+import type { Project } from '../../src/spec.js';
+import { BASE_METRICS, metricsStages } from './run-metrics.js';
 
 interface Scores {
   model?: string;

@@ -1,13 +1,13 @@
 // `pipeline plots diff A B [C...]`: the report's charts with several runs overlaid — per-genre
 // AP bars (one bar per run in each genre), one genre's precision-recall curves, and the
 // training curves (validation mAP and train loss per epoch) — as SVG and PNG. Drawn with the
-// report's own SVG helpers (stages/report/svg.ts) and PNG renderer (render.ts, bundled font),
+// report's own SVG helpers (svg.ts) and PNG renderer (render.ts, bundled font),
 // the PR curve from its metric math (metrics-math.ts), so a diff chart reads like a report's.
-import type { PrCurve } from '../../stages/report/metrics-math.js';
-import { prCurve } from '../../stages/report/metrics-math.js';
-import { pct } from '../../stages/report/metrics-json.js';
-import type { History, MetricsJson } from '../../stages/report/metrics-json.js';
-import { COLORS, approxTextWidth, document, legendRows, line, linear, n, niceTicks, polyline, rect, text, tickLabel } from '../../stages/report/svg.js';
+import type { PrCurve } from './metrics-math.js';
+import { prCurve } from './metrics-math.js';
+import { pct } from './metrics-json.js';
+import type { History, MetricsJson } from './metrics-json.js';
+import { COLORS, approxTextWidth, document, legendRows, line, linear, n, niceTicks, polyline, rect, text, tickLabel } from './svg.js';
 
 /** One run in a diff chart. */
 export interface DiffRun {

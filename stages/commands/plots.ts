@@ -1,14 +1,14 @@
 // `pipeline plots diff A B [C...] [--to DIR] [--genre G] [--stage S]`: the runs' per-genre AP
 // bars, one genre's precision-recall curves and their training curves overlaid, as SVG and PNG
-// (src/experiments/plots-diff.ts draws them).
+// (stages/report/plots-diff.ts draws them).
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { didYouMean } from '../diagnostics.js';
-import { UserError } from '../errors.js';
-import { decodeNpy } from '../npy.js';
-import { loadRecord, type RunRecord } from '../runs.js';
-import type { History, MetricsJson } from '../../stages/report/metrics-json.js';
-import { openEngine, type WorkspaceOptions } from './runs.js';
+import { didYouMean } from '../../src/diagnostics.js';
+import { UserError } from '../../src/errors.js';
+import { decodeNpy } from '../../src/npy.js';
+import { loadRecord, type RunRecord } from '../../src/runs.js';
+import type { History, MetricsJson } from '../report/metrics-json.js';
+import { openEngine, type WorkspaceOptions } from '../../src/commands/runs.js';
 
 export interface PlotsDiffOptions extends WorkspaceOptions {
   to?: string;
@@ -32,9 +32,9 @@ function pickStage(record: RunRecord, run: string, asked: string | undefined): s
 
 export async function plotsDiffCommand(runs: readonly string[], opts: PlotsDiffOptions): Promise<number> {
   if (runs.length < 2) throw new UserError('plots diff needs at least two runs', 'e.g. pipeline plots diff latest 3f2a');
-  const { apBarsDiffSvg, prCurveDiffSvg, trainingDiffSvg } = await import('../experiments/plots-diff.js');
-  const { flattenParams } = await import('../experiments/table.js');
-  const { svgToPng } = await import('../../stages/report/render.js');
+  const { apBarsDiffSvg, prCurveDiffSvg, trainingDiffSvg } = await import('../report/plots-diff.js');
+  const { flattenParams } = await import('../../src/experiments/table.js');
+  const { svgToPng } = await import('../report/render.js');
   const engine = openEngine(opts);
   try {
     const rows = runs.map((r) => engine.runs.resolve(r));

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { writeDemoDataset } from '../../stages/data/demo.js';
-import { UserError } from '../errors.js';
-import { openProject, type ProjectOptions } from './common.js';
-import { interruptSignal } from './run.js';
+import { writeDemoDataset } from '../data/demo.js';
+import { UserError } from '../../src/errors.js';
+import { openProject, type ProjectOptions } from '../../src/commands/common.js';
+import { interruptSignal } from '../../src/commands/run.js';
 
 /** `pipeline demo --to DIR`: the demo dataset in MovieNet's layout, from dataset.movies and dataset.seed. */
 export async function demoCommand(opts: ProjectOptions & { to: string; json?: boolean }): Promise<number> {

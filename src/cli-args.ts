@@ -1,6 +1,6 @@
 // Parsers for option values, run by commander as it reads the command line: a bad value is a
 // usage error (exit 2) that names the option and the valid form, before any command runs.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 /** A whole number >= min (and <= max), written in decimal digits ("4"; not "4.5", "x", "1e3" or ""). */
 export function wholeNumber(min: number, example: string, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -12,4 +12,12 @@ export function wholeNumber(min: number, example: string, max = Number.MAX_SAFE_
     }
     return n;
   };
+}
+
+/**
+ * An option whose value is one of `values` (commander's choices: a bad value is a usage error,
+ * exit 2, "Allowed choices are ...", and --help lists them).
+ */
+export function choiceOption(flags: string, description: string, values: readonly string[]): Option {
+  return new Option(flags, description).choices(values);
 }

@@ -12,7 +12,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildRunsTable } from '../src/experiments/table.js';
+import { registerBuiltins } from '../stages/register.js';
 import { addFakeRun, openFake } from '../test/helpers/experiment-runs.js';
+
+// The built-in kinds and results reader, as the CLI's composition root registers them.
+registerBuiltins();
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const CLI = join(ROOT, 'bin', 'pipeline.js');

@@ -26,7 +26,11 @@ import { PACKAGE_ROOT } from '../src/version.js';
 import type { EngineEvent } from '../src/events.js';
 import { LIVE_FILE, livePublisher } from '../src/web/live-feed.js';
 import { startUiServer, type UiServer } from '../src/web/server.js';
+import { registerBuiltins } from '../stages/register.js';
 import { addFakeRun, openFake } from '../test/helpers/experiment-runs.js';
+
+// The built-in kinds and results reader, as the CLI's composition root registers them.
+registerBuiltins();
 
 const { values } = parseArgs({
   options: {

@@ -56,7 +56,7 @@ test('listing never throws for one bad movie; each bad movie fails alone, the ot
 
   const corrupt = failure(sink, 'tt9000002');
   assert.equal(corrupt.file, join(root, '240P', 'tt9000002', 'shot_0001_img_1.jpg'));
-  assert.match(corrupt.describe(), /^movie tt9000002: .*shot_0001_img_1\.jpg: not a JPEG/);
+  assert.match(corrupt.describe('movie'), /^movie tt9000002: .*shot_0001_img_1\.jpg: not a JPEG/);
 
   const truncated = failure(sink, 'tt9000003');
   assert.equal(truncated.file, join(root, '240P', 'tt9000003', 'shot_0002_img_0.jpg'));

@@ -160,6 +160,6 @@ test('two videos for one movie id is that movie\'s error', async () => {
   assert.deepEqual([...sink.outputs.keys()], ['ok']);
   const err = sink.failures.get('dup');
   assert.ok(err instanceof ItemError);
-  assert.match(err.describe(), /^movie dup: \S+dup\.mkv: several videos/);
+  assert.match(err.describe('movie'), /^movie dup: \S+dup\.mkv: several videos/);
   assert.match(err.message, /several videos for one movie: dup\.mkv, dup\.mp4/);
 });

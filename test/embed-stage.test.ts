@@ -144,7 +144,7 @@ test('a frame that cannot be decoded fails its movie with an ItemError naming th
     assert.ok(e instanceof ItemError, `${encoder}: ${String(e)}`);
     assert.equal(e.item, 'tt0000011');
     assert.equal(e.file, 'shot_0000_img_1.jpg');
-    assert.match(e.describe(), /^movie tt0000011: shot_0000_img_1\.jpg: cannot decode the frame: .+ \(the file is damaged or not an image/);
+    assert.match(e.describe('movie'), /^movie tt0000011: shot_0000_img_1\.jpg: cannot decode the frame: .+ \(the file is damaged or not an image/);
   }
 });
 
@@ -156,7 +156,7 @@ test('NaN or Inf in the model output is an ItemError naming the movie and the fr
   const rec = await runKind([t], { encoder: 'onnx', model });
   const e = rec.failures.get('tt0000020');
   assert.ok(e instanceof ItemError, String(e));
-  assert.match(e.describe(), /^movie tt0000020: shot_0000_img_0\.jpg: the encoder returned NaN in the embedding of frame 0 of 2/);
+  assert.match(e.describe('movie'), /^movie tt0000020: shot_0000_img_0\.jpg: the encoder returned NaN in the embedding of frame 0 of 2/);
   // Infinity too, at the frame where it is.
   const emb = new Float32Array(3 * 4);
   emb[9] = Infinity;
@@ -214,7 +214,7 @@ test('a frame read in place whose bytes changed since indexing fails its movie, 
   assert.equal(rec.outputs.size, 0);
   const e = rec.failures.get('tt0000041');
   assert.ok(e instanceof ItemError);
-  assert.match(e.describe(), /^movie tt0000041: 240P\/tt0000041\/shot_0000_img_0\.jpg: the file changed since it was indexed/);
+  assert.match(e.describe('movie'), /^movie tt0000041: 240P\/tt0000041\/shot_0000_img_0\.jpg: the file changed since it was indexed/);
 });
 
 test('fingerprint parts: the model hash is an input, batch_size and threads are speed-only, env names the libraries', async () => {

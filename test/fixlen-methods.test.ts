@@ -138,8 +138,8 @@ test('kind: run() over a real store writes [L,D] float32 per movie, ItemError fo
     assert.ok(e instanceof ItemError, `${id} fails with an ItemError`);
     assert.equal(e.item, id);
   }
-  assert.match((sink.failures.get('tt03') as ItemError).describe(), /movie tt03: tt03\.npy: the movie has no frames/);
-  assert.match((sink.failures.get('tt04') as ItemError).describe(), /movie tt04: tt04\.npy: cannot read the embeddings/);
+  assert.match((sink.failures.get('tt03') as ItemError).describe('movie'), /movie tt03: tt03\.npy: the movie has no frames/);
+  assert.match((sink.failures.get('tt04') as ItemError).describe('movie'), /movie tt04: tt04\.npy: cannot read the embeddings/);
   // Same input, same params: same output hash (the window does not depend on the run).
   const again = new RecordingSink();
   await fixlen.run(ctx, tasks.slice(0, 1), again);

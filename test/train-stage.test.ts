@@ -265,7 +265,7 @@ describe('train stage', () => {
     const out = await train.run(ctx);
     assert.equal(ctx.itemErrors.length, 1);
     assert.equal(ctx.itemErrors[0]!.item, bad);
-    assert.match(ctx.itemErrors[0]!.describe(), new RegExp(`movie ${bad}: ${bad}\\.npy: .*not a \\.npy file`));
+    assert.match(ctx.itemErrors[0]!.describe('movie'), new RegExp(`movie ${bad}: ${bad}\\.npy: .*not a \\.npy file`));
     assert.equal(out.meta!['train_movies'], d.split.train.length - 1);
   });
 });

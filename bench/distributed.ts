@@ -124,7 +124,7 @@ async function stopWorkers(ws: ChildProcess[]): Promise<void> {
 // ------------------------------------------------------------------ the coordinator (a child process)
 
 function sleepProject(root: string): Project {
-  const spec: StageSpec = { name: 'work', stageDeps: [], pathDeps: [], params: [], outs: [], onError: 'fail' };
+  const spec: StageSpec = { name: 'work', stageDeps: [], ports: {}, pathDeps: [], params: [], outs: [], onError: 'fail' };
   mkdirSync(join(root, 'conf'), { recursive: true });
   writeFileSync(join(root, 'conf', 'default.yaml'), '{}\n');
   writeFileSync(join(root, 'pipeline.yaml'), 'stages: {}\n');

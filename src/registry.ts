@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import type { RunRecord } from './runs.js';
 import type { Project } from './spec.js';
-import type { StageKind } from './stage-api.js';
+import type { PortSpec, StageKind } from './stage-api.js';
 
 export interface KindInfo {
   type: 'map' | 'reduce';
@@ -22,6 +22,13 @@ export interface KindInfo {
   load(): Promise<StageKind>;
   /** What one item is called in messages ("item x1: bad.jpg: not a JPEG"); default "item". */
   itemNoun?: string;
+  /**
+   * The kind's input ports (the same object as the kind's `ports`): pipeline.yaml's bindings
+   * are checked against them at load, without importing the kind.
+   */
+  ports?: Readonly<Record<string, PortSpec>>;
+  /** The contract of what the kind writes (the kind's `outputContract`), matched against downstream ports. */
+  outputContract?: string;
   /** What the kind's output is, for kinds that look for an upstream stage by it (an evaluator's `scores`). */
   provides?: readonly string[];
   /**
@@ -69,6 +76,9 @@ export function loadKind(name: string): Promise<StageKind> {
       if (kind?.name !== name) throw new Error(`the module of stage kind '${name}' exports kind '${String(kind?.name)}'`);
       if (kind.type !== info.type || (kind.type === 'map' && (kind.listItems !== undefined) !== info.source)) {
         throw new Error(`stage kind '${name}' does not match its registration (type/source)`);
+      }
+      if (kind.ports !== info.ports || kind.outputContract !== info.outputContract) {
+        throw new Error(`stage kind '${name}' does not match its registration (ports/outputContract: declare the same objects in both)`);
       }
       return kind;
     });

@@ -26,6 +26,10 @@ export interface StageRecord {
   onError: 'fail' | 'skip';
   /** Per-stage param values (a matrix variant's), as in StageSpec.set. */
   set?: Record<string, import('./stage-api.js').JsonValue>;
+  /** Input port -> upstream stage, as in StageSpec.ports (records without it: bound again from deps). */
+  ports?: Record<string, string>;
+  /** As StageSpec.explicitPorts. */
+  explicitPorts?: Record<string, string>;
   fp: StageFingerprint;
   fpHash: Hash;
   ok: boolean;
@@ -138,6 +142,8 @@ export function specFromRecord(name: string, s: StageRecord): import('./spec.js'
     ...(s.uses ? { uses: s.uses } : {}),
     ...(s.cmd ? { cmd: s.cmd } : {}),
     stageDeps: s.deps,
+    ports: s.ports ?? {},
+    ...(s.explicitPorts ? { explicitPorts: s.explicitPorts } : {}),
     pathDeps: s.pathDeps,
     params: s.params,
     outs: s.outs,

@@ -10,6 +10,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { kindInfo, kindNames } from './registry.js';
 import { ConfigError, didYouMean, type Diagnostic, type Location } from './diagnostics.js';
 import { findCycle } from './graph.js';
+import { bindPorts, readInputs } from './ports.js';
 import { keyLocation, loadParams, readYaml, valueLocation, Params } from './params.js';
 import type { JsonValue } from './stage-api.js';
 import { expandMatrices, parseMatrix, type MatrixAxis } from './experiments/matrix.js';
@@ -24,6 +25,17 @@ export interface StageSpec {
   description?: string;
   /** Upstream stage names, in declared order. */
   stageDeps: string[];
+  /**
+   * The kind's input ports -> the upstream stage bound to each (src/ports.ts): pipeline.yaml's
+   * `inputs:`, else the one dep whose kind writes the port's contract. {} for cmd stages.
+   */
+  ports: Record<string, string>;
+  /**
+   * The bindings `inputs:` chose that deps alone do not decide (several deps write the port's
+   * contract). Unlike the rest of `ports`, they change what the stage reads without changing its
+   * deps' hashes, so they belong in its fingerprint; absent where deps decide every port.
+   */
+  explicitPorts?: Record<string, string>;
   /** Workspace-relative file or folder paths the stage reads. */
   pathDeps: string[];
   /** Declared param keys (dotted; a section declares all keys below it). */
@@ -290,6 +302,9 @@ export function loadProject(opts: LoadOptions = {}): Project {
   const rawStages = typeof doc.stages === 'object' && doc.stages !== null && !Array.isArray(doc.stages) ? doc.stages : {};
   const names = Object.keys(rawStages);
   const matrices = new Map<string, MatrixAxis[]>();
+  const explicitInputs = new Map<string, Record<string, string>>();
+  /** Stages whose deps or inputs are already reported: their ports are not bound. */
+  const portSkip = new Set<string>();
   const outOwners: Array<{ out: string; stage: string; loc: Location | undefined }> = [];
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
@@ -304,11 +319,13 @@ export function loadProject(opts: LoadOptions = {}): Project {
       ...(typeof s.cmd === 'string' ? { cmd: s.cmd } : {}),
       ...(typeof s.description === 'string' ? { description: s.description } : {}),
       stageDeps: [],
+      ports: {},
       pathDeps: [],
       params: [],
       outs: [],
       onError: s.on_error === 'skip' ? 'skip' : 'fail',
     };
+    const depProblems = diagnostics.length;
 
     strings(s.deps).forEach((dep, i) => {
       const loc = valueLocation(y, [...base, 'deps', i]);
@@ -335,6 +352,11 @@ export function loadProject(opts: LoadOptions = {}): Project {
         }
       }
     });
+
+    // `inputs:` (port -> stage) adds its stages to the deps; ports are bound once every stage is read.
+    const chosen = readInputs(y, spec, s.inputs, names, diagnostics);
+    if (Object.keys(chosen).length > 0) explicitInputs.set(name, chosen);
+    if (diagnostics.length > depProblems) portSkip.add(name);
 
     strings(s.params).forEach((key, i) => {
       if (!params.has(key)) {
@@ -383,6 +405,7 @@ export function loadProject(opts: LoadOptions = {}): Project {
             message: `stage '${name}' (uses ${uses}) works per item of its first dependency; add the stage it maps under 'deps'`,
             location: keyLocation(y, ['stages'], name),
           });
+          portSkip.add(name);
         }
       }
     }
@@ -403,8 +426,12 @@ export function loadProject(opts: LoadOptions = {}): Project {
         location: valueLocation(y, ['stages', spec.name, 'deps', 0]),
         choices: [...stages.values()].filter((s) => s.uses && kindInfo(s.uses)?.type === 'map' && s.name !== spec.name).map((s) => s.name),
       });
+      portSkip.add(spec.name);
     }
   }
+
+  // Each input port of a kind -> the stage that feeds it (src/ports.ts).
+  bindPorts(y, stages, explicitInputs, portSkip, diagnostics);
 
   for (let i = 0; i < outOwners.length; i++) {
     for (let j = i + 1; j < outOwners.length; j++) {

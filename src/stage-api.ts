@@ -144,11 +144,15 @@ export interface ItemSink {
 export interface MapContext extends StageContext {
   /** Whole-artifact inputs besides the item dependency (deps after the first). */
   readonly inputs: Readonly<Record<string, Artifact>>;
+  /** The kind's input ports (KindBase.ports) -> the upstream artifact pipeline.yaml binds to each. */
+  readonly ports: Readonly<Record<string, Artifact>>;
 }
 
 export interface ReduceContext extends StageContext {
   /** Upstream artifacts by stage name. */
   readonly inputs: Readonly<Record<string, Artifact>>;
+  /** The kind's input ports (KindBase.ports) -> the upstream artifact pipeline.yaml binds to each. */
+  readonly ports: Readonly<Record<string, Artifact>>;
   /**
    * Reports a problem with one item found while reducing (e.g. a meta file that is not JSON).
    * Under on_error: fail it throws (stopping the stage); under skip it is recorded and the
@@ -174,9 +178,31 @@ export interface ReduceOutput {
   volatile?: string[];
 }
 
+/**
+ * One named input of a kind: what artifact it takes. pipeline.yaml binds each port to an
+ * upstream stage (`inputs: {features: fixlen}`, or its deps where exactly one dep's kind
+ * writes the port's contract); the engine hands the bound artifact in ctx.ports.
+ */
+export interface PortSpec {
+  /** A map stage's collection (one output per movie) or a reduce stage's tree. */
+  readonly artifact: 'collection' | 'tree';
+  /** The artifact's contract, matched against the upstream kind's `outputContract` (features, labels, frames, model, ...). */
+  readonly contract: string;
+  /** One line for docs and errors, e.g. "per-movie features [L,F] float32". */
+  readonly doc: string;
+  /** A pipeline may leave it unbound (the kind then finds no entry in ctx.ports). */
+  readonly optional?: boolean;
+  /** A non-source map kind's port whose items it maps: bound to its first dependency. */
+  readonly items?: boolean;
+}
+
 interface KindBase {
   /** Registered name, used in pipeline.yaml `uses:`. */
   readonly name: string;
+  /** Named inputs: port name -> what it takes (read through ctx.ports). */
+  readonly ports?: Readonly<Record<string, PortSpec>>;
+  /** The contract of what the kind writes (e.g. 'features'), which downstream ports are matched against. */
+  readonly outputContract?: string;
   /** Bump when a change to the kind changes its outputs: part of every fingerprint. */
   readonly version: number;
   /** One line for `pipeline dag` and docs. */

@@ -22,6 +22,7 @@ import type { Provider } from './clip/onnx-model.js';
 import { sharpVersions } from './clip/sharp-versions.js';
 import { datasetRoot, framePath, readFrameList } from './data/frame-list.js';
 import type { FrameEntry, FrameList } from './data/frame-list.js';
+import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 
 export const ENCODERS = ['builtin', 'onnx'] as const;
 export type EncoderName = (typeof ENCODERS)[number];
@@ -172,6 +173,8 @@ const embed: MapKind = {
   name: 'embed',
   type: 'map',
   version: 1,
+  ports: KIND_PORTS.embed,
+  outputContract: KIND_OUTPUTS.embed,
   summary: 'image embeddings [N,512] per movie: CLIP ViT-B/32 in ONNX (embed.encoder: onnx) or the builtin descriptor',
   // batch_size and threads change speed only: on CPU onnxruntime's outputs are bit-identical
   // for any batch size and thread count (test/embed-onnx.test.ts checks it). embed.model is

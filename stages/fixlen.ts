@@ -2,13 +2,14 @@
 // the input shape the sequence models need. A map kind over `embed`'s items: one movie's output
 // depends only on that movie's embeddings and the `fixlen.*` params, so changing the method
 // reruns fixlen (and what follows) but never embed.
-import { ItemError, UserError } from '../src/errors.js';
-import { decodeNpy, encodeNpy } from '../src/npy.js';
+import { UserError } from '../src/errors.js';
+import { encodeNpy } from '../src/npy.js';
 import { runEach } from '../src/stage-api.js';
 import type { ItemOutput, ItemTask, MapKind, StageContext } from '../src/stage-api.js';
-import { describeNonFinite, firstNonFinite } from './data/finite.js';
+import { featuresKey, readFeatures } from './data/features.js';
 import { FIXLEN_METHODS, fixLength, isFixlenMethod, windowRng } from './fixlen/methods.js';
 import type { FixlenMethod } from './fixlen/methods.js';
+import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 
 export interface FixlenParams {
   length: number;
@@ -39,55 +40,13 @@ export function readFixlenParams(ctx: Pick<StageContext, 'paramOr'>): FixlenPara
   return { length: length as number, method: method as FixlenMethod, seed: seed as number };
 }
 
-/** The embeddings file of an upstream item: `<id>.npy`, or the only .npy file of its tree. */
-function inputFile(task: ItemTask): { name: string; hash: string } {
-  const tree = task.upstream?.tree ?? {};
-  const own = tree[`${task.id}.npy`];
-  if (own !== undefined) return { name: `${task.id}.npy`, hash: own };
-  const npys = Object.keys(tree).filter((k) => k.endsWith('.npy'));
-  if (npys.length === 1) return { name: npys[0]!, hash: tree[npys[0]!]! };
-  throw new ItemError(task.id, `expected the embeddings file ${task.id}.npy from the upstream stage, found ${npys.length === 0 ? 'no .npy file' : npys.join(', ')}`, {
-    hint: 'fixlen must depend on a stage that writes one [N,512] float32 .npy per movie (embed)',
-  });
-}
-
 export async function fixlenItem(ctx: StageContext, task: ItemTask, p: FixlenParams): Promise<ItemOutput> {
-  const { name, hash } = inputFile(task);
-  let arr;
-  try {
-    arr = decodeNpy(await ctx.store.read(hash), name);
-  } catch (e) {
-    throw new ItemError(task.id, `cannot read the embeddings: ${(e as Error).message}`, {
-      file: name,
-      cause: e,
-      hint: 'rerun embed for this movie with --force',
-    });
-  }
-  if (arr.dtype !== '<f4' || arr.shape.length !== 2) {
-    throw new ItemError(task.id, `expected float32 [N,D] embeddings, found ${arr.dtype} [${arr.shape.join(',')}]`, {
-      file: name,
-      hint: 'rerun embed for this movie with --force',
-    });
-  }
-  const [n, d] = arr.shape as [number, number];
-  if (n === 0) {
-    throw new ItemError(task.id, 'the movie has no frames (embeddings of shape [0,' + d + '])', {
-      file: name,
-      hint: 'check that its frame folder holds images, or skip it with on_error: skip',
-    });
-  }
-  const bad = firstNonFinite(arr.data as Float32Array);
-  if (bad >= 0) {
-    throw new ItemError(task.id, `the embeddings hold ${describeNonFinite(arr.data as Float32Array, bad, d, 'frame')}`, {
-      file: name,
-      hint: 'rerun embed for this movie with --force; if it comes back, the encoder is broken (verify embed.model, docs/EMBED.md)',
-    });
-  }
-  const frames = { data: arr.data as Float32Array, n, d };
+  const { data, rows: n, cols: d } = await readFeatures(ctx.store, task.id, task.upstream, 'embeddings');
+  const frames = { data, n, d };
   const res = fixLength(frames, p.length, p.method, windowRng(p.seed, task.id));
   const out = await ctx.store.put(encodeNpy(res.data, [p.length, d]));
   return {
-    tree: { [`${task.id}.npy`]: out },
+    tree: { [featuresKey(task.id)]: out },
     meta: { frames: n, length: p.length, ...(res.start === undefined ? {} : { start: res.start }) },
   };
 }
@@ -96,6 +55,8 @@ const fixlen: MapKind = {
   name: 'fixlen',
   type: 'map',
   version: 1,
+  ports: KIND_PORTS.fixlen,
+  outputContract: KIND_OUTPUTS.fixlen,
   summary: 'fixed-length [L,512] per movie from its [N,512] embeddings (window | uniform | interpolate | pool)',
   async run(ctx, tasks, sink) {
     const p = readFixlenParams(ctx);

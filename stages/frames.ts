@@ -12,6 +12,7 @@ import { parseSampling, type Sampling } from './data/frame-names.js';
 import { listMovienetItems, runMovienetItem, type MovienetSource } from './data/movienet.js';
 import { datasetSource, keyframesDirOf, rootOf } from './data/params.js';
 import { findFfmpeg, listVideoItems, parseExtraction, runVideoItem, type VideoSource } from './data/videos.js';
+import { KIND_OUTPUTS } from './ports.js';
 
 type Source = DemoSource | MovienetSource | VideoSource;
 
@@ -43,6 +44,7 @@ const frames: MapKind = {
   name: 'frames',
   type: 'map',
   version: 1,
+  outputContract: KIND_OUTPUTS.frames,
   summary: 'each movie\'s keyframes in shot order (demo generator, MovieNet in place, or ffmpeg on videos)',
   // None of these changes an item's output: the data's location (content hashes pin the data,
   // so moving it invalidates nothing), how many demo movies there are (each movie's frames

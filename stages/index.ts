@@ -5,17 +5,18 @@
 // module agrees. Adding a kind = one file + one line here.
 import { loadKind, registerKind, type KindInfo } from '../src/registry.js';
 import type { StageKind } from '../src/stage-api.js';
+import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 
 const load = (module: () => Promise<{ default: StageKind }>) => () => module().then((m) => m.default);
 
 /** Kind name -> its registration, in the order `uses:` lists them (schema, messages). */
 export const BUILTIN_KINDS = {
-  frames: { type: 'map', source: true, itemNoun: 'movie', load: load(() => import('./frames.js')) },
-  labels: { type: 'reduce', source: false, itemNoun: 'movie', load: load(() => import('./labels.js')) },
-  embed: { type: 'map', source: false, itemNoun: 'movie', load: load(() => import('./embed.js')) },
-  fixlen: { type: 'map', source: false, itemNoun: 'movie', load: load(() => import('./fixlen.js')) },
-  train: { type: 'reduce', source: false, itemNoun: 'movie', provides: ['model'], load: load(() => import('./train.js')) },
-  metrics: { type: 'reduce', source: false, itemNoun: 'movie', evaluator: { scores: 'model', splitParam: 'metrics.split' }, load: load(() => import('./metrics.js')) },
+  frames: { type: 'map', source: true, itemNoun: 'movie', outputContract: KIND_OUTPUTS.frames, load: load(() => import('./frames.js')) },
+  labels: { type: 'reduce', source: false, itemNoun: 'movie', ports: KIND_PORTS.labels, outputContract: KIND_OUTPUTS.labels, load: load(() => import('./labels.js')) },
+  embed: { type: 'map', source: false, itemNoun: 'movie', ports: KIND_PORTS.embed, outputContract: KIND_OUTPUTS.embed, load: load(() => import('./embed.js')) },
+  fixlen: { type: 'map', source: false, itemNoun: 'movie', ports: KIND_PORTS.fixlen, outputContract: KIND_OUTPUTS.fixlen, load: load(() => import('./fixlen.js')) },
+  train: { type: 'reduce', source: false, itemNoun: 'movie', provides: ['model'], ports: KIND_PORTS.train, outputContract: KIND_OUTPUTS.train, load: load(() => import('./train.js')) },
+  metrics: { type: 'reduce', source: false, itemNoun: 'movie', evaluator: { scores: 'model', splitParam: 'metrics.split' }, ports: KIND_PORTS.metrics, outputContract: KIND_OUTPUTS.metrics, load: load(() => import('./metrics.js')) },
 } as const satisfies Record<string, KindInfo>;
 
 export type BuiltinKindName = keyof typeof BUILTIN_KINDS;

@@ -19,6 +19,8 @@ import { LABEL_FILES, SPLITS, type CountsFile, type LabelsFile, type LabelsRepor
 import { readMovienetGenres } from './data/meta.js';
 import { datasetSource, labelsFileOf, metaDirOf, splitFileOf } from './data/params.js';
 import { iterativeStratification, parseRatios, splitFromFile, splitFromFolds } from './data/split.js';
+import { readPorts } from './inputs.js';
+import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 
 /** A genre needs this many positives to be placed in every split. */
 const COVER_MIN = 3;
@@ -68,6 +70,8 @@ const labels: ReduceKind = {
   name: 'labels',
   type: 'reduce',
   version: 1,
+  ports: KIND_PORTS.labels,
+  outputContract: KIND_OUTPUTS.labels,
   summary: 'one-hot genres per movie and train/val/test splits (official split file or iterative stratification)',
   // Where the data lives changes nothing: the meta and labels files reach the fingerprint by
   // content hash (inputs()).
@@ -98,10 +102,7 @@ const labels: ReduceKind = {
   },
 
   async run(ctx: ReduceContext) {
-    const frames = ctx.inputs['frames'];
-    if (frames === undefined || frames.type !== 'collection') {
-      throw new UserError(`stage ${ctx.stage}: the labels kind needs the frames stage as its dependency`, 'in pipeline.yaml: deps: [frames]');
-    }
+    const { frames } = readPorts(ctx, KIND_PORTS.labels);
     const ids = [...frames.items.keys()].sort();
     const haveFrames = new Set(ids);
     const vocab = parseVocabulary(ctx.paramOr<unknown>('labels.genres', DEFAULT_GENRES));

@@ -6,9 +6,10 @@
 // with a train input built from another run's train tree or from a model folder, so the kind
 // only needs model/... (and optionally history.json, baseline/...) in that tree.
 import { UserError } from '../src/errors.js';
-import { decodeNpy } from '../src/npy.js';
-import { describeNonFinite, firstNonFinite } from './data/finite.js';
-import type { Artifact, CollectionArtifact, ReduceContext, ReduceKind, StageContext, TreeArtifact } from '../src/stage-api.js';
+import type { CollectionArtifact, ReduceContext, ReduceKind, StageContext, TreeArtifact } from '../src/stage-api.js';
+import { readFeatures } from './data/features.js';
+import { readPorts } from './inputs.js';
+import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 import { SPLITS, readLabelsFiles } from './data/labels-files.js';
 import type { LabelsData, SplitName } from './data/labels-files.js';
 import type { History } from './report/metrics-json.js';
@@ -56,28 +57,6 @@ export function chooseSplit(split: LabelsData['split'], requested: SplitName): S
   );
 }
 
-/**
- * Finds the three inputs. By stage name first (the default pipeline's train, fixlen, labels);
- * otherwise by shape, so that a pipeline.yaml with other stage names still works.
- */
-export function pickInputs(inputs: Readonly<Record<string, Artifact>>): { train: TreeArtifact; labels: TreeArtifact; fixlen: CollectionArtifact } {
-  const all = Object.entries(inputs);
-  const tree = (name: string, test: (t: TreeArtifact) => boolean): TreeArtifact | undefined => {
-    const named = inputs[name];
-    if (named?.type === 'tree') return named;
-    return all.map(([, a]) => a).find((a): a is TreeArtifact => a.type === 'tree' && test(a));
-  };
-  const train = tree('train', (t) => t.tree[`${MODEL_DIR}/model.json`] !== undefined);
-  const labels = tree('labels', (t) => t.tree['genres.json'] !== undefined && t.tree['split.json'] !== undefined);
-  const named = inputs.fixlen;
-  const fixlen = named?.type === 'collection' ? named : all.map(([, a]) => a).find((a): a is CollectionArtifact => a.type === 'collection');
-  const missing = [train === undefined ? 'train (a tree with model/model.json)' : '', labels === undefined ? 'labels (genres.json, split.json)' : '', fixlen === undefined ? 'fixlen (per-movie features)' : ''].filter((s) => s.length > 0);
-  if (missing.length > 0 || train === undefined || labels === undefined || fixlen === undefined) {
-    throw new UserError(`the metrics stage is missing inputs: ${missing.join(', ')} (it has: ${all.map(([k, a]) => `${k} (${a.type})`).join(', ') || 'none'})`, 'give it deps: [train, fixlen, labels] in pipeline.yaml');
-  }
-  return { train, labels, fixlen };
-}
-
 async function readHistory(ctx: ReduceContext, tree: TreeArtifact['tree'], path: string): Promise<History | null> {
   const hash = tree[path];
   if (hash === undefined) return null;
@@ -109,20 +88,9 @@ async function predictAll(
     const batchIds = ids.slice(b, b + batchSize);
     const arrays = await Promise.all(
       batchIds.map(async (id) => {
-        const item = fixlen.items.get(id)!;
-        const name = item.tree[`${id}.npy`] !== undefined ? `${id}.npy` : Object.keys(item.tree).find((k) => k.endsWith('.npy'));
-        const hash = name === undefined ? undefined : item.tree[name];
-        if (name === undefined || hash === undefined) throw new UserError(`movie ${id}: the fixlen stage's output has no .npy file`, 'rerun fixlen with --force');
-        const a = decodeNpy(await ctx.store.read(hash), `fixlen ${name}`);
-        if (a.dtype !== '<f4' || a.shape.length !== 2) throw new UserError(`movie ${id}: fixlen ${name} is ${a.dtype} [${a.shape.join(',')}], expected float32 [L,D]`, 'rerun fixlen with --force');
-        const s = a.shape as [number, number];
-        const bad = firstNonFinite(a.data as Float32Array);
-        if (bad >= 0) throw new UserError(`movie ${id}: fixlen ${name} holds ${describeNonFinite(a.data as Float32Array, bad, s[1])}`, 'rerun fixlen and embed for this movie (pipeline run fixlen --force)');
-        shape ??= s;
-        if (s[0] !== shape[0] || s[1] !== shape[1]) {
-          throw new UserError(`movie ${id}: fixlen ${name} has shape [${s.join(',')}] but other movies have [${shape.join(',')}]`, 'rerun fixlen so that every movie has the same length');
-        }
-        return a.data as Float32Array;
+        const m = await readFeatures(ctx.store, id, fixlen.items.get(id), 'features', shape);
+        shape ??= [m.rows, m.cols];
+        return m.data;
       }),
     );
     const [L, D] = shape!;
@@ -168,6 +136,8 @@ const metrics: ReduceKind = {
   name: 'metrics',
   type: 'reduce',
   version: 1,
+  ports: KIND_PORTS.metrics,
+  outputContract: KIND_OUTPUTS.metrics,
   summary: 'per-genre precision/recall@threshold, AP, mAP, F1 on a split; metrics.md and plots against published figures',
   perfParams: ['metrics.batch_size'],
   // Scores come from tfjs: its version and backend (wasm, native TensorFlow) reach the fingerprint;
@@ -177,7 +147,7 @@ const metrics: ReduceKind = {
   },
   async run(ctx) {
     const p = readMetricsParams(ctx);
-    const { train, labels: labelsArt, fixlen } = pickInputs(ctx.inputs);
+    const { model: train, labels: labelsArt, features: fixlen } = readPorts(ctx, KIND_PORTS.metrics);
     const labels = await readLabelsFiles(ctx.store, labelsArt);
     const split = chooseSplit(labels.split, p.split);
     if (split !== p.split) ctx.log('warn', `no ${p.split} movies in the split: scoring ${split} instead`);

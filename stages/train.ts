@@ -14,10 +14,10 @@
 // docs/TRAINING.md describes the models, losses, selection, checkpoints and interruption.
 import { ItemError, UserError } from '../src/errors.js';
 import { hashJson } from '../src/hash.js';
-import { readNpyF32 } from '../src/npy.js';
-import { describeNonFinite, firstNonFinite } from './data/finite.js';
+import { FeaturesError, readFeaturesSync } from './data/features.js';
+import { readPorts } from './inputs.js';
+import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 import type {
-  Artifact,
   CollectionArtifact,
   JsonObject,
   JsonValue,
@@ -151,23 +151,6 @@ function modelParams(p: TrainParams): ModelParams {
   };
 }
 
-/** The fixlen collection and the labels tree, by stage name first, else by shape. */
-function pickInputs(inputs: Readonly<Record<string, Artifact>>): { fixlen: CollectionArtifact; labels: TreeArtifact } {
-  const all = Object.entries(inputs);
-  const byName = (name: string): Artifact | undefined => inputs[name];
-  const fixlen = byName('fixlen')?.type === 'collection' ? (byName('fixlen') as CollectionArtifact) : (all.find(([, a]) => a.type === 'collection')?.[1] as CollectionArtifact | undefined);
-  const isLabels = (a: Artifact | undefined): a is TreeArtifact => a?.type === 'tree' && a.tree[LABEL_FILES.genres] !== undefined;
-  const named = byName('labels');
-  const labels = isLabels(named) ? named : (all.map(([, a]) => a).find(isLabels) as TreeArtifact | undefined);
-  if (fixlen === undefined || labels === undefined) {
-    throw new UserError(
-      `the train stage needs the fixlen features and the labels; it has: ${all.map(([k, a]) => `${k} (${a.type})`).join(', ') || 'no inputs'}`,
-      'give it deps: [fixlen, labels] in pipeline.yaml',
-    );
-  }
-  return { fixlen, labels };
-}
-
 /** Reads the features of the train and val movies into memory, checking shapes and labels. */
 export async function loadTrainData(
   ctx: Pick<ReduceContext, 'store' | 'itemError' | 'log'>,
@@ -185,41 +168,22 @@ export async function loadTrainData(
   const read = (id: string): { data: Float32Array; y: number[] } | undefined => {
     const item = fixlen.items.get(id);
     if (item === undefined) return undefined;
-    const name = item.tree[`${id}.npy`] !== undefined ? `${id}.npy` : Object.keys(item.tree).find((k) => k.endsWith('.npy'));
-    const hash = name === undefined ? undefined : item.tree[name];
-    if (name === undefined || hash === undefined) {
-      ctx.itemError(new ItemError(id, 'the fixlen output has no .npy file', { hint: 'rerun fixlen (pipeline run fixlen --force)' }));
-      return undefined;
-    }
-    let a;
+    let m;
     try {
-      a = readNpyF32(ctx.store.path(hash), 2);
+      m = readFeaturesSync(ctx.store, id, item, 'features', shape);
     } catch (e) {
-      ctx.itemError(new ItemError(id, (e as Error).message, { file: name, hint: 'rerun fixlen (pipeline run fixlen --force)' }));
+      if (!(e instanceof FeaturesError)) throw e;
+      ctx.itemError(e);
       return undefined;
     }
-    const s = a.shape as [number, number];
-    const bad = firstNonFinite(a.data);
-    if (bad >= 0) {
-      ctx.itemError(new ItemError(id, `the features hold ${describeNonFinite(a.data, bad, s[1])}`, { file: name, hint: 'rerun fixlen and embed for this movie (pipeline run fixlen --force)' }));
-      return undefined;
-    }
+    const s: [number, number] = [m.rows, m.cols];
     shape ??= s;
-    if (s[0] !== shape[0] || s[1] !== shape[1]) {
-      ctx.itemError(
-        new ItemError(id, `features are [${s.join(',')}] but other movies have [${shape.join(',')}]`, {
-          file: name,
-          hint: 'every movie needs the same fixlen.length: rerun fixlen',
-        }),
-      );
-      return undefined;
-    }
     const y = labels.labels[id];
     if (!Array.isArray(y) || y.length !== genres.length) {
       ctx.itemError(new ItemError(id, `labels.json has ${Array.isArray(y) ? y.length : 'no'} genre columns for it, genres.json ${genres.length}`, { file: LABEL_FILES.labels, hint: 'rerun the labels stage' }));
       return undefined;
     }
-    return { data: a.data, y };
+    return { data: m.data, y };
   };
   const missing: string[] = [];
   const splitOf = (ids: readonly string[]): Split => {
@@ -291,6 +255,8 @@ const train: ReduceKind = {
   name: 'train',
   type: 'reduce',
   version: TRAIN_VERSION,
+  ports: KIND_PORTS.train,
+  outputContract: KIND_OUTPUTS.train,
   summary: 'fits the genre model (train.model) on fixlen features, selects on validation weighted F1',
 
   env(ctx) {
@@ -306,7 +272,7 @@ const train: ReduceKind = {
     const backend = await activateBackend(resolveBackend(p.backend));
     const { finishCheckpoints, fitModel } = await import('./models/fit.js');
     const { join } = await import('node:path');
-    const { fixlen, labels } = pickInputs(ctx.inputs);
+    const { features: fixlen, labels } = readPorts(ctx, KIND_PORTS.train);
     const data = await loadTrainData(ctx, fixlen, labels);
     ctx.log(
       'info',

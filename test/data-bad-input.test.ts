@@ -101,7 +101,7 @@ async function labelsRun(metaEdits: Record<string, string>, onError: 'fail' | 's
     stage: 'labels',
     params: { dataset: { source: 'movienet', root: r } },
     declared: ['dataset', 'labels'],
-    inputs: { frames: collectionArtifact(sink.outputs) },
+    ports: { frames: collectionArtifact(sink.outputs) },
     onError,
   });
   return { lctx, store: ws.store, run: () => labels.run(lctx), r };

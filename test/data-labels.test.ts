@@ -26,7 +26,7 @@ async function runDemoLabels(ids: string[], labelsConf: Conf = {}, dataset: Conf
   const ctx = testContext(ws, {
     stage: 'labels',
     params: { dataset: { source: 'demo', movies: 200, seed: 0, ...dataset }, labels: labelsConf },
-    inputs: { frames: framesOf(ids) },
+    ports: { frames: framesOf(ids) },
   });
   const out = await labels.run(ctx);
   const files = await readLabelsFiles(store, { type: 'tree', root: hashJson(out.tree), tree: out.tree } satisfies TreeArtifact);

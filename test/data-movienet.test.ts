@@ -124,7 +124,7 @@ async function labelsFor(root: string, conf: Conf = {}) {
   const lctx = testContext(ws, {
     stage: 'labels',
     params: { dataset: { source: 'movienet', root, keyframes_dir: '240P' }, labels: conf },
-    inputs: { frames: collectionArtifact(sink.outputs) },
+    ports: { frames: collectionArtifact(sink.outputs) },
     onError: 'skip',
   });
   const out = await labels.run(lctx);

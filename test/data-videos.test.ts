@@ -117,7 +117,7 @@ test('labels from a CSV labels file; from JSON; movies without labels are report
     const lctx = testContext(ws, {
       stage: 'labels',
       params: { dataset: { source: 'videos', root, labels_file: labelsFile }, labels: { split: [0.6, 0.2, 0.2] } },
-      inputs: { frames: collectionArtifact(sink.outputs) },
+      ports: { frames: collectionArtifact(sink.outputs) },
     });
     const out = await labels.run(lctx);
     const files = await readLabelsFiles(store, { type: 'tree', root: hashJson(out.tree), tree: out.tree } satisfies TreeArtifact);
@@ -134,7 +134,7 @@ test('labels from a CSV labels file; from JSON; movies without labels are report
     stage: 'labels',
     params: { dataset: { source: 'videos', root, labels_file: 'nope.csv' } },
     declared: ['dataset', 'labels'],
-    inputs: { frames: collectionArtifact(sink.outputs) },
+    ports: { frames: collectionArtifact(sink.outputs) },
   });
   await assert.rejects(labels.inputs!(missing), (e: unknown) => e instanceof UserError && e.message.includes('nope.csv'));
 });

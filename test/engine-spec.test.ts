@@ -40,7 +40,7 @@ describe('pipeline.yaml errors', () => {
 
   it('unknown stage key, with did-you-mean', () => {
     assert.deepEqual(errorsOf('stages:\n  a:\n    cmd: x\n    outs: [o]\n    dep: [b]\n'), [
-      "pipeline.yaml:5:5: error: unknown key 'dep' in stages.a (did you mean 'deps'?) (valid: uses, cmd, description, deps, params, outs, matrix, on_error)\n 5 |     dep: [b]\n   |     ~~~",
+      "pipeline.yaml:5:5: error: unknown key 'dep' in stages.a (did you mean 'deps'?) (valid: uses, cmd, description, deps, inputs, params, outs, matrix, on_error)\n 5 |     dep: [b]\n   |     ~~~",
     ]);
   });
 

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { loadProject } from '../src/spec.js';
 import { ConfigError } from '../src/diagnostics.js';
 import { PACKAGE_ROOT, Rig, lastJson } from './helpers/rig.js';
-import { TINY_DEMO_CONF } from './helpers/experiment-runs.js';
+import { TINY_DEMO_CONF } from '../fixtures-lib/experiment-runs.js';
 
 const rigs: Rig[] = [];
 after(() => rigs.forEach((r) => r.cleanup()));
@@ -52,7 +52,7 @@ function errorsOf(rig: Rig): string[] {
 
 describe('matrix expansion', () => {
   it('expands a matrix stage and everything downstream, each variant with its own values', () => {
-    const rig = workspace(pipeline(['matrix: {train.model: [reference, gru], train.lr: [0.001, 0.01]}'], ['  report: {uses: metrics, deps: [metrics, fixlen, labels], params: [metrics], outs: [out/report]}']));
+    const rig = workspace(pipeline(['matrix: {train.model: [reference, gru], train.lr: [0.001, 0.01]}'], ['  report: {uses: metrics, deps: [metrics, train, fixlen, labels], params: [metrics], outs: [out/report]}']));
     const p = loadProject({ root: rig.dir });
     assert.deepEqual(p.order, [
       'frames', 'labels', 'embed', 'fixlen',
@@ -68,7 +68,8 @@ describe('matrix expansion', () => {
     assert.deepEqual(m.stageDeps, ['train@gru-0.01', 'fixlen', 'labels']);
     assert.deepEqual(m.set, { 'train.model': 'gru', 'train.lr': 0.01 }, 'downstream variants inherit the values');
     assert.deepEqual(p.stages.get('report@gru-0.001')!.outs, ['out/report@gru-0.001']);
-    assert.deepEqual(p.stages.get('report@gru-0.001')!.stageDeps, ['metrics@gru-0.001', 'fixlen', 'labels']);
+    assert.deepEqual(p.stages.get('report@gru-0.001')!.stageDeps, ['metrics@gru-0.001', 'train@gru-0.001', 'fixlen', 'labels']);
+    assert.deepEqual(p.stages.get('report@gru-0.001')!.ports, { model: 'train@gru-0.001', features: 'fixlen', labels: 'labels' });
     assert.equal(p.stages.get('fixlen')!.set, undefined);
   });
 

@@ -66,23 +66,23 @@ before(async () => {
   const out = await train.run(
     testContext(ws, {
       stage: 'train',
-      params: { train: { epochs: 3, hidden: 8, batch_size: 8, baseline: true, backend: 'auto' } },
-      inputs: { fixlen: features, labels },
+      params: { train: { model: 'reference', epochs: 3, hidden: 8, batch_size: 8, baseline: true, backend: 'auto' } },
+      ports: { features, labels },
     }),
   );
   trained = treeArtifact(out.tree);
 });
 
-/** Runs the metrics kind; `params` is the conf's metrics section. */
-async function runMetrics(params: Conf, inputs: Record<string, Artifact>) {
-  const ctx = testContext(ws, { stage: 'metrics', params: { metrics: params }, declared: ['metrics'], inputs });
+/** Runs the metrics kind; `params` is the conf's metrics section, `ports` its bound inputs (model, features, labels). */
+async function runMetrics(params: Conf, ports: Record<string, Artifact>) {
+  const ctx = testContext(ws, { stage: 'metrics', params: { metrics: params }, declared: ['metrics'], ports });
   assert.equal(metrics.type, 'reduce');
   const out = await metrics.run(ctx);
   return { out, ctx };
 }
 
 test('scores the trained model and its baseline on test; writes every output', async () => {
-  const { out } = await runMetrics({ split: 'test', threshold: 0.5 }, { train: trained, fixlen: features, labels });
+  const { out } = await runMetrics({ split: 'test', threshold: 0.5 }, { model: trained, features, labels });
   for (const f of ['metrics.json', 'predictions.npy', 'targets.npy', 'ids.json', 'metrics.md', 'baseline/predictions.npy', 'plots/ap-bars.png', 'plots/pr-curves.svg', 'plots/training.png']) {
     assert.ok(out.tree[f] !== undefined, `${f} is written`);
   }
@@ -106,14 +106,14 @@ test('scores the trained model and its baseline on test; writes every output', a
   assert.match(out.summary![0]!, /^mAP \d\.\d{3} on test \(6 movies\), model \w+ — baseline \(mean_mlp\) \d\.\d{3}; best: /);
   assert.ok(out.summary!.some((l) => /^report: outputs\/metrics\/metrics\.md/.test(l)));
   // Scoring is deterministic: the same inputs give the same files.
-  const again = await runMetrics({ split: 'test', threshold: 0.5 }, { train: trained, fixlen: features, labels });
+  const again = await runMetrics({ split: 'test', threshold: 0.5 }, { model: trained, features, labels });
   assert.equal(again.out.tree['predictions.npy'], out.tree['predictions.npy']);
   assert.equal(again.out.tree['metrics.json'], out.tree['metrics.json']);
 });
 
 test('no test movies: scores val and says so', async () => {
   const noTest = await labelsTree({ train: ids.slice(0, 24), val: ids.slice(24), test: [] });
-  const { out, ctx } = await runMetrics({}, { train: trained, fixlen: features, labels: noTest });
+  const { out, ctx } = await runMetrics({}, { model: trained, features, labels: noTest });
   const m = asMetricsJson(await store.readJson(out.tree['metrics.json']!), 'metrics.json');
   assert.equal(m.split, 'val');
   assert.equal(m.requested_split, 'test');
@@ -124,7 +124,7 @@ test('no test movies: scores val and says so', async () => {
 
 test('movies without features are left out and listed', async () => {
   const partial = collectionArtifact(new Map([...features.items].filter(([id]) => id !== 'tt0031')));
-  const { out } = await runMetrics({}, { train: trained, fixlen: partial, labels });
+  const { out } = await runMetrics({}, { model: trained, features: partial, labels });
   const m = asMetricsJson(await store.readJson(out.tree['metrics.json']!), 'metrics.json');
   assert.equal(m.movies, 5);
   assert.deepEqual(m.missing_movies, ['tt0031']);
@@ -134,14 +134,14 @@ test('movies without features are left out and listed', async () => {
 test('a model trained on other genres is a UserError naming both lists', async () => {
   const other = await labelsTree({ train: ids.slice(0, 24), val: ids.slice(24, 30), test: ids.slice(30) }, ['Drama', 'Comedy', 'Horror', 'Sport']);
   await assert.rejects(
-    runMetrics({}, { train: trained, fixlen: features, labels: other }),
+    runMetrics({}, { model: trained, features, labels: other }),
     (e: unknown) => e instanceof UserError && /trained on genres \[Drama, Comedy, Horror, Western\] but the labels have \[Drama, Comedy, Horror, Sport\]/.test(e.message),
   );
 });
 
 test('a train tree from elsewhere (evaluate): only model/ is needed, no history, no baseline', async () => {
   const bare = treeArtifact(Object.fromEntries(Object.entries(trained.tree).filter(([k]) => k.startsWith('model/'))));
-  const { out } = await runMetrics({ split: 'val' }, { evaluated: bare, fixlen: features, labels });
+  const { out } = await runMetrics({ split: 'val' }, { model: bare, features, labels });
   const m = asMetricsJson(await store.readJson(out.tree['metrics.json']!), 'metrics.json');
   assert.equal(m.split, 'val');
   assert.equal(m.baseline, null);

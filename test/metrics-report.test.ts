@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { UserError } from '../src/errors.js';
 import { decodeNpy } from '../src/npy.js';
-import { chooseSplit, pickInputs, readMetricsParams } from '../stages/metrics.js';
+import { chooseSplit, readMetricsParams } from '../stages/metrics.js';
 import { asMetricsJson, diffMetrics, formatMetricsTable } from '../stages/report/cli.js';
 import type { History } from '../stages/report/metrics-json.js';
 import { REFERENCE_BILSTM, RESNET, publishedMeanAp } from '../stages/report/published.js';
 import { buildReport } from '../stages/report/report.js';
 import type { ReportInputs } from '../stages/report/report.js';
-import { collectionArtifact, testContext, testWorkspace, treeArtifact } from './helpers/stage-ctx.js';
+import { testContext, testWorkspace } from './helpers/stage-ctx.js';
 
 const GENRES = ['Drama', 'Comedy', 'Animation', 'Horror'];
 
@@ -209,16 +209,4 @@ test('split: test, or val when test is empty; an empty split is a UserError', ()
   assert.equal(chooseSplit({ train: ['a'], val: ['b'], test: [] }, 'train'), 'train');
   assert.throws(() => chooseSplit({ train: ['a'], val: [], test: [] }, 'test'), (e: unknown) => e instanceof UserError && /train 1, val 0, test 0/.test(e.message));
   assert.throws(() => chooseSplit({ train: ['a'], val: [], test: ['c'] }, 'val'), UserError);
-});
-
-test('inputs are found by stage name, or by shape under other names', () => {
-  const train = treeArtifact({ 'model/model.json': '0000000000000001' });
-  const labels = treeArtifact({ 'genres.json': '0000000000000002', 'split.json': '0000000000000003' });
-  const fixlen = collectionArtifact(new Map([['tt1', { tree: { 'tt1.npy': '0000000000000004' } }]]));
-  assert.equal(pickInputs({ train, labels, fixlen }).train, train);
-  const renamed = pickInputs({ lstm: train, genres: labels, fixed: fixlen });
-  assert.equal(renamed.train, train);
-  assert.equal(renamed.labels, labels);
-  assert.equal(renamed.fixlen, fixlen);
-  assert.throws(() => pickInputs({ labels, fixlen }), (e: unknown) => e instanceof UserError && /missing inputs: train/.test(e.message));
 });

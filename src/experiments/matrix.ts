@@ -203,6 +203,8 @@ export function expandMatrices(
         ...spec,
         name: vname,
         stageDeps: spec.stageDeps.map((d) => variantName(d, choice)),
+        ports: Object.fromEntries(Object.entries(spec.ports).map(([p, d]) => [p, variantName(d, choice)])),
+        ...(spec.explicitPorts ? { explicitPorts: Object.fromEntries(Object.entries(spec.explicitPorts).map(([p, d]) => [p, variantName(d, choice)])) } : {}),
         outs,
         set,
         matrix: { of: name, values: matrices.has(name) ? own : set },

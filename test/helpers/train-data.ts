@@ -115,7 +115,9 @@ export function trainContext(
   opts: Omit<ContextOptions, 'stage' | 'params' | 'inputs' | 'fpHash'> = {},
 ): TestContext {
   const roots = Object.fromEntries(Object.entries(inputs).map(([name, a]) => [name, a.root]));
-  return testContext(ws, { ...opts, stage: 'train', params: conf, inputs, fpHash: hashJson({ conf, roots }) });
+  // The default pipeline's binding: features <- fixlen, labels <- labels.
+  const ports = Object.fromEntries(Object.entries({ features: inputs['fixlen'], labels: inputs['labels'] }).filter((e): e is [string, Artifact] => e[1] !== undefined));
+  return testContext(ws, { ...opts, stage: 'train', params: conf, inputs, ports, fpHash: hashJson({ conf, roots }) });
 }
 
 /** The train and val splits as fitModel takes them. */

@@ -3,7 +3,7 @@
 import { hashBytes, hashJson, type Hash } from '../hash.js';
 import type { CachedStage, ItemErrorJson } from '../plan.js';
 import type { Manifest, OutputRef } from '../runs.js';
-import { isVolatile, type ItemOutput, type Tree } from '../stage-api.js';
+import { isVolatile, type CollectionArtifact, type ItemOutput, type JsonValue, type Tree } from '../stage-api.js';
 import type { Finished } from './view.js';
 
 /** The root of a collection: the hash of its items' trees in id order. */
@@ -11,6 +11,12 @@ export function collectionRoot(items: ReadonlyMap<string, ItemOutput>): Hash {
   const roots: Record<string, Tree> = {};
   for (const [id, out] of items) roots[id] = out.tree;
   return hashJson(roots);
+}
+
+/** A map stage's artifact over these items, in id order (as the engine hands it on). */
+export function collectionArtifact(items: ReadonlyMap<string, ItemOutput>): CollectionArtifact {
+  const sorted = new Map([...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { type: 'collection', root: collectionRoot(sorted), items: sorted };
 }
 
 /**
@@ -54,6 +60,11 @@ export function finishTree(result: CachedStage): Finished {
     },
     artifact: { type: 'tree', root, tree: result.tree, ...(result.meta ? { meta: result.meta } : {}) },
   };
+}
+
+/** A source item's input hash: what its cache key is made of. */
+export function sourceInput(source: JsonValue): Hash {
+  return hashJson(source);
 }
 
 /** All files of an output, relative to its base (a collection's items never share a path). */

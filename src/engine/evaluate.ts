@@ -11,7 +11,7 @@ import { hashJson, hashParts, type Hash } from '../hash.js';
 import { planStage, type PlanItem } from '../plan.js';
 import type { Project, StageSpec } from '../spec.js';
 import type { JsonValue, MapKind, ReduceKind, StageContext, StageKind } from '../stage-api.js';
-import { finishCollection, finishTree } from './artifacts.js';
+import { finishCollection, finishTree, sourceInput } from './artifacts.js';
 import type { ResultCache } from './results.js';
 import type { FingerprintParts, MapView, PlannedView, ReduceView, StageView } from './view.js';
 
@@ -87,7 +87,7 @@ export async function evaluateStage(
       for (const it of listed) {
         if (sources.has(it.id)) throw new Error(`stage kind '${kind.name}' listed item '${it.id}' twice`);
         sources.set(it.id, it.source);
-        items.push({ id: it.id, input: hashJson(it.source) });
+        items.push({ id: it.id, input: sourceInput(it.source) });
       }
     } else {
       const up = views.get(itemDep!);

@@ -4,10 +4,34 @@
 import { ItemError, UserError } from '../errors.js';
 import type { ItemCounts, StageSummary } from '../events.js';
 import type { ItemOutput, ItemSink, ItemTask, MapContext } from '../stage-api.js';
+import type { LocalStore } from '../store.js';
 import { formatItemError } from '../ui/errors.js';
 import { finishCollection } from './artifacts.js';
 import { checkTree, failedSummary, inputsOf, portsOf, writeManifest, type ExecutionDeps } from './execute.js';
 import type { MapView, StageView } from './view.js';
+
+/**
+ * The engine's guard around what a map kind reports: each asked-for item once, its files in the
+ * store. Test helpers wrap their recording sinks in it too.
+ */
+export function checkedSink(stage: string, store: LocalStore, ids: Iterable<string>, inner: ItemSink): ItemSink & { pending: Set<string> } {
+  const pending = new Set(ids);
+  const claim = (id: string): void => {
+    if (!pending.delete(id)) throw new Error(`stage ${stage} reported item '${id}' twice or not asked for`);
+  };
+  return {
+    pending,
+    done: async (id, output) => {
+      claim(id);
+      checkTree(store, stage, output.tree);
+      await inner.done(id, output.meta === undefined ? { tree: output.tree } : { tree: output.tree, meta: output.meta });
+    },
+    fail: async (id, error) => {
+      claim(id);
+      await inner.fail(id, error);
+    },
+  };
+}
 
 /** Saves the stage's state when it differs from the last one, so the next evaluation takes the cheap path. */
 async function saveState(x: ExecutionDeps, view: MapView): Promise<void> {
@@ -80,28 +104,20 @@ export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap
     ports: portsOf(spec, views),
   };
   const keys = new Map(plans.map((p) => [p.id, p.key!]));
-  const pending = new Set(tasks.map((t) => t.id));
   let fatal: unknown;
   let ran = 0;
   let failed = 0;
   const emitItem = (id: string, okItem: boolean): void => {
     x.listener({ type: 'item', stage: spec.name, item: id, ok: okItem, done: ran + failed, toRun: tasks.length });
   };
-  const claim = (id: string): void => {
-    if (!pending.delete(id)) throw new Error(`stage ${spec.name} reported item '${id}' twice or not asked for`);
-  };
-  const sink: ItemSink = {
+  const sink = checkedSink(spec.name, x.store, tasks.map((t) => t.id), {
     done: async (id, output) => {
-      claim(id);
-      checkTree(x.store, spec.name, output.tree);
-      const clean: ItemOutput = output.meta === undefined ? { tree: output.tree } : { tree: output.tree, meta: output.meta };
-      x.results.record(keys.get(id)!, spec.name, id, clean, undefined);
-      view.items.set(id, clean);
+      x.results.record(keys.get(id)!, spec.name, id, output, undefined);
+      view.items.set(id, output);
       ran++;
       emitItem(id, true);
     },
     fail: async (id, error) => {
-      claim(id);
       failed++;
       view.items.delete(id);
       if (error instanceof ItemError) {
@@ -119,7 +135,8 @@ export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap
       }
       emitItem(id, false);
     },
-  };
+  });
+  const pending = sink.pending;
   try {
     await x.executor.runItems(kind, ctx, tasks, sink, {
       fp: view.id!.fp,

@@ -10,6 +10,14 @@ import { finishTree } from './artifacts.js';
 import { checkTree, inputsOf, portsOf, type ExecutionDeps } from './execute.js';
 import type { ReduceView, StageView } from './view.js';
 
+/** ctx.itemError as the engine gives it: throws under on_error: fail, else records and goes on. */
+export function itemErrorPolicy(onError: 'fail' | 'skip', record: (e: ItemError) => void): (e: ItemError) => void {
+  return (e) => {
+    if (onError === 'fail') throw e;
+    record(e);
+  };
+}
+
 export async function runReduce(x: ExecutionDeps, view: ReduceView, views: ReadonlyMap<string, StageView>, runSignal: AbortSignal, t0: number): Promise<StageSummary> {
   const { spec, kind } = view;
   if (view.plan.fresh && view.finished !== undefined && view.id !== undefined) {
@@ -31,11 +39,10 @@ export async function runReduce(x: ExecutionDeps, view: ReduceView, views: Reado
     ...x.context(spec, runSignal, id.fpHash),
     inputs: inputsOf(spec, views),
     ports: portsOf(spec, views),
-    itemError: (e: ItemError) => {
-      if (spec.onError === 'fail') throw e;
+    itemError: itemErrorPolicy(spec.onError, (e) => {
       errors.push(e.toJSON());
       x.listener({ type: 'log', stage: spec.name, level: 'warn', message: e.describe() });
-    },
+    }),
   };
   x.listener({ type: 'stage-start', stage: spec.name });
   const depOutputs: Record<string, OutputRef | undefined> = Object.fromEntries(spec.stageDeps.map((d) => [d, views.get(d)?.finished?.output]));

@@ -12,6 +12,9 @@ import type { EngineEvent } from '../../src/events.js';
 import { FileStateCache } from '../../src/file-state.js';
 import { hashJson, type Hash } from '../../src/hash.js';
 import { Params, type Conf } from '../../src/params.js';
+import { finishTree, sourceInput } from '../../src/engine/artifacts.js';
+import { checkedSink } from '../../src/engine/map.js';
+import { itemErrorPolicy } from '../../src/engine/reduce.js';
 import type {
   Artifact,
   CollectionArtifact,
@@ -142,10 +145,7 @@ export function testContext(ws: TestWorkspace, opts: ContextOptions = {}): TestC
     ports: opts.ports ?? {},
     events,
     itemErrors,
-    itemError(e: ItemError) {
-      if ((opts.onError ?? 'fail') === 'fail') throw e;
-      itemErrors.push(e);
-    },
+    itemError: itemErrorPolicy(opts.onError ?? 'fail', (e) => itemErrors.push(e)),
   };
 }
 
@@ -187,7 +187,7 @@ export class RecordingSink implements ItemSink {
 
 /** The tasks the engine builds for a source kind's items on a cold cache. */
 export function tasksOf(items: readonly SourceItem[]): ItemTask[] {
-  return items.map((it) => ({ id: it.id, input: hashJson(it.source), source: it.source }));
+  return items.map((it) => ({ id: it.id, input: sourceInput(it.source), source: it.source }));
 }
 
 /** Lists a source map kind's items and runs them all, as the engine would on a cold cache. */
@@ -195,18 +195,15 @@ export async function runSourceKind(kind: MapKind, ctx: MapContext): Promise<{ i
   if (kind.listItems === undefined) throw new Error(`kind ${kind.name} is not a source kind (it has no listItems)`);
   const items = await kind.listItems(ctx);
   const sink = new RecordingSink();
-  await kind.run(ctx, tasksOf(items), sink);
+  // The engine's own guard: each item reported once, its files in the store.
+  await kind.run(ctx, tasksOf(items), checkedSink(kind.name, ctx.store as LocalStore, items.map((i) => i.id), sink));
   return { items, sink };
 }
 
+/** A reduce stage's artifact over these files, with the engine's root. */
 export function treeArtifact(tree: Tree, meta?: TreeArtifact['meta']): TreeArtifact {
-  return { type: 'tree', root: hashJson(tree), tree, ...(meta ? { meta } : {}) };
+  return finishTree({ tree, ...(meta ? { meta } : {}) }).artifact as TreeArtifact;
 }
 
 /** A map stage's artifact over these items, in id order (as the engine hands it on), with the engine's root. */
-export function collectionArtifact(items: ReadonlyMap<string, ItemOutput>): CollectionArtifact {
-  const sorted = new Map([...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const roots: Record<string, Tree> = {};
-  for (const [id, out] of sorted) roots[id] = out.tree;
-  return { type: 'collection', root: hashJson(roots), items: sorted };
-}
+export { collectionArtifact } from '../../src/engine/artifacts.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
 import frames from '../stages/frames.js';
-import { ageFiles, testContext, testWorkspace } from '../test/helpers/stage-ctx.js';
+import { ageFiles, testContext, testWorkspace } from '../fixtures-lib/stage-ctx.js';
 
 const { values } = parseArgs({
   options: {

@@ -34,8 +34,8 @@ import { CLIP_PIXELS, clipPixels } from '../stages/clip/preprocess.js';
 import type { FrameEntry, FrameList } from '../stages/data/frame-list.js';
 import { renderDemoMovie } from '../stages/data/demo-render.js';
 import embed from '../stages/embed.js';
-import { RecordingSink, testContext, testWorkspace, type TestWorkspace } from '../test/helpers/stage-ctx.js';
-import { VIT_B32, vitParameterCount, writeVitOnnx } from './onnx-vit.js';
+import { RecordingSink, testContext, testWorkspace, type TestWorkspace } from '../fixtures-lib/stage-ctx.js';
+import { VIT_B32, vitParameterCount, writeVitOnnx } from '../fixtures-lib/onnx-vit.js';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SELF = fileURLToPath(import.meta.url);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildRunsTable } from '../src/experiments/table.js';
 import { registerBuiltins } from '../stages/register.js';
-import { addFakeRun, openFake } from '../test/helpers/experiment-runs.js';
+import { addFakeRun, openFake } from '../fixtures-lib/experiment-runs.js';
 
 // The built-in kinds and results reader, as the CLI's composition root registers them.
 registerBuiltins();

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TINY_DEMO_CONF } from '../test/helpers/experiment-runs.js';
+import { TINY_DEMO_CONF } from '../fixtures-lib/experiment-runs.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const CLI = join(ROOT, 'bin', 'pipeline.js');

@@ -4,7 +4,7 @@
 // reaches an open page (target < 1 s).
 //
 // - Runs page: N runs recorded synthetically through the real store and run index
-//   (test/helpers/experiment-runs.ts), from navigation to the table's first rows on screen; the
+//   (fixtures-lib/experiment-runs.ts), from navigation to the table's first rows on screen; the
 //   first load (the server reads every record) and the best of the later ones.
 // - Run page: a real tiny demo run, from navigation to the per-genre table and the three charts.
 // - Baseline in the same run: the same page on a workspace without runs (loading the bundle and
@@ -27,7 +27,7 @@ import type { EngineEvent } from '../src/events.js';
 import { LIVE_FILE, livePublisher } from '../src/web/live-feed.js';
 import { startUiServer, type UiServer } from '../src/web/server.js';
 import { registerBuiltins } from '../stages/register.js';
-import { addFakeRun, openFake } from '../test/helpers/experiment-runs.js';
+import { addFakeRun, openFake } from '../fixtures-lib/experiment-runs.js';
 
 // The built-in kinds and results reader, as the CLI's composition root registers them.
 registerBuiltins();

@@ -11,7 +11,7 @@ import labels from '../stages/labels.js';
 import { writeDemoDataset } from '../stages/data/demo.js';
 import { LABEL_FILES, type LabelsReport } from '../stages/data/labels-files.js';
 import { makeVideo } from './helpers/data-videos.js';
-import { collectionArtifact, runSourceKind, TempFolders, testContext, type RecordingSink } from './helpers/stage-ctx.js';
+import { collectionArtifact, runSourceKind, TempFolders, testContext, type RecordingSink } from '../fixtures-lib/stage-ctx.js';
 
 const temps = new TempFolders();
 let root = '';

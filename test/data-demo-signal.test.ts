@@ -13,7 +13,7 @@ import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import { iterativeStratification } from '../stages/data/split.js';
 import { averagePrecision } from '../stages/report/metrics-math.js';
 import { fitLogistic, movieFeatures, standardise } from './helpers/data-features.js';
-import { runSourceKind, TempFolders, testContext } from './helpers/stage-ctx.js';
+import { runSourceKind, TempFolders, testContext } from '../fixtures-lib/stage-ctx.js';
 
 const temps = new TempFolders();
 after(() => temps.cleanup());

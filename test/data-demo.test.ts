@@ -12,7 +12,7 @@ import { writeDemoDataset } from '../stages/data/demo.js';
 import { frameListKey, framePath, type FrameList } from '../stages/data/frame-list.js';
 import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import type { Conf } from '../src/params.js';
-import { runSourceKind, TempFolders, testContext } from './helpers/stage-ctx.js';
+import { runSourceKind, TempFolders, testContext } from '../fixtures-lib/stage-ctx.js';
 
 const temps = new TempFolders();
 after(() => temps.cleanup());

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parseInputInfo } from '../stages/data/videos.js';
 import { makeVideo } from './helpers/data-videos.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 
 const run = promisify(execFile);
 const temps = new TempFolders();
@@ -31,7 +31,7 @@ async function extractWith(path: string): Promise<{ origin: string; ffmpeg: stri
   const script = `
     const { findFfmpeg } = await import(${url('../stages/data/videos.js')});
     const frames = (await import(${url('../stages/frames.js')})).default;
-    const h = await import(${url('helpers/stage-ctx.js')});
+    const h = await import(${url('../fixtures-lib/stage-ctx.js')});
     const temps = new h.TempFolders();
     try {
       const t = await findFfmpeg();

@@ -10,7 +10,7 @@ import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import { parseLabelFile } from '../stages/data/label-file.js';
 import { LABEL_FILES, readLabelsFiles, SPLITS, type LabelsReport } from '../stages/data/labels-files.js';
 import type { Conf } from '../src/params.js';
-import { collectionArtifact, TempFolders, testContext } from './helpers/stage-ctx.js';
+import { collectionArtifact, TempFolders, testContext } from '../fixtures-lib/stage-ctx.js';
 
 const temps = new TempFolders();
 after(() => temps.cleanup());

@@ -15,7 +15,7 @@ import { DEFAULT_GENRES } from '../stages/data/genres.js';
 import { LABEL_FILES, readLabelsFiles, type LabelsReport } from '../stages/data/labels-files.js';
 import type { Conf } from '../src/params.js';
 import type { TreeArtifact } from '../src/stage-api.js';
-import { ageFiles, collectionArtifact, runSourceKind, TempFolders, testContext, type TestWorkspace } from './helpers/stage-ctx.js';
+import { ageFiles, collectionArtifact, runSourceKind, TempFolders, testContext, type TestWorkspace } from '../fixtures-lib/stage-ctx.js';
 
 const temps = new TempFolders();
 let demoRoot = '';

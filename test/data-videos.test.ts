@@ -14,7 +14,7 @@ import { frameListKey, framePath, readFrameList } from '../stages/data/frame-lis
 import { readLabelsFiles, LABEL_FILES, type LabelsReport } from '../stages/data/labels-files.js';
 import { findFfmpeg, planSceneFrames, snapToFrame } from '../stages/data/videos.js';
 import { makeVideo } from './helpers/data-videos.js';
-import { collectionArtifact, RecordingSink, runSourceKind, tasksOf, TempFolders, testContext } from './helpers/stage-ctx.js';
+import { collectionArtifact, RecordingSink, runSourceKind, tasksOf, TempFolders, testContext } from '../fixtures-lib/stage-ctx.js';
 
 const temps = new TempFolders();
 let root = '';

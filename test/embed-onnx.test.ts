@@ -7,15 +7,15 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession } from 'onnxruntime-node';
-import { writeVitOnnx } from '../bench/onnx-vit.js';
-import type { VitConfig } from '../bench/onnx-vit.js';
+import { writeVitOnnx } from '../fixtures-lib/onnx-vit.js';
+import type { VitConfig } from '../fixtures-lib/onnx-vit.js';
 import { UserError } from '../src/errors.js';
 import { readNpyF32 } from '../src/npy.js';
 import { OnnxEncoder, checkModelInterface } from '../stages/clip/onnx-encoder.js';
 import type { OnnxEncoderOptions, Provider } from '../stages/clip/onnx-encoder.js';
 import { OnnxThreadEncoder } from '../stages/clip/onnx-thread.js';
 import { CLIP_PIXELS } from '../stages/clip/preprocess.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'clip');
 const MINI = join(FIX, 'mini-clip-vision.onnx');

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { writeVitOnnx } from '../bench/onnx-vit.js';
+import { writeVitOnnx } from '../fixtures-lib/onnx-vit.js';
 import { ItemError, UserError } from '../src/errors.js';
 import { hashBytes } from '../src/hash.js';
 import { decodeNpy } from '../src/npy.js';
@@ -19,7 +19,7 @@ import { CLIP_PIXELS } from '../stages/clip/preprocess.js';
 import { loadedSharpVersions, sharpVersions } from '../stages/clip/sharp-versions.js';
 import embed, { storeEmbeddings } from '../stages/embed.js';
 import { storeMovie, syntheticFrame } from './helpers/embed-frames.js';
-import { progressOf, RecordingSink, TempFolders, testContext, type TestWorkspace } from './helpers/stage-ctx.js';
+import { progressOf, RecordingSink, TempFolders, testContext, type TestWorkspace } from '../fixtures-lib/stage-ctx.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'clip');
 const MINI = join(FIX, 'mini-clip-vision.onnx');

@@ -21,7 +21,7 @@ import { BUILTIN_KINDS } from '../stages/index.js';
 import { readPorts } from '../stages/inputs.js';
 import { CONTRACTS, KIND_OUTPUTS, KIND_PORTS } from '../stages/ports.js';
 import { PACKAGE_ROOT, Rig } from './helpers/rig.js';
-import { collectionArtifact, TempFolders, testContext, treeArtifact } from './helpers/stage-ctx.js';
+import { collectionArtifact, TempFolders, testContext, treeArtifact } from '../fixtures-lib/stage-ctx.js';
 
 const rigs: Rig[] = [];
 const temps = new TempFolders();

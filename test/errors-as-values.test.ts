@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError } from '../src/diagnostics.js';
 import { RunNotFound, runLookupMessage, type RunLookupError } from '../src/run-lookup.js';
 import { loadProject, readProject } from '../src/spec.js';
-import { addFakeRun, openFake } from './helpers/experiment-runs.js';
+import { addFakeRun, openFake } from '../fixtures-lib/experiment-runs.js';
 import { Rig } from './helpers/rig.js';
 
 const temp: string[] = [];

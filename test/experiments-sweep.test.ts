@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { PACKAGE_ROOT, Rig, lastJson } from './helpers/rig.js';
-import { TINY_DEMO_CONF } from './helpers/experiment-runs.js';
+import { TINY_DEMO_CONF } from '../fixtures-lib/experiment-runs.js';
 
 interface SweepJson {
   ok: boolean;

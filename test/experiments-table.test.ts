@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { buildRunsTable, sortRows } from '../src/experiments/table.js';
 import { csvLine } from '../src/experiments/table-format.js';
-import { addFakeRun, openFake } from './helpers/experiment-runs.js';
+import { addFakeRun, openFake } from '../fixtures-lib/experiment-runs.js';
 import { Rig } from './helpers/rig.js';
 
 const rigs: Rig[] = [];

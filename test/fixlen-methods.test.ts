@@ -7,7 +7,7 @@ import { decodeNpy, encodeNpy } from '../src/npy.js';
 import type { ItemTask } from '../src/stage-api.js';
 import fixlen, { readFixlenParams } from '../stages/fixlen.js';
 import { fixInterpolate, fixLength, fixPool, fixUniform, fixWindow, windowRng } from '../stages/fixlen/methods.js';
-import { RecordingSink, testContext, testWorkspace } from './helpers/stage-ctx.js';
+import { RecordingSink, testContext, testWorkspace } from '../fixtures-lib/stage-ctx.js';
 
 /** n frames of d values; frame r holds r*10 + k in column k, so every value names its frame. */
 function frames(n: number, d = 2): { data: Float32Array; n: number; d: number } {

@@ -22,7 +22,7 @@ import { parseSampling } from '../stages/data/frame-names.js';
 import { parseDemoParams } from '../stages/data/demo-genres.js';
 import { parseExtraction } from '../stages/data/videos.js';
 import { PACKAGE_ROOT } from './helpers/rig.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 
 const temp = new TempFolders();
 after(() => temp.cleanup());

@@ -13,7 +13,7 @@ import fixlen from '../stages/fixlen.js';
 import metrics from '../stages/metrics.js';
 import { asMetricsJson } from '../stages/report/cli.js';
 import train from '../stages/train.js';
-import { collectionArtifact, logsOf, RecordingSink, testContext, testWorkspace, treeArtifact } from './helpers/stage-ctx.js';
+import { collectionArtifact, logsOf, RecordingSink, testContext, testWorkspace, treeArtifact } from '../fixtures-lib/stage-ctx.js';
 
 const GENRES = ['Drama', 'Comedy', 'Horror', 'Western'];
 const L = 8;

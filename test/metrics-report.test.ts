@@ -12,7 +12,7 @@ import type { History } from '../stages/report/metrics-json.js';
 import { REFERENCE_BILSTM, RESNET, publishedMeanAp } from '../stages/report/published.js';
 import { buildReport } from '../stages/report/report.js';
 import type { ReportInputs } from '../stages/report/report.js';
-import { testContext, testWorkspace } from './helpers/stage-ctx.js';
+import { testContext, testWorkspace } from '../fixtures-lib/stage-ctx.js';
 
 const GENRES = ['Drama', 'Comedy', 'Animation', 'Horror'];
 

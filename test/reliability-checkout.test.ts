@@ -10,7 +10,7 @@ import { hashBytes } from '../src/hash.js';
 import { Checkout, checkoutMethodFromEnv } from '../src/outputs.js';
 import { LocalStore } from '../src/store.js';
 import { PACKAGE_ROOT, Rig, lastJson } from './helpers/rig.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 
 /** Appends to a file as root could, whatever its mode. */
 function editInPlace(f: string): void {

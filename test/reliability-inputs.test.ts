@@ -15,7 +15,7 @@ import frames from '../stages/frames.js';
 import { writeDemoDataset } from '../stages/data/demo.js';
 import { testFfmpeg } from './helpers/data-videos.js';
 import { storeMovie, syntheticFrame } from './helpers/embed-frames.js';
-import { RecordingSink, runSourceKind, TempFolders, testContext } from './helpers/stage-ctx.js';
+import { RecordingSink, runSourceKind, TempFolders, testContext } from '../fixtures-lib/stage-ctx.js';
 
 const temps = new TempFolders();
 let root = '';

@@ -8,7 +8,7 @@ import { encodeNpy } from '../src/npy.js';
 import { fixlenItem } from '../stages/fixlen.js';
 import { averagePrecision, multiLabelMetrics, NonFiniteScoreError, prCurve } from '../stages/report/metrics-math.js';
 import { loadTrainData } from '../stages/train.js';
-import { TempFolders, testContext } from './helpers/stage-ctx.js';
+import { TempFolders, testContext } from '../fixtures-lib/stage-ctx.js';
 import { storeSynthetic, syntheticMovies } from './helpers/train-data.js';
 
 const temp = new TempFolders();

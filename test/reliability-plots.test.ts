@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { apBarsSvg } from '../stages/report/plots.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 
 const temp = new TempFolders();
 after(() => temp.cleanup());

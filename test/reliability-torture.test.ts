@@ -4,7 +4,7 @@
 // every check of the bench must pass (docs/RELIABILITY.md lists them).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { torture } from '../bench/torture.js';
+import { torture } from '../fixtures-lib/torture.js';
 
 describe('crash torture (short)', () => {
   it('kill -9 during run, checkout, gc, push and pull: resumed results equal an uninterrupted run, nothing corrupt or left behind', async () => {

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Checkpoint, readCheckpoint, removeCheckpoint, writeCheckpoint } from '../stages/models/checkpoint.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 
 describe('training checkpoints', () => {
   const temp = new TempFolders();

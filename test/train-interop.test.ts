@@ -17,7 +17,7 @@ import { fitModel } from '../stages/models/fit.js';
 import { writeModelFiles } from '../stages/models/io.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
 import { PACKAGE_ROOT, Rig, lastJson } from './helpers/rig.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 import { fitData, fitOptions, quietHooks, syntheticMovies } from './helpers/train-data.js';
 
 const SCRIPT = join(PACKAGE_ROOT, 'test', 'fixtures', 'interop', 'score-stock.mjs');

@@ -11,7 +11,7 @@ import { fitModel } from '../stages/models/fit.js';
 import { directoryHandler, writeModelFiles } from '../stages/models/io.js';
 import { getModelFactory, loadModelRegistry } from '../stages/models/registry.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
-import { TempFolders } from './helpers/stage-ctx.js';
+import { TempFolders } from '../fixtures-lib/stage-ctx.js';
 import { chanceMap, fitData, fitOptions, quietHooks, syntheticMovies, type Synthetic } from './helpers/train-data.js';
 
 const SHAPE = { length: 10, width: 16 };

@@ -14,7 +14,7 @@ import { recurrent } from '../stages/nn/recurrent.js';
 import { OnnxModelTrainer } from '../stages/nn/rnn/onnx/model-step.js';
 import train from '../stages/train.js';
 import { assertClose, randArray } from './helpers/rnn-reference.js';
-import { abortOnProgress, logsOf, TempFolders } from './helpers/stage-ctx.js';
+import { abortOnProgress, logsOf, TempFolders } from '../fixtures-lib/stage-ctx.js';
 import { chanceMap, fitData, fitOptions, quietHooks, storeSynthetic, syntheticMovies, trainContext, type Synthetic } from './helpers/train-data.js';
 
 const SHAPE = { length: 10, width: 16, genres: 3 };

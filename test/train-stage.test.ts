@@ -13,7 +13,7 @@ import type { History } from '../stages/models/fit.js';
 import { readEvents } from '../stages/nn/tensorboard/event-writer.js';
 import { multiLabelMetrics } from '../stages/report/metrics-math.js';
 import train from '../stages/train.js';
-import { abortOnProgress, collectionArtifact, logsOf, progressOf, TempFolders, type ContextOptions, type TestContext, type TestWorkspace } from './helpers/stage-ctx.js';
+import { abortOnProgress, collectionArtifact, logsOf, progressOf, TempFolders, type ContextOptions, type TestContext, type TestWorkspace } from '../fixtures-lib/stage-ctx.js';
 import { chanceMap, storeSynthetic, syntheticMovies, trainContext, type Synthetic } from './helpers/train-data.js';
 
 const SHAPE = { length: 12, width: 24 };

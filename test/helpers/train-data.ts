@@ -1,6 +1,6 @@
 // Synthetic movies for the train tests, in which each genre plants its own direction in some
 // frames (learnable on purpose): as fitModel's data, or stored in a test workspace
-// (stage-ctx.ts) as the fixlen and labels stages would store them, for the train kind's run()
+// (fixtures-lib/stage-ctx.ts) as the fixlen and labels stages would store them, for the train kind's run()
 // with the engine's own context.
 import seedrandom from 'seedrandom';
 import { hashJson } from '../../src/hash.js';
@@ -9,7 +9,7 @@ import type { Conf } from '../../src/params.js';
 import type { Artifact, CollectionArtifact, ItemOutput, Tree, TreeArtifact } from '../../src/stage-api.js';
 import type { ModelParams } from '../../stages/models/api.js';
 import type { FitData, FitHooks, FitOptions, Split } from '../../stages/models/fit.js';
-import { collectionArtifact, testContext, treeArtifact, type ContextOptions, type TestContext, type TestWorkspace } from './stage-ctx.js';
+import { collectionArtifact, testContext, treeArtifact, type ContextOptions, type TestContext, type TestWorkspace } from '../../fixtures-lib/stage-ctx.js';
 
 export interface SyntheticOptions {
   movies: number;

@@ -5,16 +5,16 @@ import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fg from 'fast-glob';
-import { makeContext } from '../../src/context.js';
-import { StateStore } from '../../src/engine/state.js';
-import { ItemError } from '../../src/errors.js';
-import type { EngineEvent } from '../../src/events.js';
-import { FileStateCache } from '../../src/file-state.js';
-import { hashJson, type Hash } from '../../src/hash.js';
-import { Params, type Conf } from '../../src/params.js';
-import { finishTree, sourceInput } from '../../src/engine/artifacts.js';
-import { checkedSink } from '../../src/engine/map.js';
-import { itemErrorPolicy } from '../../src/engine/reduce.js';
+import { makeContext } from '../src/context.js';
+import { StateStore } from '../src/engine/state.js';
+import { ItemError } from '../src/errors.js';
+import type { EngineEvent } from '../src/events.js';
+import { FileStateCache } from '../src/file-state.js';
+import { hashJson, type Hash } from '../src/hash.js';
+import { Params, type Conf } from '../src/params.js';
+import { finishTree, sourceInput } from '../src/engine/artifacts.js';
+import { checkedSink } from '../src/engine/map.js';
+import { itemErrorPolicy } from '../src/engine/reduce.js';
 import type {
   Artifact,
   CollectionArtifact,
@@ -28,8 +28,8 @@ import type {
   SourceItem,
   Tree,
   TreeArtifact,
-} from '../../src/stage-api.js';
-import { LocalStore } from '../../src/store.js';
+} from '../src/stage-api.js';
+import { LocalStore } from '../src/store.js';
 
 export interface TestWorkspace {
   /** The workspace folder (a kind's ctx.workspace). */
@@ -206,4 +206,4 @@ export function treeArtifact(tree: Tree, meta?: TreeArtifact['meta']): TreeArtif
 }
 
 /** A map stage's artifact over these items, in id order (as the engine hands it on), with the engine's root. */
-export { collectionArtifact } from '../../src/engine/artifacts.js';
+export { collectionArtifact } from '../src/engine/artifacts.js';

@@ -1,11 +1,11 @@
 // Recorded runs made synthetically, through the real store and run index: a record with a
 // train and a metrics stage whose metrics.json the table reads. For table tests and the
 // runs-table bench (1,000 runs without training anything).
-import { hashJson } from '../../src/hash.js';
-import { StateStore } from '../../src/engine/state.js';
-import { RunIndex, saveRecord, type RunRecord } from '../../src/runs.js';
-import { LocalStore } from '../../src/store.js';
-import type { StageFingerprint } from '../../src/fingerprint.js';
+import { hashJson } from '../src/hash.js';
+import { StateStore } from '../src/engine/state.js';
+import { RunIndex, saveRecord, type RunRecord } from '../src/runs.js';
+import { LocalStore } from '../src/store.js';
+import type { StageFingerprint } from '../src/fingerprint.js';
 
 export const GENRES = ['Drama', 'Comedy', 'Thriller', 'Action', 'Romance'];
 

@@ -2,10 +2,11 @@
 // when that command runs, so `--help` and `status` do not load the stage kinds' heavy
 // libraries. The domain's own commands are added by the hooks the composition root registers
 // (src/registry.ts, registerCommands), each listed in --help where its hook says.
-import { Command, CommanderError, Option } from 'commander';
-import { wholeNumber } from './cli-args.js';
+import { Command, CommanderError } from 'commander';
+import { choiceOption, wholeNumber } from './cli-args.js';
 import { ConfigError } from './diagnostics.js';
 import { storageProblem, UserError } from './errors.js';
+import { RunNotFound } from './run-lookup.js';
 import { commandHooks, scoresInfo } from './registry.js';
 import { packageVersion } from './version.js';
 
@@ -46,7 +47,7 @@ export function buildProgram(): Command {
       .option('--no-wait', 'fail at once if another run holds the workspace')
       .option('--pull', 'fetch results found in the remote cache instead of computing them')
       .option('--remote <url>', 'remote cache: s3://bucket/prefix or a shared folder (default: PIPELINE_REMOTE, then remote: in pipeline.yaml)')
-      .addOption(new Option('--executor <name>', 'where map-stage items run (default: PIPELINE_EXECUTOR, then executor: in pipeline.yaml, then local)').choices(['local', 'bullmq']))
+      .addOption(choiceOption('--executor <name>', 'where map-stage items run (default: PIPELINE_EXECUTOR, then executor: in pipeline.yaml, then local)', ['local', 'bullmq']))
       .option('--redis <url>', 'Redis URL for --executor bullmq (default: PIPELINE_REDIS, then redis: in pipeline.yaml)')
       .option('--reduce-on-workers', 'with --executor bullmq: run train and metrics as jobs too, on a worker started with --stages train,metrics')
       .option('-S, --set <key=values>', 'sweep: run every combination, e.g. -S train.lr=0.001,0.0003 -S fixlen.length=64,128 (repeatable)', collect, []),
@@ -276,7 +277,7 @@ export function reportError(e: unknown): number {
     process.stderr.write(`error: ${e.message}${e.hint ? `\n  fix: ${e.hint}` : ''}\n`);
     return 1;
   }
-  if (e instanceof Error && e.name === 'RunNotFound') {
+  if (e instanceof RunNotFound) {
     process.stderr.write(`error: ${e.message}\n`);
     return 2;
   }

@@ -205,6 +205,11 @@ interface KindBase {
   readonly outputContract?: string;
   /** Bump when a change to the kind changes its outputs: part of every fingerprint. */
   readonly version: number;
+  /**
+   * import.meta.url of the kind's module; the engine hashes it and what it imports into the
+   * fingerprint (src/code-identity.ts), so a change to the kind's code makes the stage stale.
+   */
+  readonly code?: string;
   /** One line for `pipeline dag` and docs. */
   readonly summary: string;
   /**

@@ -173,6 +173,7 @@ const embed: MapKind = {
   name: 'embed',
   type: 'map',
   version: 1,
+  code: import.meta.url,
   ports: KIND_PORTS.embed,
   outputContract: KIND_OUTPUTS.embed,
   summary: 'image embeddings [N,512] per movie: CLIP ViT-B/32 in ONNX (embed.encoder: onnx) or the builtin descriptor',

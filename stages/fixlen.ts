@@ -55,6 +55,7 @@ const fixlen: MapKind = {
   name: 'fixlen',
   type: 'map',
   version: 1,
+  code: import.meta.url,
   ports: KIND_PORTS.fixlen,
   outputContract: KIND_OUTPUTS.fixlen,
   summary: 'fixed-length [L,512] per movie from its [N,512] embeddings (window | uniform | interpolate | pool)',

@@ -44,6 +44,7 @@ const frames: MapKind = {
   name: 'frames',
   type: 'map',
   version: 1,
+  code: import.meta.url,
   outputContract: KIND_OUTPUTS.frames,
   summary: 'each movie\'s keyframes in shot order (demo generator, MovieNet in place, or ffmpeg on videos)',
   // None of these changes an item's output: the data's location (content hashes pin the data,

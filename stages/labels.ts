@@ -70,6 +70,7 @@ const labels: ReduceKind = {
   name: 'labels',
   type: 'reduce',
   version: 1,
+  code: import.meta.url,
   ports: KIND_PORTS.labels,
   outputContract: KIND_OUTPUTS.labels,
   summary: 'one-hot genres per movie and train/val/test splits (official split file or iterative stratification)',

@@ -136,6 +136,7 @@ const metrics: ReduceKind = {
   name: 'metrics',
   type: 'reduce',
   version: 1,
+  code: import.meta.url,
   ports: KIND_PORTS.metrics,
   outputContract: KIND_OUTPUTS.metrics,
   summary: 'per-genre precision/recall@threshold, AP, mAP, F1 on a split; metrics.md and plots against published figures',

@@ -13,7 +13,6 @@
 //   baseline/...                          the same for the mean_mlp baseline
 // docs/TRAINING.md describes the models, losses, selection, checkpoints and interruption.
 import { ItemError, UserError } from '../src/errors.js';
-import { hashJson } from '../src/hash.js';
 import { FeaturesError, readFeaturesSync } from './data/features.js';
 import { readPorts } from './inputs.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
@@ -255,6 +254,7 @@ const train: ReduceKind = {
   name: 'train',
   type: 'reduce',
   version: TRAIN_VERSION,
+  code: import.meta.url,
   ports: KIND_PORTS.train,
   outputContract: KIND_OUTPUTS.train,
   summary: 'fits the genre model (train.model) on fixlen features, selects on validation weighted F1',
@@ -271,7 +271,7 @@ const train: ReduceKind = {
     const { activateBackend } = await import('./nn/backend.js');
     const backend = await activateBackend(resolveBackend(p.backend));
     const { finishCheckpoints, fitModel } = await import('./models/fit.js');
-    const { join } = await import('node:path');
+    const { basename, join } = await import('node:path');
     const { features: fixlen, labels } = readPorts(ctx, KIND_PORTS.train);
     const data = await loadTrainData(ctx, fixlen, labels);
     ctx.log(
@@ -281,9 +281,11 @@ const train: ReduceKind = {
     const { stringify: yamlStringify } = await import('yaml');
     const configYaml =
       `# Resolved parameters of the train stage (backend resolved to ${backend.name}).\n` + yamlStringify(nest(ctx.params));
+    // The engine keys the scratch folder by the stage's fingerprint (its params, inputs, env,
+    // version and code): a checkpoint there belongs to this very training, and carries the
+    // folder's name as its key, so one copied from elsewhere is not resumed.
     const scratch = await ctx.scratchDir();
-    const env = { ...backendEnv(backend), ...(p.rnn === 'onnx' ? { onnxruntime: onnxRuntimeVersion() } : {}) };
-    const key = hashJson({ version: TRAIN_VERSION, params: ctx.params, fixlen: fixlen.root, labels: labels.root, env });
+    const key = basename(scratch);
     const common: Omit<FitOptions, 'model' | 'label' | 'scratch' | 'checkpointKey'> = {
       params: modelParams(p),
       loss: p.loss,

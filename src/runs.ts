@@ -3,6 +3,7 @@
 // long it took, so its hash — the run id — names a result: rerunning the same pipeline on the
 // same data gives the same id. Timings and ran/cached counts live in the run index beside it.
 import type { Headline } from './stage-api.js';
+import { runNotFound, type RunLookup } from './run-lookup.js';
 import type { Db } from './db.js';
 import type { StageFingerprint } from './fingerprint.js';
 import { canonicalJson, type Hash } from './hash.js';
@@ -97,26 +98,30 @@ export class RunIndex {
     return (this.#db.prepare('SELECT * FROM runs ORDER BY seq DESC LIMIT ?').all(limit) as RawRow[]).map(parseRow).reverse();
   }
 
-  /** Resolves a unique id prefix (like git); throws a message listing the candidates otherwise. */
-  resolve(prefix: string): RunRow {
+  /** Finds a run by a unique id prefix (like git) or "latest"; otherwise says why not (src/run-lookup.ts). */
+  find(prefix: string): RunLookup<RunRow> {
     const p = prefix.trim().toLowerCase();
     if (p === 'latest' || p === 'last' || p === 'HEAD'.toLowerCase()) {
       const l = this.latest();
-      if (!l) throw new RunNotFound('no runs yet: run `pipeline run` first');
-      return l;
+      return l ? { ok: true, value: l } : { ok: false, error: { kind: 'no-runs' } };
     }
-    if (!/^[0-9a-f]{1,16}$/.test(p)) throw new RunNotFound(`'${prefix}' is not a run id (16 hex digits, or a unique prefix; see \`pipeline runs\`)`);
+    if (!/^[0-9a-f]{1,16}$/.test(p)) return { ok: false, error: { kind: 'not-a-run-id', input: prefix } };
     const rows = (this.#db.prepare("SELECT * FROM runs WHERE id LIKE ? || '%' ORDER BY seq DESC").all(p) as RawRow[]).map(parseRow);
     const ids = [...new Set(rows.map((r) => r.id))];
-    if (ids.length === 0) throw new RunNotFound(`no run matches '${prefix}' (see \`pipeline runs\`)`);
-    if (ids.length > 1) throw new RunNotFound(`'${prefix}' is ambiguous: ${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', ...' : ''}`);
-    return rows[0]!;
+    if (ids.length === 0) return { ok: false, error: { kind: 'no-match', input: prefix } };
+    if (ids.length > 1) return { ok: false, error: { kind: 'ambiguous', input: prefix, candidates: ids.slice(0, 8), more: ids.length > 8 } };
+    return { ok: true, value: rows[0]! };
+  }
+
+  /** find(), for callers that cannot go on without the run: throws RunNotFound (a usage error, exit 2). */
+  resolve(prefix: string): RunRow {
+    const r = this.find(prefix);
+    if (!r.ok) throw runNotFound(r.error);
+    return r.value;
   }
 }
 
-export class RunNotFound extends Error {
-  override name = 'RunNotFound';
-}
+export { RunNotFound } from './run-lookup.js';
 
 interface RawRow {
   seq: number;

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'no
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { kindInfo, kindNames } from './registry.js';
 import { ConfigError, didYouMean, type Diagnostic, type Location } from './diagnostics.js';
+import type { Result } from './errors.js';
 import { findCycle } from './graph.js';
 import { bindPorts, readInputs } from './ports.js';
 import { keyLocation, loadParams, readYaml, valueLocation, Params } from './params.js';
@@ -246,19 +247,25 @@ function overlaps(a: string, b: string): boolean {
 
 /** Loads pipeline.yaml and the params; throws ConfigError listing every problem. */
 export function loadProject(opts: LoadOptions = {}): Project {
+  const r = readProject(opts);
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+/** loadProject as a value: the project, or the ConfigError listing every problem (never thrown). */
+export function readProject(opts: LoadOptions = {}): Result<Project, ConfigError> {
+  const fail = (diagnostics: Diagnostic[], sources?: ReadonlyMap<string, string>): Result<Project, ConfigError> => ({ ok: false, error: new ConfigError(diagnostics, sources) });
   const root = opts.root ? resolve(opts.root) : findWorkspace();
   if (root === undefined) {
-    throw new ConfigError([
-      { message: `no ${SPEC_FILE} in this folder or any folder above it (run pipeline in a workspace, or pass -C DIR)` },
-    ]);
+    return fail([{ message: `no ${SPEC_FILE} in this folder or any folder above it (run pipeline in a workspace, or pass -C DIR)` }]);
   }
   const specFile = join(root, SPEC_FILE);
   const diagnostics: Diagnostic[] = [];
   const sources = new Map<string, string>();
   const y = readYaml(specFile, diagnostics);
-  if (!y) throw new ConfigError(diagnostics, sources);
+  if (!y) return fail(diagnostics, sources);
   sources.set(specFile, y.text);
-  if (diagnostics.length > 0) throw new ConfigError(diagnostics, sources);
+  if (diagnostics.length > 0) return fail(diagnostics, sources);
 
   const raw = (y.doc.toJS() ?? {}) as unknown;
   // Compiling the schema costs more than the rest of a no-op `status`; a pipeline.yaml that
@@ -463,8 +470,8 @@ export function loadProject(opts: LoadOptions = {}): Project {
   let expanded: ReadonlyMap<string, StageSpec> = stages;
   if (matrices.size > 0 && !cycle) ({ stages: expanded, order } = expandMatrices(y, stages, order, matrices, diagnostics));
 
-  if (diagnostics.length > 0) throw new ConfigError(sortDiagnostics(diagnostics), sources);
-  return { root, specFile, confFile, params, stages: expanded, order, settings };
+  if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics), sources);
+  return { ok: true, value: { root, specFile, confFile, params, stages: expanded, order, settings } };
 }
 
 /** Located diagnostics in file order (by line and column), unlocated ones (command line) last. */

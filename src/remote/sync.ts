@@ -9,10 +9,11 @@
 // before writing the local result rows and run index row that point at them.
 import pLimit from 'p-limit';
 import type { Engine } from '../engine.js';
-import { UserError } from '../errors.js';
+import { unreachable } from '../errors.js';
 import { itemKey } from '../fingerprint.js';
 import type { Hash } from '../hash.js';
 import type { CachedStage } from '../plan.js';
+import { runLookupMessage, runNotFound } from '../run-lookup.js';
 import { loadRecord, RunNotFound, type Manifest, type RunRecord, type RunRow } from '../runs.js';
 import type { ItemOutput } from '../stage-api.js';
 import { RemoteCache, TRANSFER_CONCURRENCY, type RemoteResult, type TransferProgress } from './cache.js';
@@ -176,15 +177,25 @@ export async function pull(engine: Engine, cache: RemoteCache, rows: readonly Ru
  * where a remote is configured, the remote's runs (pulled on the way).
  */
 export async function resolveRunAnywhere(engine: Engine, spec: string, cache: RemoteCache | undefined): Promise<RunRow> {
-  try {
-    return engine.runs.resolve(spec);
-  } catch (e) {
-    if (!(e instanceof RunNotFound) || cache === undefined) throw e;
-    const [row] = await resolveRemoteRuns(cache, [spec]).catch((re: unknown) => {
-      if (re instanceof RunNotFound) throw new UserError(`${e.message}, and ${re.message}`);
-      throw re;
-    });
-    await pull(engine, cache, [row!]);
-    return engine.runs.resolve(row!.id);
+  const local = engine.runs.find(spec);
+  if (local.ok) return local.value;
+  switch (local.error.kind) {
+    case 'no-runs':
+    case 'no-match':
+      break; // the remote may hold it
+    case 'not-a-run-id':
+    case 'ambiguous':
+      // No remote makes these a run: a remote's runs would only add candidates.
+      throw runNotFound(local.error);
+    default:
+      unreachable(local.error);
   }
+  if (cache === undefined) throw runNotFound(local.error);
+  const said = runLookupMessage(local.error);
+  const [row] = await resolveRemoteRuns(cache, [spec]).catch((re: unknown) => {
+    if (re instanceof RunNotFound) throw new RunNotFound(`${said}, and ${re.message}`);
+    throw re;
+  });
+  await pull(engine, cache, [row!]);
+  return engine.runs.resolve(row!.id);
 }

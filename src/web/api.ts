@@ -2,6 +2,7 @@
 // comparison of runs, and the stage graph's status. Everything here only reads.
 import type { ItemErrorJson } from '../plan.js';
 import { diffFlat } from '../params.js';
+import { runLookupMessage } from '../run-lookup.js';
 import type { OutputRef, RunRecord, RunRow, StageRecord } from '../runs.js';
 import type { StageSummary } from '../events.js';
 import type { Headline } from '../stage-api.js';
@@ -116,13 +117,10 @@ export class UiData {
   }
 
   async #rowAndRecord(run: string): Promise<{ row: RunRow; record: RunRecord }> {
-    let row: RunRow;
-    try {
-      row = this.ws.resolve(run);
-    } catch (e) {
-      if (e instanceof Error && e.name === 'RunNotFound') throw new ApiError(404, e.message);
-      throw e;
-    }
+    const found = this.ws.find(run);
+    // Every reason a run is not found is the page's 404, with its message.
+    if (!found.ok) throw new ApiError(404, runLookupMessage(found.error));
+    const row: RunRow = found.value;
     const record = await this.ws.record(row.id);
     if (!record) throw new ApiError(404, `run ${row.id} is in the run index but its record is gone (removed by pipeline gc)`);
     return { row, record };
@@ -281,13 +279,10 @@ export class UiData {
   }
 
   async #statusNow(): Promise<unknown> {
-    let project;
-    try {
-      project = this.ws.project();
-    } catch (e) {
-      const msg = e instanceof Error && 'format' in e && typeof (e as { format: unknown }).format === 'function' ? (e as unknown as { format(): string }).format() : String(e);
-      return { error: msg, stages: [], edges: [] };
-    }
+    const loaded = this.ws.project();
+    // A pipeline.yaml or conf with problems is shown on the page, with file:line:col.
+    if (!loaded.ok) return { error: loaded.error.format(), stages: [], edges: [] };
+    const project = loaded.value;
     const report = await this.ws.status(project);
     const live = this.live();
     const running = live && !live.ended ? live : undefined;

@@ -184,11 +184,11 @@ export interface ReduceOutput {
  * writes the port's contract); the engine hands the bound artifact in ctx.ports.
  */
 export interface PortSpec {
-  /** A map stage's collection (one output per movie) or a reduce stage's tree. */
+  /** A map stage's collection (one output per item) or a reduce stage's tree. */
   readonly artifact: 'collection' | 'tree';
   /** The artifact's contract, matched against the upstream kind's `outputContract` (features, labels, frames, model, ...). */
   readonly contract: string;
-  /** One line for docs and errors, e.g. "per-movie features [L,F] float32". */
+  /** One line for docs and errors, e.g. "the [L,F] features it trains on". */
   readonly doc: string;
   /** A pipeline may leave it unbound (the kind then finds no entry in ctx.ports). */
   readonly optional?: boolean;

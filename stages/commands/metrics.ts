@@ -108,14 +108,14 @@ function setParam(tree: Conf, key: string, value: string): void {
 export async function evaluateCommand(opts: ProjectOptions & { model: string; split?: string; json?: boolean }): Promise<number> {
   const base = openProject(opts);
   // The stage to rerun is the one whose kind declares itself an evaluator (src/registry.ts);
-  // the model it scores is its dependency whose kind provides what the evaluator scores.
+  // the model it scores is the stage pipeline.yaml binds to its port of what it scores.
   const evaluators = kindNames().filter((k) => kindInfo(k)?.evaluator);
   const metricsSpec = [...base.stages.values()].find((s) => s.uses !== undefined && kindInfo(s.uses)?.evaluator !== undefined);
   if (!metricsSpec) throw new UserError(`pipeline.yaml has no stage that uses ${evaluators.join(' or ')}`, `add the ${evaluators[0] ?? 'evaluating'} stage (see the default pipeline.yaml)`);
   const evaluator = kindInfo(metricsSpec.uses!)!.evaluator!;
   const providers = kindNames().filter((k) => kindInfo(k)?.provides?.includes(evaluator.scores));
-  const provides = (uses: string | undefined): boolean => uses !== undefined && kindInfo(uses)?.provides?.includes(evaluator.scores) === true;
-  const trainDep = metricsSpec.stageDeps.find((d) => provides(base.stages.get(d)?.uses));
+  const port = Object.entries(kindInfo(metricsSpec.uses!)!.ports ?? {}).find(([, p]) => p.contract === evaluator.scores)?.[0];
+  const trainDep = port === undefined ? undefined : metricsSpec.ports[port];
   if (!trainDep) throw new UserError(`stage ${metricsSpec.name} does not depend on a ${providers.join(' or ')} stage`, `declare the ${providers[0] ?? evaluator.scores} stage in its deps`);
 
   // The evaluation is a stage of its own, so its results are cached per model, split and data

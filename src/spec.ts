@@ -13,6 +13,7 @@ import type { Result } from './errors.js';
 import { findCycle } from './graph.js';
 import { bindPorts, readInputs } from './ports.js';
 import { keyLocation, loadParams, readYaml, valueLocation, Params } from './params.js';
+import { checkStageParams } from './param-schema.js';
 import type { JsonValue } from './stage-api.js';
 import { expandMatrices, parseMatrix, type MatrixAxis } from './experiments/matrix.js';
 
@@ -469,6 +470,9 @@ export function readProject(opts: LoadOptions = {}): Result<Project, ConfigError
   // Matrix stages and their downstream stages become one stage per variant.
   let expanded: ReadonlyMap<string, StageSpec> = stages;
   if (matrices.size > 0 && !cycle) ({ stages: expanded, order } = expandMatrices(y, stages, order, matrices, diagnostics));
+
+  // Every kind stage's declared params against its kind's schema (src/param-schema.ts).
+  diagnostics.push(...checkStageParams({ stages: expanded.values(), params, confFile, layers: (opts.confLayers ?? []).map((f) => resolve(f)), overrides: opts.overrides ?? [], specFile }));
 
   if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics), sources);
   return { ok: true, value: { root, specFile, confFile, params, stages: expanded, order, settings } };

@@ -222,6 +222,12 @@ interface KindBase {
    * readable through ctx.param but left out of the fingerprint.
    */
   readonly perfParams?: readonly string[];
+  /**
+   * The kind's parameter schema (src/param-schema.ts): type, range or choices, default and doc of
+   * every key it reads. Declare perfParams from it (`perfKeys(schema)`); the composition root
+   * registers it so that pipeline.yaml's params are checked at load.
+   */
+  readonly params?: import('./param-schema.js').ParamSchema;
   /** Versions of libraries or tools that change results (e.g. {onnxruntime: "1.30.0"}). */
   env?(ctx: StageContext): Promise<Record<string, string>> | Record<string, string>;
   /**

@@ -11,21 +11,22 @@
 // weight-free hand-made descriptor for the demo (a baseline, not CLIP). docs/EMBED.md.
 import { isAbsolute, resolve } from 'node:path';
 import { ItemError, UserError } from '../src/errors.js';
+import { perfKeys, readParam, readSection, type ParamReader } from '../src/param-schema.js';
 import { encodeNpy } from '../src/npy.js';
 import type { ItemOutput, ItemTask, MapKind, StageContext } from '../src/stage-api.js';
 // Only light modules at the top: `pipeline status` imports every kind. sharp, onnxruntime and
 // the pipeline load in run().
 import type { FrameRef, MovieSource } from './clip/batch-pipeline.js';
 import type { FrameEncoder } from './clip/encoder.js';
-import { PROVIDERS, checkModelFile, isProvider, onnxRuntimeVersion } from './clip/onnx-model.js';
+import { checkModelFile, onnxRuntimeVersion } from './clip/onnx-model.js';
 import type { Provider } from './clip/onnx-model.js';
 import { sharpVersions } from './clip/sharp-versions.js';
 import { datasetRoot, framePath, readFrameList } from './data/frame-list.js';
 import type { FrameEntry, FrameList } from './data/frame-list.js';
+import { EMBED, EMBED_PARAMS, type EncoderName } from './embed/params.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 
-export const ENCODERS = ['builtin', 'onnx'] as const;
-export type EncoderName = (typeof ENCODERS)[number];
+export { ENCODERS, type EncoderName } from './embed/params.js';
 
 export interface EmbedParams {
   encoder: EncoderName;
@@ -38,50 +39,10 @@ export interface EmbedParams {
   normalize: boolean;
 }
 
-export const EMBED_DEFAULTS = {
-  encoder: 'builtin',
-  model: 'models/clip-vit-base-patch32-vision.onnx',
-  provider: 'cpu',
-  batch_size: 32,
-  threads: 0,
-  normalize: false,
-} as const;
-
-/** Reads and checks the `embed.*` params; every bad value is reported at once, naming the key and the choices. */
-export function readEmbedParams(ctx: Pick<StageContext, 'paramOr' | 'workspace'>): EmbedParams {
-  const encoder = ctx.paramOr<unknown>('embed.encoder', EMBED_DEFAULTS.encoder);
-  const model = ctx.paramOr<unknown>('embed.model', EMBED_DEFAULTS.model);
-  const provider = ctx.paramOr<unknown>('embed.provider', EMBED_DEFAULTS.provider);
-  const batchSize = ctx.paramOr<unknown>('embed.batch_size', EMBED_DEFAULTS.batch_size);
-  const threads = ctx.paramOr<unknown>('embed.threads', EMBED_DEFAULTS.threads);
-  const normalize = ctx.paramOr<unknown>('embed.normalize', EMBED_DEFAULTS.normalize);
-  const problems: string[] = [];
-  const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
-  if (typeof encoder !== 'string' || !(ENCODERS as readonly string[]).includes(encoder)) {
-    problems.push(`embed.encoder must be one of ${ENCODERS.join(', ')}, got ${show(encoder)}`);
-  }
-  if (typeof model !== 'string' || model.length === 0) problems.push(`embed.model must be a file path, got ${show(model)}`);
-  if (!isProvider(provider)) problems.push(`embed.provider must be one of ${PROVIDERS.join(', ')}, got ${show(provider)}`);
-  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096) {
-    problems.push(`embed.batch_size must be an integer from 1 to 4096, got ${show(batchSize)}`);
-  }
-  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0) {
-    problems.push(`embed.threads must be an integer >= 0 (0: one per core), got ${show(threads)}`);
-  }
-  if (typeof normalize !== 'boolean') problems.push(`embed.normalize must be true or false, got ${show(normalize)}`);
-  if (problems.length > 0) {
-    throw new UserError(problems.join('; '), 'set it in conf/default.yaml or with -p, e.g. -p embed.encoder=onnx (conf/README.md lists the keys)');
-  }
-  const m = model as string;
-  return {
-    encoder: encoder as EncoderName,
-    model: m,
-    modelPath: isAbsolute(m) ? m : resolve(ctx.workspace, m),
-    provider: provider as Provider,
-    batchSize: batchSize as number,
-    threads: threads as number,
-    normalize: normalize as boolean,
-  };
+/** Reads and checks the `embed.*` params (declared in embed/params.ts); every bad value is reported at once, naming the key and the choices. */
+export function readEmbedParams(ctx: ParamReader & Pick<StageContext, 'workspace'>): EmbedParams {
+  const p = readSection(ctx, EMBED, 'set it in conf/default.yaml or with -p, e.g. -p embed.encoder=onnx (conf/README.md lists the keys)');
+  return { ...p, modelPath: isAbsolute(p.model) ? p.model : resolve(ctx.workspace, p.model) };
 }
 
 /** Opens the configured encoder (for onnx: a worker thread holding the session). */
@@ -177,15 +138,13 @@ const embed: MapKind = {
   ports: KIND_PORTS.embed,
   outputContract: KIND_OUTPUTS.embed,
   summary: 'image embeddings [N,512] per movie: CLIP ViT-B/32 in ONNX (embed.encoder: onnx) or the builtin descriptor',
-  // batch_size and threads change speed only: on CPU onnxruntime's outputs are bit-identical
-  // for any batch size and thread count (test/embed-onnx.test.ts checks it). embed.model is
-  // left out because its content is in the fingerprint (inputs().model): moving or renaming the
-  // file re-embeds nothing. dataset.root locates in-place frames, whose hashes are upstream.
-  perfParams: ['embed.batch_size', 'embed.threads', 'embed.model', 'dataset.root'],
+  params: EMBED_PARAMS,
+  // embed.batch_size and embed.threads (speed only), embed.model and dataset.root: embed/params.ts says why.
+  perfParams: perfKeys(EMBED_PARAMS),
 
   async env(ctx) {
     const versions: Record<string, string> = { ...(await sharpVersions()) };
-    if (ctx.paramOr<unknown>('embed.encoder', EMBED_DEFAULTS.encoder) === 'onnx') versions.onnxruntime = onnxRuntimeVersion();
+    if (readParam(ctx, 'embed.encoder', EMBED.params.encoder) === 'onnx') versions.onnxruntime = onnxRuntimeVersion();
     return versions;
   },
 

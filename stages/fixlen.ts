@@ -2,12 +2,13 @@
 // the input shape the sequence models need. A map kind over `embed`'s items: one movie's output
 // depends only on that movie's embeddings and the `fixlen.*` params, so changing the method
 // reruns fixlen (and what follows) but never embed.
-import { UserError } from '../src/errors.js';
+import { perfKeys, readSection, type ParamReader } from '../src/param-schema.js';
 import { encodeNpy } from '../src/npy.js';
 import { runEach } from '../src/stage-api.js';
 import type { ItemOutput, ItemTask, MapKind, StageContext } from '../src/stage-api.js';
 import { featuresKey, readFeatures } from './data/features.js';
-import { FIXLEN_METHODS, fixLength, isFixlenMethod, windowRng } from './fixlen/methods.js';
+import { fixLength, windowRng } from './fixlen/methods.js';
+import { FIXLEN, FIXLEN_PARAMS } from './fixlen/params.js';
 import type { FixlenMethod } from './fixlen/methods.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 
@@ -17,27 +18,9 @@ export interface FixlenParams {
   seed: number;
 }
 
-export const FIXLEN_DEFAULTS: FixlenParams = { length: 256, method: 'window', seed: 0 };
-
-/** Reads and checks the `fixlen.*` params; a bad value is a UserError naming the key and the choices. */
-export function readFixlenParams(ctx: Pick<StageContext, 'paramOr'>): FixlenParams {
-  const length = ctx.paramOr<unknown>('fixlen.length', FIXLEN_DEFAULTS.length);
-  const method = ctx.paramOr<unknown>('fixlen.method', FIXLEN_DEFAULTS.method);
-  const seed = ctx.paramOr<unknown>('fixlen.seed', FIXLEN_DEFAULTS.seed);
-  const problems: string[] = [];
-  if (typeof length !== 'number' || !Number.isInteger(length) || length < 1) {
-    problems.push(`fixlen.length must be a positive integer, got ${JSON.stringify(length)}`);
-  }
-  if (!isFixlenMethod(method)) {
-    problems.push(`fixlen.method must be one of ${FIXLEN_METHODS.join(', ')}, got ${JSON.stringify(method)}`);
-  }
-  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
-    problems.push(`fixlen.seed must be an integer, got ${JSON.stringify(seed)}`);
-  }
-  if (problems.length > 0) {
-    throw new UserError(problems.join('; '), 'set it in conf/default.yaml or with -p, e.g. -p fixlen.method=uniform');
-  }
-  return { length: length as number, method: method as FixlenMethod, seed: seed as number };
+/** Reads and checks the `fixlen.*` params (declared in fixlen/params.ts); a bad value is a UserError naming the key and the choices. */
+export function readFixlenParams(ctx: ParamReader): FixlenParams {
+  return readSection(ctx, FIXLEN, 'set it in conf/default.yaml or with -p, e.g. -p fixlen.method=uniform');
 }
 
 export async function fixlenItem(ctx: StageContext, task: ItemTask, p: FixlenParams): Promise<ItemOutput> {
@@ -59,6 +42,8 @@ const fixlen: MapKind = {
   ports: KIND_PORTS.fixlen,
   outputContract: KIND_OUTPUTS.fixlen,
   summary: 'fixed-length [L,512] per movie from its [N,512] embeddings (window | uniform | interpolate | pool)',
+  params: FIXLEN_PARAMS,
+  perfParams: perfKeys(FIXLEN_PARAMS),
   async run(ctx, tasks, sink) {
     const p = readFixlenParams(ctx);
     await runEach(ctx, tasks, sink, (task) => fixlenItem(ctx, task, p));

@@ -5,25 +5,25 @@
 // trailers with ffmpeg into the store. Every item's output is `{"<id>.json": FrameList}` (see
 // data/frame-list.ts, the contract with embed), plus the frames where this stage wrote them.
 import { ItemError, UserError } from '../src/errors.js';
+import { perfKeys, readSection } from '../src/param-schema.js';
 import { runEach, type ItemOutput, type ItemTask, type MapContext, type MapKind, type StageContext } from '../src/stage-api.js';
 import { DEMO_GENERATOR_VERSION } from './data/demo-genres.js';
 import { listDemoItems, runDemoItem, type DemoSource } from './data/demo.js';
-import { parseSampling, type Sampling } from './data/frame-names.js';
+import type { Sampling } from './data/frame-names.js';
 import { listMovienetItems, runMovienetItem, type MovienetSource } from './data/movienet.js';
-import { datasetSource, keyframesDirOf, rootOf } from './data/params.js';
-import { findFfmpeg, listVideoItems, parseExtraction, runVideoItem, type VideoSource } from './data/videos.js';
+import { datasetSource, demoParamsOf, keyframesDirOf, rootOf } from './data/params.js';
+import { findFfmpeg, listVideoItems, runVideoItem, type Extraction, type VideoSource } from './data/videos.js';
+import { FRAMES, FRAMES_PARAMS } from './frames/params.js';
 import { KIND_OUTPUTS } from './ports.js';
 
 type Source = DemoSource | MovienetSource | VideoSource;
 
 const READ_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EIO', 'EISDIR', 'ENOTDIR', 'ELOOP']);
 
-function sampling(ctx: StageContext): Sampling {
-  return parseSampling({
-    images_per_shot: ctx.paramOr('frames.images_per_shot', undefined),
-    stride: ctx.paramOr('frames.stride', undefined),
-    max_frames: ctx.paramOr('frames.max_frames', undefined),
-  });
+/** The `frames.*` params (frames/params.ts), checked. */
+function framesParams(ctx: StageContext): { sampling: Sampling; extraction: Extraction } {
+  const f = readSection(ctx, FRAMES);
+  return { sampling: { imagesPerShot: f.imagesPerShot, stride: f.stride, maxFrames: f.maxFrames }, extraction: { sceneThreshold: f.sceneThreshold, fps: f.fps } };
 }
 
 async function runItem(ctx: MapContext, task: ItemTask, s: Sampling): Promise<ItemOutput> {
@@ -47,10 +47,9 @@ const frames: MapKind = {
   code: import.meta.url,
   outputContract: KIND_OUTPUTS.frames,
   summary: 'each movie\'s keyframes in shot order (demo generator, MovieNet in place, or ffmpeg on videos)',
-  // None of these changes an item's output: the data's location (content hashes pin the data,
-  // so moving it invalidates nothing), how many demo movies there are (each movie's frames
-  // depend only on its seed and index: adding movies adds items), and files only labels reads.
-  perfParams: ['dataset.root', 'dataset.movies', 'dataset.split_file', 'dataset.labels_file'],
+  params: FRAMES_PARAMS,
+  // dataset.root, dataset.movies, dataset.split_file, dataset.labels_file: frames/params.ts says why.
+  perfParams: perfKeys(FRAMES_PARAMS),
 
   env(ctx) {
     switch (datasetSource(ctx)) {
@@ -68,21 +67,19 @@ const frames: MapKind = {
 
   async listItems(ctx) {
     const source = datasetSource(ctx);
-    const s = sampling(ctx);
+    const { sampling: s, extraction } = framesParams(ctx);
     switch (source) {
       case 'demo':
-        return listDemoItems({ movies: ctx.paramOr('dataset.movies', 200), seed: ctx.paramOr('dataset.seed', 0) });
+        return listDemoItems(demoParamsOf(ctx));
       case 'movienet':
         return listMovienetItems(ctx, { root: rootOf(ctx), keyframesDir: keyframesDirOf(ctx), sampling: s });
-      case 'videos': {
-        const extraction = parseExtraction({ scene_threshold: ctx.paramOr('frames.scene_threshold', undefined), fps: ctx.paramOr('frames.fps', undefined) });
+      case 'videos':
         return listVideoItems(ctx, { root: rootOf(ctx), extraction });
-      }
     }
   },
 
   async run(ctx, tasks, sink) {
-    const s = sampling(ctx);
+    const s = framesParams(ctx).sampling;
     if (tasks.some((t) => (t.source as Source | undefined)?.source === 'videos')) {
       // Fail the stage once, before any item, when ffmpeg is missing: it is not a data problem.
       await findFfmpeg();

@@ -3,9 +3,16 @@
 // each kind (map or reduce, reads a source or maps its first dependency) is repeated here so
 // that pipeline.yaml can be validated without importing any kind; loadKind checks that the
 // module agrees. Adding a kind = one file + one line here.
+import { registerParamSchemas } from '../src/param-schema.js';
 import { loadKind, registerKind, type KindInfo } from '../src/registry.js';
 import type { StageKind } from '../src/stage-api.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
+import { EMBED_PARAMS } from './embed/params.js';
+import { FIXLEN_PARAMS } from './fixlen/params.js';
+import { FRAMES_PARAMS } from './frames/params.js';
+import { LABELS_PARAMS } from './labels/params.js';
+import { METRICS_PARAMS } from './metrics/params.js';
+import { TRAIN_PARAMS } from './train/params.js';
 
 const load = (module: () => Promise<{ default: StageKind }>) => () => module().then((m) => m.default);
 
@@ -21,8 +28,19 @@ export const BUILTIN_KINDS = {
 
 export type BuiltinKindName = keyof typeof BUILTIN_KINDS;
 
+/** Kind name -> its parameter schema (the same object as the kind's `params`), checked at load without importing the kind. */
+export const BUILTIN_PARAMS = {
+  frames: FRAMES_PARAMS,
+  labels: LABELS_PARAMS,
+  embed: EMBED_PARAMS,
+  fixlen: FIXLEN_PARAMS,
+  train: TRAIN_PARAMS,
+  metrics: METRICS_PARAMS,
+} as const satisfies Record<BuiltinKindName, unknown>;
+
 export function registerBuiltinKinds(): void {
   for (const [name, info] of Object.entries(BUILTIN_KINDS)) registerKind(name, info);
+  registerParamSchemas(BUILTIN_PARAMS);
 }
 
 // The engine's import until it reads kinds from src/registry.ts itself.

@@ -11,25 +11,21 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { hashParts } from '../src/hash.js';
 import { UserError } from '../src/errors.js';
+import { perfKeys, readSection } from '../src/param-schema.js';
 import type { Hash, JsonObject, ReduceContext, ReduceKind, StageContext, Tree } from '../src/stage-api.js';
-import { DEMO_GENERATOR_VERSION, demoGenres, demoId, demoIndex, parseDemoParams } from './data/demo-genres.js';
-import { DEFAULT_GENRES, genreColumns, genreKey, parseVocabulary } from './data/genres.js';
+import { DEMO_GENERATOR_VERSION, demoGenres, demoId, demoIndex } from './data/demo-genres.js';
+import { genreColumns, genreKey, parseVocabulary } from './data/genres.js';
 import { parseLabelFile } from './data/label-file.js';
 import { LABEL_FILES, SPLITS, type CountsFile, type LabelsFile, type LabelsReport, type SplitFile } from './data/labels-files.js';
 import { readMovienetGenres } from './data/meta.js';
-import { datasetSource, labelsFileOf, metaDirOf, splitFileOf } from './data/params.js';
-import { iterativeStratification, parseRatios, splitFromFile, splitFromFolds } from './data/split.js';
+import { datasetSource, demoParamsOf, labelsFileOf, metaDirOf, splitFileOf } from './data/params.js';
+import { LABELS, LABELS_PARAMS } from './labels/params.js';
+import { iterativeStratification, splitFromFile, splitFromFolds } from './data/split.js';
 import { readPorts } from './inputs.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
 
 /** A genre needs this many positives to be placed in every split. */
 const COVER_MIN = 3;
-
-function seedParam(ctx: StageContext): number {
-  const seed = ctx.paramOr<unknown>('labels.seed', 0);
-  if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new UserError(`labels.seed must be an integer, got ${JSON.stringify(seed)}`);
-  return seed;
-}
 
 async function metaNames(metaDir: string): Promise<string[]> {
   try {
@@ -74,9 +70,9 @@ const labels: ReduceKind = {
   ports: KIND_PORTS.labels,
   outputContract: KIND_OUTPUTS.labels,
   summary: 'one-hot genres per movie and train/val/test splits (official split file or iterative stratification)',
-  // Where the data lives changes nothing: the meta and labels files reach the fingerprint by
-  // content hash (inputs()).
-  perfParams: ['dataset.root', 'dataset.keyframes_dir'],
+  params: LABELS_PARAMS,
+  // dataset.root and dataset.keyframes_dir: labels/params.ts says why.
+  perfParams: perfKeys(LABELS_PARAMS),
 
   env(ctx): Record<string, string> {
     return datasetSource(ctx) === 'demo' ? { demo_generator: String(DEMO_GENERATOR_VERSION) } : {};
@@ -106,9 +102,10 @@ const labels: ReduceKind = {
     const { frames } = readPorts(ctx, KIND_PORTS.labels);
     const ids = [...frames.items.keys()].sort();
     const haveFrames = new Set(ids);
-    const vocab = parseVocabulary(ctx.paramOr<unknown>('labels.genres', DEFAULT_GENRES));
-    const ratios = parseRatios(ctx.paramOr<unknown>('labels.split', [0.7, 0.1, 0.2]));
-    const splitSeed = seedParam(ctx);
+    const l = readSection(ctx, LABELS);
+    const vocab = parseVocabulary(l.genres);
+    const ratios = l.split as [number, number, number];
+    const splitSeed = l.seed;
     const source = datasetSource(ctx);
 
     const report: LabelsReport = {
@@ -125,7 +122,7 @@ const labels: ReduceKind = {
     const genresOf = new Map<string, string[]>();
     switch (source) {
       case 'demo': {
-        const { movies, seed } = parseDemoParams({ movies: ctx.paramOr('dataset.movies', 200), seed: ctx.paramOr('dataset.seed', 0) });
+        const { movies, seed } = demoParamsOf(ctx);
         report.genreSource = `demo generator v${DEMO_GENERATOR_VERSION}, seed ${seed}`;
         for (const id of ids) {
           const index = demoIndex(id);

@@ -6,10 +6,12 @@
 // with a train input built from another run's train tree or from a model folder, so the kind
 // only needs model/... (and optionally history.json, baseline/...) in that tree.
 import { UserError } from '../src/errors.js';
+import { perfKeys, readSection, type ParamReader } from '../src/param-schema.js';
 import type { CollectionArtifact, ReduceContext, ReduceKind, StageContext, TreeArtifact } from '../src/stage-api.js';
 import { readFeatures } from './data/features.js';
 import { readPorts } from './inputs.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
+import { METRICS, METRICS_PARAMS } from './metrics/params.js';
 import { SPLITS, readLabelsFiles } from './data/labels-files.js';
 import type { LabelsData, SplitName } from './data/labels-files.js';
 import type { History } from './report/metrics-json.js';
@@ -28,22 +30,9 @@ export interface MetricsParams {
   batchSize: number;
 }
 
-export function readMetricsParams(ctx: Pick<StageContext, 'paramOr'>): MetricsParams {
-  const split = ctx.paramOr<unknown>('metrics.split', 'test');
-  const threshold = ctx.paramOr<unknown>('metrics.threshold', 0.5);
-  const batchSize = ctx.paramOr<unknown>('metrics.batch_size', 32);
-  const problems: string[] = [];
-  if (typeof split !== 'string' || !(SPLITS as readonly string[]).includes(split)) {
-    problems.push(`metrics.split must be one of ${SPLITS.join(', ')}, got ${JSON.stringify(split)}`);
-  }
-  if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) {
-    problems.push(`metrics.threshold must be a number between 0 and 1 (exclusive), got ${JSON.stringify(threshold)}`);
-  }
-  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
-    problems.push(`metrics.batch_size must be a positive integer, got ${JSON.stringify(batchSize)}`);
-  }
-  if (problems.length > 0) throw new UserError(problems.join('; '), 'fix it in conf/default.yaml or with -p, e.g. -p metrics.split=val');
-  return { split: split as SplitName, threshold: threshold as number, batchSize: batchSize as number };
+/** Reads and checks the `metrics.*` params (declared in metrics/params.ts). */
+export function readMetricsParams(ctx: ParamReader): MetricsParams {
+  return readSection(ctx, METRICS, 'fix it in conf/default.yaml or with -p, e.g. -p metrics.split=val');
 }
 
 /** The split scored: the one asked for, or val when test is asked for and has no movies. */
@@ -140,7 +129,8 @@ const metrics: ReduceKind = {
   ports: KIND_PORTS.metrics,
   outputContract: KIND_OUTPUTS.metrics,
   summary: 'per-genre precision/recall@threshold, AP, mAP, F1 on a split; metrics.md and plots against published figures',
-  perfParams: ['metrics.batch_size'],
+  params: METRICS_PARAMS,
+  perfParams: perfKeys(METRICS_PARAMS),
   // Scores come from tfjs: its version and backend (wasm, native TensorFlow) reach the fingerprint;
   // PNG plots from sharp's libvips with the bundled fonts (report/render.ts): theirs too.
   async env() {

@@ -13,6 +13,7 @@
 //   baseline/...                          the same for the mean_mlp baseline
 // docs/TRAINING.md describes the models, losses, selection, checkpoints and interruption.
 import { ItemError, UserError } from '../src/errors.js';
+import { perfKeys, readParam, readSection, type ParamReader } from '../src/param-schema.js';
 import { FeaturesError, readFeaturesSync } from './data/features.js';
 import { readPorts } from './inputs.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';
@@ -28,9 +29,10 @@ import type {
   TreeArtifact,
 } from '../src/stage-api.js';
 import { LABEL_FILES, readLabelsFiles } from './data/labels-files.js';
-import { LOSS_CHOICES, RNN_CHOICES, type ModelParams, type ModelShape } from './models/api.js';
+import type { ModelParams, ModelShape } from './models/api.js';
 import type { FitData, FitOptions, FitResult, Split, TrainingOptions } from './models/fit.js';
-import { BACKEND_CHOICES, backendEnv, onnxRuntimeVersion, resolveBackend } from './nn/backend.js';
+import { backendEnv, onnxRuntimeVersion, resolveBackend } from './nn/backend.js';
+import { TRAIN, TRAIN_PARAMS } from './train/params.js';
 
 // 2: recurrent kernels initialised by our own orthogonal initialiser (nn/orthogonal.ts), which
 // differs from tfjs' in rounding; train.rnn onnx.
@@ -45,97 +47,9 @@ export interface TrainParams extends ModelParams, TrainingOptions {
   baseline: boolean;
 }
 
-/** Defaults of conf/default.yaml's train section (used when a conf leaves a key out). */
-export const TRAIN_DEFAULTS: TrainParams = {
-  model: 'reference',
-  backend: 'auto',
-  seed: 0,
-  epochs: 24,
-  batchSize: 8,
-  lr: 0.001,
-  lrDecayEvery: 150,
-  lrDecay: 0.6,
-  patience: 160,
-  hidden: 128,
-  layers: 1,
-  bidirectional: true,
-  maxPooling: 4,
-  dropout: 0.2,
-  heads: 4,
-  rnn: 'onnx',
-  onnxThreads: 1,
-  loss: 'bce_pos_count',
-  focalGamma: 2,
-  focalAlpha: 0.5,
-  baseline: true,
-};
-
-/** conf key (under train.) -> TrainParams field. */
-const KEYS: Record<string, keyof TrainParams> = {
-  model: 'model',
-  backend: 'backend',
-  seed: 'seed',
-  epochs: 'epochs',
-  batch_size: 'batchSize',
-  lr: 'lr',
-  lr_decay_every: 'lrDecayEvery',
-  lr_decay: 'lrDecay',
-  patience: 'patience',
-  hidden: 'hidden',
-  layers: 'layers',
-  bidirectional: 'bidirectional',
-  max_pooling: 'maxPooling',
-  dropout: 'dropout',
-  heads: 'heads',
-  rnn: 'rnn',
-  onnx_threads: 'onnxThreads',
-  loss: 'loss',
-  focal_gamma: 'focalGamma',
-  focal_alpha: 'focalAlpha',
-  baseline: 'baseline',
-};
-
-/** Reads and checks every train.* param; all problems are reported at once. */
-export function readTrainParams(ctx: Pick<StageContext, 'paramOr' | 'params'>): TrainParams {
-  const problems: string[] = [];
-  const known = new Set(Object.keys(KEYS).map((k) => `train.${k}`));
-  for (const k of Object.keys(ctx.params)) {
-    if (k.startsWith('train.') && !known.has(k)) problems.push(`unknown key ${k} (known: ${[...known].map((x) => x.slice(6)).join(', ')})`);
-  }
-  const get = <K extends keyof TrainParams>(key: string, field: K): TrainParams[K] => ctx.paramOr<TrainParams[K]>(`train.${key}`, TRAIN_DEFAULTS[field]);
-  const p = Object.fromEntries(Object.entries(KEYS).map(([k, f]) => [f, get(k, f)])) as unknown as TrainParams;
-  const int = (key: string, v: unknown, min: number): void => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) problems.push(`train.${key} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  };
-  const num = (key: string, v: unknown, ok: (x: number) => boolean, what: string): void => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) problems.push(`train.${key} must be ${what}, got ${JSON.stringify(v)}`);
-  };
-  const oneOf = (key: string, v: unknown, choices: readonly string[]): void => {
-    if (typeof v !== 'string' || !choices.includes(v)) problems.push(`train.${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
-  };
-  if (typeof p.model !== 'string' || p.model.length === 0) problems.push(`train.model must be a model name, got ${JSON.stringify(p.model)}`);
-  oneOf('backend', p.backend, BACKEND_CHOICES);
-  int('seed', p.seed, 0);
-  int('epochs', p.epochs, 1);
-  int('batch_size', p.batchSize, 1);
-  num('lr', p.lr, (x) => x > 0, 'a number > 0');
-  int('lr_decay_every', p.lrDecayEvery, 1);
-  num('lr_decay', p.lrDecay, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
-  int('patience', p.patience, 1);
-  int('hidden', p.hidden, 1);
-  int('layers', p.layers, 1);
-  if (typeof p.bidirectional !== 'boolean') problems.push(`train.bidirectional must be true or false, got ${JSON.stringify(p.bidirectional)}`);
-  int('max_pooling', p.maxPooling, 1);
-  num('dropout', p.dropout, (x) => x >= 0 && x < 1, 'a number in [0, 1)');
-  int('heads', p.heads, 1);
-  oneOf('rnn', p.rnn, RNN_CHOICES);
-  int('onnx_threads', p.onnxThreads, 1);
-  oneOf('loss', p.loss, LOSS_CHOICES);
-  num('focal_gamma', p.focalGamma, (x) => x >= 0, 'a number >= 0');
-  num('focal_alpha', p.focalAlpha, (x) => x > 0 && x < 1, 'a number in (0, 1)');
-  if (typeof p.baseline !== 'boolean') problems.push(`train.baseline must be true or false, got ${JSON.stringify(p.baseline)}`);
-  if (problems.length > 0) throw new UserError(problems.join('; '), 'fix the train section of the conf (conf/README.md documents each key)');
-  return p;
+/** Reads and checks every train.* param (declared in train/params.ts); all problems are reported at once. */
+export function readTrainParams(ctx: ParamReader): TrainParams {
+  return readSection(ctx, TRAIN, 'fix the train section of the conf (conf/README.md documents each key)');
 }
 
 function modelParams(p: TrainParams): ModelParams {
@@ -258,11 +172,13 @@ const train: ReduceKind = {
   ports: KIND_PORTS.train,
   outputContract: KIND_OUTPUTS.train,
   summary: 'fits the genre model (train.model) on fixlen features, selects on validation weighted F1',
+  params: TRAIN_PARAMS,
+  perfParams: perfKeys(TRAIN_PARAMS),
 
   env(ctx) {
-    const env = backendEnv(resolveBackend(ctx.paramOr<string>('train.backend', TRAIN_DEFAULTS.backend)));
+    const env = backendEnv(resolveBackend(readParam(ctx, 'train.backend', TRAIN.params.backend)));
     // ONNX Runtime computes the LSTM's training steps: its kernels change the last bits.
-    if (ctx.paramOr<string>('train.rnn', TRAIN_DEFAULTS.rnn) === 'onnx') env['onnxruntime'] = onnxRuntimeVersion();
+    if (readParam(ctx, 'train.rnn', TRAIN.params.rnn) === 'onnx') env['onnxruntime'] = onnxRuntimeVersion();
     return env;
   },
 

@@ -35,7 +35,7 @@ async function extractWith(path: string): Promise<{ origin: string; ffmpeg: stri
     const temps = new h.TempFolders();
     try {
       const t = await findFfmpeg();
-      const ctx = h.testContext(temps.workspace(), { stage: 'frames', params: { dataset: { source: 'videos', root: ${JSON.stringify(videos)} } } });
+      const ctx = h.testContext(temps.workspace(), { stage: 'frames', params: { dataset: { source: 'videos', root: ${JSON.stringify(videos)} } }, declared: ['dataset', 'frames'] });
       const { sink } = await h.runSourceKind(frames, ctx);
       const env = await frames.env(ctx);
       const n = sink.outputs.get('trailer')?.meta?.frames ?? 0;

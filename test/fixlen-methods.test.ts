@@ -95,7 +95,7 @@ test('fixLength refuses an empty movie and a bad length', () => {
 test('params: defaults, and every bad value named at once', () => {
   const ws = testWorkspace();
   after(() => ws.cleanup());
-  assert.deepEqual(readFixlenParams(testContext(ws, { stage: 'fixlen', params: {}, declared: ['fixlen'] })), { length: 256, method: 'window', seed: 0 });
+  assert.deepEqual(readFixlenParams(testContext(ws, { stage: 'fixlen', params: {}, declared: ['fixlen'] })), { length: 40, method: 'window', seed: 0 });
   const bad = testContext(ws, { stage: 'fixlen', params: { fixlen: { length: 0, method: 'crop', seed: 1.5 } } });
   assert.throws(
     () => readFixlenParams(bad),

@@ -4,8 +4,9 @@
 // An item's output tree is `{"<id>.json": <FrameList hash>}`, plus, where the frames stage
 // wrote the frames itself (demo, videos), `{"<id>/shot_0000_img_0.jpg": <jpeg hash>, ...}` so
 // that checkout shows them under outputs/frames/<id>/.
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Hash, ItemOutput, StageContext, StoreAccess } from '../../src/stage-api.js';
+import { rootOf } from './params.js';
 
 export interface FrameEntry {
   /** Keyframe file name, e.g. "shot_0002_img_1.jpg". */
@@ -57,10 +58,7 @@ export function framePath(frame: FrameEntry, store: StoreAccess, datasetRoot?: s
   return resolve(datasetRoot, frame.path);
 }
 
-/** Absolute path of a `dataset.root` value: relative values are relative to the workspace. */
-export function resolveDatasetRoot(workspace: string, root: string): string {
-  return isAbsolute(root) ? root : resolve(workspace, root);
-}
+export { resolveDatasetRoot } from './params.js';
 
 /**
  * The absolute dataset root from a stage's params. The stage must declare `dataset.root`
@@ -68,8 +66,5 @@ export function resolveDatasetRoot(workspace: string, root: string): string {
  * does not change results.
  */
 export function datasetRoot(ctx: StageContext): string {
-  return resolveDatasetRoot(ctx.workspace, ctx.paramOr<string>('dataset.root', DEFAULT_DATASET_ROOT));
+  return rootOf(ctx);
 }
-
-/** `dataset.root` when the conf does not set it. */
-export const DEFAULT_DATASET_ROOT = 'data/movienet';

@@ -3,7 +3,8 @@
 // Order is numeric by shot, then by image index, never by directory or glob order (readdir
 // order is file-system dependent; the reference project's unsorted glob scrambled shots). Each
 // name is parsed once; the sort then compares integers.
-import { UserError } from '../../src/errors.js';
+import { plainReader, readSection } from '../../src/param-schema.js';
+import { FRAMES } from '../frames/params.js';
 
 export interface ParsedFrame {
   name: string;
@@ -57,23 +58,10 @@ export interface Sampling {
   maxFrames: number;
 }
 
-export const DEFAULT_SAMPLING: Sampling = { imagesPerShot: 3, stride: 1, maxFrames: 0 };
-
-function intParam(value: unknown, key: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
-    throw new UserError(`${key} must be ${range}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-/** Reads and validates the sampling params (undefined -> default). */
+/** Checks the sampling params (undefined -> default) against the frames kind's schema (frames/params.ts). */
 export function parseSampling(p: { images_per_shot?: unknown; stride?: unknown; max_frames?: unknown }): Sampling {
-  return {
-    imagesPerShot: intParam(p.images_per_shot ?? DEFAULT_SAMPLING.imagesPerShot, 'frames.images_per_shot', 1, 3),
-    stride: intParam(p.stride ?? DEFAULT_SAMPLING.stride, 'frames.stride', 1, Number.MAX_SAFE_INTEGER),
-    maxFrames: intParam(p.max_frames ?? DEFAULT_SAMPLING.maxFrames, 'frames.max_frames', 0, Number.MAX_SAFE_INTEGER),
-  };
+  const { imagesPerShot, stride, maxFrames } = readSection(plainReader({ frames: p }), FRAMES);
+  return { imagesPerShot, stride, maxFrames };
 }
 
 /** Indices of `k` images spread over a shot of `n` (k = 1: the middle one, lower middle when n is even). */

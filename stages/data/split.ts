@@ -11,22 +11,14 @@
 // rarer genre.
 import seedrandom from 'seedrandom';
 import { UserError } from '../../src/errors.js';
+import { checkValue } from '../../src/param-schema.js';
+import { LABELS } from '../labels/params.js';
 import { SPLITS, type SplitFile, type SplitName } from './labels-files.js';
 
-/** Validates `labels.split`: three non-negative fractions (train, val, test) summing to 1. */
+/** Validates `labels.split` against the labels kind's schema (labels/params.ts): three non-negative fractions (train, val, test) summing to 1. */
 export function parseRatios(value: unknown, key = 'labels.split'): [number, number, number] {
-  const ok =
-    Array.isArray(value) &&
-    value.length === 3 &&
-    value.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0) &&
-    Math.abs((value as number[]).reduce((a, b) => a + b, 0) - 1) < 1e-6 &&
-    (value as number[])[0]! > 0;
-  if (!ok) {
-    throw new UserError(
-      `${key} must be three fractions [train, val, test] that sum to 1 with train > 0, got ${JSON.stringify(value)}`,
-      `e.g. ${key}: [0.7, 0.1, 0.2]`,
-    );
-  }
+  const problem = checkValue(key, LABELS.params.split, value);
+  if (problem) throw new UserError(problem, `e.g. ${key}: [0.7, 0.1, 0.2]`);
   return value as [number, number, number];
 }
 

@@ -19,6 +19,8 @@ import type { Hash, ItemOutput, SourceItem, StageContext, StoreAccess, Tree } fr
 import { frameListKey, type FrameList } from './frame-list.js';
 import { frameName, sampleFrames, type Sampling } from './frame-names.js';
 import type { SourceProblem } from './params.js';
+import { plainReader, readSection } from '../../src/param-schema.js';
+import { FRAMES } from '../frames/params.js';
 
 const run = promisify(execFile);
 
@@ -119,16 +121,10 @@ export interface Extraction {
   fps: number;
 }
 
+/** Checks the extraction params (undefined -> default) against the frames kind's schema (frames/params.ts). */
 export function parseExtraction(p: { scene_threshold?: unknown; fps?: unknown }): Extraction {
-  const t = p.scene_threshold ?? 0.3;
-  const fps = p.fps ?? 0;
-  if (typeof t !== 'number' || !(t > 0 && t < 1)) {
-    throw new UserError(`frames.scene_threshold must be a number between 0 and 1 (exclusive), got ${JSON.stringify(t)}`, 'ffmpeg\'s scene score: 0.3 is a common cut threshold');
-  }
-  if (typeof fps !== 'number' || !(fps >= 0) || !Number.isFinite(fps)) {
-    throw new UserError(`frames.fps must be a number >= 0, got ${JSON.stringify(fps)}`, '0 detects shots; e.g. 1 takes one frame per second');
-  }
-  return { sceneThreshold: t, fps };
+  const { sceneThreshold, fps } = readSection(plainReader({ frames: p }), FRAMES, '0 detects shots (ffmpeg\'s scene score: 0.3 is a common cut threshold); e.g. fps 1 takes one frame per second');
+  return { sceneThreshold, fps };
 }
 
 export async function listVideoItems(ctx: StageContext, opts: { root: string; extraction: Extraction }): Promise<SourceItem[]> {

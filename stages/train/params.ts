@@ -1,0 +1,35 @@
+// The train kind's parameters: the model's architecture, how it is trained, and the rest.
+import { paramSchema, paramSection } from '../../src/param-schema.js';
+import { RNN_CHOICES } from '../models/contract.js';
+import { LOSS_CHOICES } from '../nn/loss-spec.js';
+import { BACKEND_CHOICES } from '../nn/backend.js';
+
+/** The models of models/registry.ts (which imports them all, too heavy for loading a project; test/param-schema.test.ts checks the two lists agree). */
+export const KNOWN_MODELS = ['reference', 'bilstm_maxpool', 'gru', 'mean_mlp', 'transformer'] as const;
+
+export const TRAIN = paramSection('train', {
+  model: { type: 'string', examples: KNOWN_MODELS, says: 'a model name', default: 'bilstm_maxpool', doc: 'The network (one file each in `stages/models/`); the default was chosen on the demo\'s validation split (docs/TRAINING.md, "Choosing the demo\'s model"), and the reference network is `-p train.model=reference`. `reference`: the reference project\'s LayerNorm([L,512]) -> (bi)LSTM -> MaxPool1d over features -> last step -> Dense. `bilstm_maxpool`: BiLSTM, max over time, dropout, Dense. `gru`: (bi)GRU, max over time. `mean_mlp`: mean over time + MLP, the baseline. `transformer`: a small temporal attention encoder.' },
+  backend: { type: 'string', choices: BACKEND_CHOICES, default: 'auto', doc: 'The tfjs backend. `auto` takes @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node when installed, else WebAssembly (always installed). Naming a native backend that is not installed stops with the npm command to add it (it downloads libtensorflow at install: needs internet). Backends differ in the last bits, so the resolved one is fingerprinted and recorded.' },
+  seed: { type: 'int', min: 0, default: 0, doc: 'Seeds the initial weights, the dropout masks and the batch order. Same seed, data and backend give byte-identical weights.' },
+  epochs: { type: 'int', min: 1, default: 24, doc: 'Maximum epochs. The reference trained up to a few hundred (its model: best at epoch 122 of 273); 24 keeps the demo\'s train stage (model and baseline) around a minute and a half on 2 cores with `train.rnn: onnx` and `train.batch_size: 8` (docs/TRAINING.md has the figures). Raise it for real data.' },
+  batch_size: { type: 'int', min: 1, default: 8, doc: 'Movies per optimizer step. The reference used 32; the default is 8 because the demo has only 136 training movies: 8 gives 17 Adam steps per epoch instead of 5, and with `train.rnn: onnx` a step of 8 movies costs no more per movie than one of 32. For real MovieNet (hundreds of training movies) the reference\'s 32 is a sound choice. Not speed only: it changes the optimisation.' },
+  lr: { type: 'number', exclusiveMin: 0, default: 0.001, doc: 'Adam\'s learning rate (the reference\'s; Adam betas 0.9/0.999, epsilon 1e-8 as PyTorch).' },
+  lr_decay_every: { type: 'int', min: 1, default: 150, doc: 'StepLR step size in epochs: the rate of epoch e (1-based) is `lr * lr_decay^floor((e-1)/lr_decay_every)` (the reference\'s 150).' },
+  lr_decay: { type: 'number', exclusiveMin: 0, max: 1, default: 0.6, doc: 'StepLR gamma (the reference\'s 0.6).' },
+  patience: { type: 'int', min: 1, default: 160, doc: 'Early stopping: stop after this many epochs without a strictly better validation weighted F1 (the reference\'s 160). Without validation movies there is no early stopping and the last epoch is kept.' },
+  hidden: { type: 'int', min: 1, default: 128, doc: 'Recurrent units per direction (`reference`, `bilstm_maxpool`, `gru`), hidden width (`mean_mlp`), model width (`transformer`). The reference\'s 128.' },
+  layers: { type: 'int', min: 1, default: 1, doc: 'Stacked recurrent layers, or transformer blocks (the reference\'s 1).' },
+  bidirectional: { type: 'boolean', default: true, doc: '`reference`, `gru`: add a backward direction (outputs concatenated). `bilstm_maxpool` is always bidirectional.' },
+  max_pooling: { type: 'int', min: 1, typeDoc: 'integer from 1 to the LSTM output width', default: 4, doc: '`reference`: MaxPool1d window (and stride) over the feature axis of the LSTM output (the reference\'s 4).' },
+  dropout: { type: 'number', min: 0, exclusiveMax: 1, default: 0.2, doc: '`bilstm_maxpool`, `gru`, `mean_mlp`, `transformer`: dropout before the output layer (and inside transformer blocks). The `reference` network has none, as the reference.' },
+  heads: { type: 'int', min: 1, typeDoc: 'integer >= 1 dividing `train.hidden`', default: 4, doc: '`transformer`: attention heads.' },
+  rnn: { type: 'string', choices: RNN_CHOICES, default: 'onnx', doc: 'How the recurrent layers train. `onnx`: for a model with exactly one LSTM layer (`reference`, and `bilstm_maxpool` with `layers: 1`), each training step runs the LSTM\'s forward and backward in ONNX Runtime, the rest of the model and Adam in tfjs (about 2.6x `fast` for `reference` on the demo\'s shape, docs/TRAINING.md); a model it does not cover (GRU, stacked layers) trains as `fast` and the log says so. `fast`: FastRecurrent, tfjs ops with hand-written gradients. `stock`: tfjs-layers\' LSTM/GRU (slow, for comparison). All three have the same maths and weight layout, and `onnx` and `fast` save the same tfjs model; results differ in the last bits, so it is fingerprinted (with `onnx`, so is the onnxruntime-node version).' },
+  onnx_threads: { type: 'int', min: 1, default: 1, doc: '`train.rnn: onnx` only: ONNX Runtime\'s intra-op threads for the LSTM steps. Not speed only: ONNX Runtime splits its matrix products by thread count, so 1, 2 and 4 threads give results that differ in the last bits (each count is reproducible run after run). 1 is the default so that a result does not depend on the machine. More threads speed up ONNX Runtime\'s share of a step only where cores are free: on a 2-core machine shared with other work the demo\'s train stage took as long with 2 as with 1 (docs/RNN.md).' },
+  loss: { type: 'string', choices: LOSS_CHOICES, default: 'bce_pos_count', doc: '`bce`: plain binary cross-entropy. `bce_pos_count`: the reference\'s, each genre\'s BCE (both terms) weighted by its number of positives in the training split. `bce_inv_freq`: positives of each genre weighted by negatives/positives (PyTorch\'s pos_weight). `focal`: focal loss. docs/TRAINING.md compares them.' },
+  focal_gamma: { type: 'number', min: 0, default: 2, doc: '`focal`: the focusing exponent (0 gives alpha-weighted BCE).' },
+  focal_alpha: { type: 'number', exclusiveMin: 0, exclusiveMax: 1, default: 0.5, doc: '`focal`: weight of positive elements (negatives get 1 - alpha); 0.5 weighs both alike.' },
+  baseline: { type: 'boolean', default: true, doc: 'Also train the `mean_mlp` baseline on the same data and params (written under `baseline/`), so that the report compares the model with it. When `train.model` is `mean_mlp` the model is its own baseline.' },
+});
+
+// Every key is in the fingerprint: none is speed only (docs/TRAINING.md says why for batch_size and onnx_threads).
+export const TRAIN_PARAMS = paramSchema({ sections: [TRAIN] });

@@ -15,12 +15,15 @@
 import seedrandom from 'seedrandom';
 import { UserError } from '../../src/errors.js';
 import { DEFAULT_GENRES, MOVIENET_LABELLED, MOVIENET_POSITIVES } from './genres.js';
+import { DEMO_MAX_MOVIES } from './params.js';
 
 /** Bump when the genres or frames the generator makes change. */
 export const DEMO_GENERATOR_VERSION = 1;
 
 const ID_BASE = 9_000_000;
-export const DEMO_MAX_MOVIES = 999_999;
+// DEMO_MAX_MOVIES (999,999: ids up to tt9999999) is declared with the dataset.* params, which
+// check dataset.movies when a project loads, without loading the generator.
+export { DEMO_MAX_MOVIES };
 
 export function demoId(index: number): string {
   return `tt${ID_BASE + index}`;

@@ -4,7 +4,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { paramSection, readParam } from '../../src/param-schema.js';
 import type { ParamReader } from '../../src/param-schema.js';
 import type { StageContext } from '../../src/stage-api.js';
-import { DEMO_MAX_MOVIES } from './demo-genres.js';
+
+/** The demo generator's most movies: ids tt9000001 to tt9999999 (demo-genres.ts). */
+export const DEMO_MAX_MOVIES = 999_999;
 
 export const SOURCES = ['demo', 'movienet', 'videos'] as const;
 export type SourceKind = (typeof SOURCES)[number];

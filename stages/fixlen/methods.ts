@@ -4,9 +4,9 @@
 // cases. Arithmetic is done in float64 and rounded once to float32 on store.
 import seedrandom from 'seedrandom';
 import { unreachable } from '../../src/errors.js';
+import { FIXLEN_METHODS, type FixlenMethod } from './params.js';
 
-export const FIXLEN_METHODS = ['window', 'uniform', 'interpolate', 'pool'] as const;
-export type FixlenMethod = (typeof FIXLEN_METHODS)[number];
+export { FIXLEN_METHODS, type FixlenMethod };
 
 export function isFixlenMethod(s: unknown): s is FixlenMethod {
   return typeof s === 'string' && (FIXLEN_METHODS as readonly string[]).includes(s);

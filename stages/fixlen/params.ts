@@ -1,6 +1,10 @@
 // The fixlen kind's parameters.
 import { paramSchema, paramSection } from '../../src/param-schema.js';
-import { FIXLEN_METHODS } from './methods.js';
+
+// Declared here rather than beside the methods (methods.ts), so that loading a project checks
+// fixlen.method without loading the methods and their random generator.
+export const FIXLEN_METHODS = ['window', 'uniform', 'interpolate', 'pool'] as const;
+export type FixlenMethod = (typeof FIXLEN_METHODS)[number];
 
 export const FIXLEN = paramSection('fixlen', {
   length: { type: 'int', min: 1, default: 40, doc: 'L, the number of time steps every movie gets. 40 fits the demo\'s movies (8 to 40 frames), so no frame is cut and little is padding; the reference used 256 (`-p fixlen.length=256`), which on the demo is 85-96% zero rows and trains about 5.7x slower. For real MovieNet (hundreds of keyframes per movie) set it to the reference\'s 256.' },

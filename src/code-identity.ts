@@ -65,7 +65,7 @@ function relativeImports(source: string): string[] {
   return out;
 }
 
-function walk(moduleUrl: string): { root: string; contents: Map<string, string> } {
+function walk(moduleUrl: string, files?: Map<string, ModuleFile>): { root: string; contents: Map<string, string> } {
   if (!moduleUrl.startsWith('file:')) throw new TypeError(`code identity: '${moduleUrl}' is not a file: URL (pass import.meta.url)`);
   const entry = fileURLToPath(moduleUrl);
   const root = packageRoot(dirname(entry));
@@ -81,23 +81,36 @@ function walk(moduleUrl: string): { root: string; contents: Map<string, string> 
     const path = pending.pop()!;
     const key = rel(path);
     if (contents.has(key)) continue;
-    if (!isFile(path)) {
-      contents.set(key, '\0missing');
-      continue;
-    }
-    const bytes = readFileSync(path);
-    if (!JS.test(path)) {
-      contents.set(key, hashBytes(bytes)); // e.g. a JSON file imported with attributes
-      continue;
-    }
-    const code = bytes.toString('utf8').replace(SOURCE_MAP_LINE, '');
-    contents.set(key, code);
-    for (const spec of relativeImports(code)) {
-      const target = fileURLToPath(new URL(spec, pathToFileURL(path)));
-      if (inside(target) && !contents.has(rel(target))) pending.push(target);
-    }
+    const f = readModule(path, files);
+    contents.set(key, f.text);
+    for (const target of f.imports) if (inside(target) && !contents.has(rel(target))) pending.push(target);
   }
   return { root, contents };
+}
+
+/** A file as hashed, and the absolute paths of its relative imports. */
+interface ModuleFile {
+  text: string;
+  imports: string[];
+}
+
+/** Reads and parses a file; codeHash's walks share it (kinds import the same modules), computeCodeHash's do not. */
+function readModule(path: string, cache?: Map<string, ModuleFile>): ModuleFile {
+  const hit = cache?.get(path);
+  if (hit !== undefined) return hit;
+  let f: ModuleFile;
+  if (!isFile(path)) f = { text: '\0missing', imports: [] };
+  else {
+    const bytes = readFileSync(path);
+    if (!JS.test(path)) f = { text: hashBytes(bytes), imports: [] }; // e.g. a JSON file imported with attributes
+    else {
+      const text = bytes.toString('utf8').replace(SOURCE_MAP_LINE, '');
+      const url = pathToFileURL(path);
+      f = { text, imports: relativeImports(text).map((spec) => fileURLToPath(new URL(spec, url))) };
+    }
+  }
+  cache?.set(path, f);
+  return f;
 }
 
 /** The files codeHash(moduleUrl) covers, without the cache: for tests and for saying what changed. */
@@ -106,15 +119,16 @@ export function codeGraph(moduleUrl: string): CodeGraph {
   return { root, files: [...contents.keys()].sort() };
 }
 
-/** codeHash without the per-process cache (reads the files again). */
-export function computeCodeHash(moduleUrl: string): Hash {
-  const { contents } = walk(moduleUrl);
+/** codeHash without the per-process caches (reads the files again). */
+export function computeCodeHash(moduleUrl: string, files?: Map<string, ModuleFile>): Hash {
+  const { contents } = walk(moduleUrl, files);
   const parts: string[] = [];
   for (const path of [...contents.keys()].sort()) parts.push(path, contents.get(path)!);
   return hashParts(parts);
 }
 
 const cache = new Map<string, Hash>();
+const files = new Map<string, ModuleFile>();
 
 /**
  * The hash of a module's compiled code and of what it imports inside its package (see the top
@@ -124,7 +138,7 @@ const cache = new Map<string, Hash>();
 export function codeHash(moduleUrl: string): Hash {
   let h = cache.get(moduleUrl);
   if (h === undefined) {
-    h = computeCodeHash(moduleUrl);
+    h = computeCodeHash(moduleUrl, files);
     cache.set(moduleUrl, h);
   }
   return h;

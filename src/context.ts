@@ -48,10 +48,11 @@ export function makeContext(o: ContextOptions): StageContext {
       return v as T;
     },
     paramOr<T>(key: string, fallback: T): T {
-      const v = o.params.get(key);
-      if (v === undefined) return fallback;
+      // An undeclared key is refused even when the conf lacks it: otherwise a kind could read
+      // a value that never reaches its fingerprint as soon as someone sets it.
       if (!declares(key)) throw undeclared(key);
-      return v as T;
+      const v = o.params.get(key);
+      return v === undefined ? fallback : (v as T);
     },
     async hashFiles(paths: readonly string[]) {
       return o.files.hashMany(paths);

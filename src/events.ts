@@ -24,6 +24,8 @@ export interface StageSummary {
   seconds: number;
   /** Item failures (skipped under on_error: skip, or the one that stopped the stage). */
   failures?: ItemErrorJson[];
+  /** What the stage's kind calls an item in messages, when not "item". */
+  itemNoun?: string;
   /** Why the stage failed, when it did. */
   error?: string;
   /** A dry run: why the stage would run (state 'would-run'); empty for a fresh stage (state 'cached'). */

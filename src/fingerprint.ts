@@ -23,6 +23,12 @@ export interface StageFingerprint {
   env: Record<string, string>;
   /** External inputs: files the kind reads (e.g. the ONNX model) and path deps, name -> hash. */
   inputs: Record<string, Hash>;
+  /**
+   * Ports bound explicitly (pipeline.yaml `inputs:`) where several deps could feed them: which
+   * dep a port reads changes results without changing the deps. Absent otherwise, so that no
+   * existing fingerprint changes.
+   */
+  ports?: Record<string, string>;
   /** Upstream artifacts by stage (the item dependency of a per-item stage is per item instead). */
   deps: Record<string, Hash>;
 }
@@ -50,7 +56,9 @@ const change = (x: unknown, y: unknown): Change => (x === undefined ? 'added' : 
 export function diffFingerprints(before: StageFingerprint, after: StageFingerprint): Reason[] {
   const reasons: Reason[] = [];
   if (before.kind !== after.kind) reasons.push({ type: 'kind', from: before.kind, to: after.kind });
-  else if (before.version !== after.version || before.code !== after.code) reasons.push({ type: 'code', kind: after.kind });
+  else if (before.version !== after.version || before.code !== after.code) {
+    reasons.push(before.version === after.version && before.code === undefined ? { type: 'code', kind: after.kind, first: true } : { type: 'code', kind: after.kind });
+  }
   for (const k of changedKeys(before.params, after.params)) {
     const r: Reason = { type: 'param', key: k };
     if (before.params[k] !== undefined) r.from = before.params[k];
@@ -64,6 +72,7 @@ export function diffFingerprints(before: StageFingerprint, after: StageFingerpri
     reasons.push(r);
   }
   for (const k of changedKeys(before.inputs, after.inputs)) reasons.push({ type: 'input', name: k, change: change(before.inputs[k], after.inputs[k]) });
+  for (const k of changedKeys(before.ports ?? {}, after.ports ?? {})) reasons.push({ type: 'port', port: k, ...(before.ports?.[k] ? { from: before.ports[k] } : {}), ...(after.ports?.[k] ? { to: after.ports[k] } : {}) });
   for (const k of changedKeys(before.deps, after.deps)) reasons.push({ type: 'dep', stage: k, change: change(before.deps[k], after.deps[k]) });
   return reasons;
 }

@@ -14,7 +14,7 @@ export type Reason =
   /** The stage uses another kind than last time. */
   | { type: 'kind'; from: string; to: string }
   /** The kind's code changed (its version salt or the hash of its compiled modules); for a cmd stage, its command. */
-  | { type: 'code'; kind: string }
+  | { type: 'code'; kind: string; /** The last run predates code identity (its fingerprint has no code hash): a one-time rerun. */ first?: true }
   /** A declared param's value; undefined = unset. */
   | { type: 'param'; key: string; from?: JsonValue; to?: JsonValue }
   /** A library or tool version that changes results. */
@@ -23,6 +23,8 @@ export type Reason =
   | { type: 'input'; name: string; change: Change }
   /** A whole-artifact upstream dependency. */
   | { type: 'dep'; stage: string; change: Change }
+  /** An explicitly bound port (pipeline.yaml `inputs:`) now reads another stage; undefined = unbound. */
+  | { type: 'port'; port: string; from?: string; to?: string }
   /** Items of a per-item stage, compared with its last run. */
   | { type: 'items'; added: number; removed: number; changed: number }
   /** Items whose upstream item is itself stale. */

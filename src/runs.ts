@@ -4,7 +4,7 @@
 // same data gives the same id. Timings and ran/cached counts live in the run index beside it.
 import type { Headline } from './stage-api.js';
 import { runNotFound, type RunLookup } from './run-lookup.js';
-import type { Db } from './db.js';
+import type { RunRowRaw, StateStore } from './engine/state.js';
 import type { StageFingerprint } from './fingerprint.js';
 import { canonicalJson, type Hash } from './hash.js';
 import type { Conf } from './params.js';
@@ -69,33 +69,28 @@ export function saveRecord(store: LocalStore, record: RunRecord): Hash {
 }
 
 export class RunIndex {
-  readonly #db: Db;
-  constructor(db: Db) {
-    this.#db = db;
+  readonly #state: StateStore;
+  constructor(state: StateStore) {
+    this.#state = state;
   }
 
   add(id: string, ok: boolean, seconds: number, summary: RunRow['summary']): number {
-    const info = this.#db
-      .prepare('INSERT INTO runs(id, time, ok, seconds, summary) VALUES (?, ?, ?, ?, ?)')
-      .run(id, Date.now(), ok ? 1 : 0, seconds, JSON.stringify(summary));
-    return Number(info.lastInsertRowid);
+    return this.#state.addRun(id, Date.now(), ok, seconds, JSON.stringify(summary));
   }
 
   /** Adds a run known elsewhere (pulled from a remote) with its original time, unless it is here already. */
   addIfMissing(row: Pick<RunRow, 'id' | 'time' | 'ok' | 'seconds' | 'summary'>): void {
-    if (this.#db.prepare('SELECT 1 FROM runs WHERE id = ?').get(row.id) !== undefined) return;
-    this.#db
-      .prepare('INSERT INTO runs(id, time, ok, seconds, summary) VALUES (?, ?, ?, ?, ?)')
-      .run(row.id, row.time, row.ok ? 1 : 0, row.seconds, JSON.stringify(row.summary));
+    if (this.#state.hasRun(row.id)) return;
+    this.#state.addRun(row.id, row.time, row.ok, row.seconds, JSON.stringify(row.summary));
   }
 
   latest(): RunRow | undefined {
-    const r = this.#db.prepare('SELECT * FROM runs ORDER BY seq DESC LIMIT 1').get() as RawRow | undefined;
+    const r = this.#state.latestRun();
     return r ? parseRow(r) : undefined;
   }
 
   list(limit = 1000): RunRow[] {
-    return (this.#db.prepare('SELECT * FROM runs ORDER BY seq DESC LIMIT ?').all(limit) as RawRow[]).map(parseRow).reverse();
+    return this.#state.recentRuns(limit).map(parseRow).reverse();
   }
 
   /** Finds a run by a unique id prefix (like git) or "latest"; otherwise says why not (src/run-lookup.ts). */
@@ -106,7 +101,7 @@ export class RunIndex {
       return l ? { ok: true, value: l } : { ok: false, error: { kind: 'no-runs' } };
     }
     if (!/^[0-9a-f]{1,16}$/.test(p)) return { ok: false, error: { kind: 'not-a-run-id', input: prefix } };
-    const rows = (this.#db.prepare("SELECT * FROM runs WHERE id LIKE ? || '%' ORDER BY seq DESC").all(p) as RawRow[]).map(parseRow);
+    const rows = this.#state.runsByPrefix(p).map(parseRow);
     const ids = [...new Set(rows.map((r) => r.id))];
     if (ids.length === 0) return { ok: false, error: { kind: 'no-match', input: prefix } };
     if (ids.length > 1) return { ok: false, error: { kind: 'ambiguous', input: prefix, candidates: ids.slice(0, 8), more: ids.length > 8 } };
@@ -123,16 +118,7 @@ export class RunIndex {
 
 export { RunNotFound } from './run-lookup.js';
 
-interface RawRow {
-  seq: number;
-  id: string;
-  time: number;
-  ok: number;
-  seconds: number;
-  summary: string;
-}
-
-function parseRow(r: RawRow): RunRow {
+function parseRow(r: RunRowRaw): RunRow {
   return { seq: r.seq, id: r.id, time: r.time, ok: r.ok === 1, seconds: r.seconds, summary: JSON.parse(r.summary) as RunRow['summary'] };
 }
 

@@ -84,6 +84,8 @@ export interface LoadOptions {
   root?: string;
   confLayers?: readonly string[];
   overrides?: readonly string[];
+  /** Read only (`status`, the web UI): remember nothing under cache/ (e.g. that the spec passed its schema). */
+  readOnly?: boolean;
 }
 
 export const SPEC_FILE = 'pipeline.yaml';
@@ -276,7 +278,7 @@ export function readProject(opts: LoadOptions = {}): Result<Project, ConfigError
   if (!(existsSync(schemaOk) && readFileSync(schemaOk, 'utf8') === schemaKey)) {
     const validate = schemaValidator();
     if (!validate(raw)) diagnostics.push(...schemaDiagnostics(y, validate.errors ?? []));
-    else if (existsSync(join(root, 'cache'))) writeFileSync(schemaOk, schemaKey);
+    else if (opts.readOnly !== true && existsSync(join(root, 'cache'))) writeFileSync(schemaOk, schemaKey);
   }
 
   const doc = (typeof raw === 'object' && raw !== null ? raw : {}) as {

@@ -242,7 +242,7 @@ describe('executor', () => {
     const r1 = await run(rig, counters, { onError: 'fail' });
     assert.equal(r1.result.ok, false);
     assert.equal(r1.result.stages[0]!.state, 'failed');
-    assert.equal(r1.result.stages[0]!.error, 'movie b: b.txt: contains BAD (remove the word BAD)');
+    assert.equal(r1.result.stages[0]!.error, 'item b: b.txt: contains BAD (remove the word BAD)');
     assert.deepEqual(r1.result.stages.slice(1).map((s) => s.state), ['skipped', 'skipped']);
     const done = counters.src.filter((id) => id !== 'b');
 

@@ -1,10 +1,12 @@
-import { Engine, formatItemError } from '../engine.js';
+import { Engine } from '../engine/index.js';
+import { formatItemError } from '../ui/errors.js';
 import { Params, diffFlat } from '../params.js';
 import { loadRecord, type RunRecord } from '../runs.js';
 import { findWorkspace, loadProject } from '../spec.js';
 import { UserError } from '../errors.js';
 import { formatSeconds } from './common.js';
 import type { Headline } from '../stage-api.js';
+import { itemNoun } from '../registry.js';
 
 export interface WorkspaceOptions {
   workspace?: string;
@@ -142,7 +144,7 @@ export async function showCommand(run: string, opts: WorkspaceOptions): Promise<
       for (const [k, v] of Object.entries(s.fp.deps)) w(`    upstream ${k} ${v}`);
       if (s.output) w(`  output ${s.output.type} ${s.output.root}${s.output.type === 'tree' ? ` (${Object.keys(s.output.tree).length} files)` : ''}`);
       if (s.headline) w(`  ${s.headline.name} ${s.headline.value}${s.headline.baseline ? ` (${s.headline.baseline.name} ${s.headline.baseline.value})` : ''}`);
-      for (const f of s.failures ?? []) w(`  failed: ${formatItemError(f)}`);
+      for (const f of s.failures ?? []) w(`  failed: ${formatItemError(f, itemNoun(s.uses))}`);
     }
     return 0;
   } finally {

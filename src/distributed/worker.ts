@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { itemNoun, kindInfo, kindNames as registeredKinds, loadKind } from '../registry.js';
 import { makeContext } from '../context.js';
-import { openDb } from '../db.js';
+import { StateStore } from '../engine/state.js';
 import { ItemError, UserError } from '../errors.js';
 import { FileStateCache } from '../file-state.js';
 import { Params, type Conf } from '../params.js';
@@ -78,8 +78,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   await checkRedis(o.redis);
   const log = o.log ?? (() => {});
   const store = new LocalStore(o.cacheDir, { durable: false });
-  const db = openDb(o.cacheDir);
-  const files = new FileStateCache(db);
+  const state = new StateStore(o.cacheDir);
+  const files = new FileStateCache(state);
   const cache = o.remote(store);
   const extra = new Map((o.extraKinds ?? []).map((k) => [k.name, k]));
   const kindNames = o.kinds && o.kinds.length > 0 ? [...o.kinds] : [...registeredMapKinds(), ...[...extra.values()].filter((k) => k.type === 'map').map((k) => k.name)];
@@ -155,6 +155,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       out = await kind.run({
         ...ctx,
         inputs,
+        ports: Object.fromEntries(Object.entries(d.reduce.ports ?? {}).flatMap(([port, stage]) => (inputs[stage] ? [[port, inputs[stage]]] : []))),
         itemError: (e: ItemError) => {
           if (d.reduce.onError === 'fail') throw e;
           errors.push(e.toJSON());
@@ -185,7 +186,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     if (d.task.upstream) await cache.fetch(Object.values(d.task.upstream.tree));
     let result: ItemJobResult | undefined;
     let crash: unknown;
-    await kind.run({ ...ctx, inputs: {} }, [d.task], {
+    await kind.run({ ...ctx, inputs: {}, ports: {} }, [d.task], {
       done: async (_id, output: ItemOutput) => {
         result = { output: output.meta === undefined ? { tree: output.tree } : { tree: output.tree, meta: output.meta } };
       },
@@ -219,7 +220,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     stopping ??= Promise.all(workers.map((w) => w.close()))
       .then(() => {
         files.flush();
-        db.close();
+        state.close();
         cache.close();
       })
       .then(resolveClosed);

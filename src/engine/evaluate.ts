@@ -72,7 +72,9 @@ export async function evaluateStage(
   const isCmd = spec.cmd !== undefined && !spec.uses;
   const code = !isCmd && kind.code !== undefined ? codeHash(kind.code) : undefined;
   const parts: FingerprintParts = { kind: kind.name, version: isCmd ? cmdVersion(spec) : String(kind.version), ...(code ? { code } : {}), env, inputs };
-  const fp: StageFingerprint | undefined = wholeDepsKnown ? { ...parts, params, deps } : undefined;
+  const fp: StageFingerprint | undefined = wholeDepsKnown
+    ? { ...parts, params, ...(spec.explicitPorts && Object.keys(spec.explicitPorts).length > 0 ? { ports: { ...spec.explicitPorts } } : {}), deps }
+    : undefined;
   const id = fp ? { fp, fpHash: fingerprintHash(fp) } : undefined;
   const last = await d.results.last(spec.name);
   const common = { name: spec.name, spec, parts, id, failures: [], pulled: 0, finished: undefined };

@@ -61,14 +61,15 @@ export async function writeManifest(store: LocalStore, view: PlannedView): Promi
   delete f.manifest;
 }
 
-export function failedSummary(results: ResultCache, name: string, e: unknown, t0: number): StageSummary {
+export function failedSummary(results: ResultCache, name: string, e: unknown, t0: number, noun = 'item'): StageSummary {
   results.flush();
   const failures = e instanceof ItemError ? [e.toJSON()] : undefined;
   return {
     name,
     state: 'failed',
     seconds: (performance.now() - t0) / 1000,
-    error: describeError(e),
+    error: describeError(e, noun),
+    ...(noun !== 'item' ? { itemNoun: noun } : {}),
     ...(failures ? { failures } : {}),
   };
 }

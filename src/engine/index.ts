@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
-import { loadKind } from '../registry.js';
+import { itemNoun, loadKind } from '../registry.js';
 import { cmdKind } from '../cmd-kind.js';
 import { makeContext } from '../context.js';
 import { LocalExecutor, type Executor } from '../executor.js';
@@ -288,7 +288,7 @@ export class Engine {
       try {
         view = await evaluateStage(this.#evaluation, spec, views, forced(name), runSignal, afterPlan);
       } catch (e) {
-        end(failedSummary(this.results, name, e, t0));
+        end(failedSummary(this.results, name, e, t0, itemNoun(spec.uses)));
         return;
       }
       views.set(name, view);
@@ -310,7 +310,7 @@ export class Engine {
             ? await runMap(this.#execution, view, views, runSignal, t0)
             : await reduces.run(() => runReduce(this.#execution, view as Extract<PlannedView, { type: 'reduce' }>, views, runSignal, t0));
       } catch (e) {
-        summary = failedSummary(this.results, name, e, t0);
+        summary = failedSummary(this.results, name, e, t0, itemNoun(spec.uses));
         if (runSignal.aborted) {
           summary.state = 'skipped';
           summary.error = 'interrupted';
@@ -398,6 +398,8 @@ export class Engine {
       ...(s.uses ? { uses: s.uses } : {}),
       ...(s.cmd ? { cmd: s.cmd } : {}),
       deps: s.stageDeps,
+      ...(Object.keys(s.ports ?? {}).length > 0 ? { ports: s.ports } : {}),
+      ...(s.explicitPorts && Object.keys(s.explicitPorts).length > 0 ? { explicitPorts: s.explicitPorts } : {}),
       pathDeps: s.pathDeps,
       params: s.params,
       outs: s.outs,

@@ -5,6 +5,7 @@ import { ItemError, UserError } from '../errors.js';
 import type { ItemCounts, StageSummary } from '../events.js';
 import type { ItemOutput, ItemSink, ItemTask, MapContext } from '../stage-api.js';
 import type { LocalStore } from '../store.js';
+import { itemNoun } from '../registry.js';
 import { formatItemError } from '../ui/errors.js';
 import { finishCollection } from './artifacts.js';
 import { checkTree, failedSummary, inputsOf, portsOf, writeManifest, type ExecutionDeps } from './execute.js';
@@ -46,11 +47,12 @@ async function saveState(x: ExecutionDeps, view: MapView): Promise<void> {
 
 export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap<string, StageView>, runSignal: AbortSignal, t0: number): Promise<StageSummary> {
   const { kind, spec } = view;
+  const noun = itemNoun(spec.uses);
   const plans = view.plan.itemPlans;
   const cachedFailures = plans.filter((p) => p.cached?.error);
   if (spec.onError === 'fail' && cachedFailures.length > 0) {
     throw new UserError(
-      `${formatItemError(cachedFailures[0]!.cached!.error!)} (remembered from an earlier run of the same input)`,
+      `${formatItemError(cachedFailures[0]!.cached!.error!, noun)} (remembered from an earlier run of the same input)`,
       'fix the input, or set on_error: skip for this stage, or run with --force to retry',
     );
   }
@@ -91,7 +93,7 @@ export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap
       state: pulled > 0 ? 'pulled' : view.plan.fresh ? 'cached' : 'ran',
       items: counts(0, 0),
       seconds: (performance.now() - t0) / 1000,
-      ...(view.failures.length > 0 ? { failures: view.failures } : {}),
+      ...(view.failures.length > 0 ? { failures: view.failures, ...(noun !== 'item' ? { itemNoun: noun } : {}) } : {}),
     };
   }
 
@@ -124,7 +126,7 @@ export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap
         const json = { ...error.toJSON(), item: id };
         x.results.record(keys.get(id)!, spec.name, id, undefined, json);
         view.failures.push(json);
-        x.listener({ type: 'log', stage: spec.name, level: 'warn', message: formatItemError(json) });
+        x.listener({ type: 'log', stage: spec.name, level: 'warn', message: formatItemError(json, noun) });
         if (spec.onError === 'fail' && fatal === undefined) {
           fatal = error;
           stageAbort.abort();
@@ -157,7 +159,7 @@ export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap
   }
   if (fatal !== undefined || runSignal.aborted) {
     for (const id of pending) view.items.delete(id);
-    const s = failedSummary(x.results, spec.name, fatal ?? new UserError('interrupted'), t0);
+    const s = failedSummary(x.results, spec.name, fatal ?? new UserError('interrupted'), t0, noun);
     s.items = counts(ran, failed);
     if (view.failures.length > 0) s.failures = view.failures;
     return s;

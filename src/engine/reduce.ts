@@ -6,6 +6,7 @@ import type { StageSummary } from '../events.js';
 import type { CachedStage, ItemErrorJson } from '../plan.js';
 import type { OutputRef } from '../runs.js';
 import type { ReduceContext, ReduceOutput } from '../stage-api.js';
+import { itemNoun } from '../registry.js';
 import { finishTree } from './artifacts.js';
 import { checkTree, inputsOf, portsOf, type ExecutionDeps } from './execute.js';
 import type { ReduceView, StageView } from './view.js';
@@ -28,7 +29,7 @@ export async function runReduce(x: ExecutionDeps, view: ReduceView, views: Reado
       name: spec.name,
       state: view.pulled > 0 ? 'pulled' : 'cached',
       seconds: (performance.now() - t0) / 1000,
-      ...(view.failures.length > 0 ? { failures: view.failures } : {}),
+      ...(view.failures.length > 0 ? { failures: view.failures, ...(itemNoun(spec.uses) !== 'item' ? { itemNoun: itemNoun(spec.uses) } : {}) } : {}),
       ...(view.cached?.headline ? { headline: view.cached.headline } : {}),
     };
   }
@@ -41,7 +42,7 @@ export async function runReduce(x: ExecutionDeps, view: ReduceView, views: Reado
     ports: portsOf(spec, views),
     itemError: itemErrorPolicy(spec.onError, (e) => {
       errors.push(e.toJSON());
-      x.listener({ type: 'log', stage: spec.name, level: 'warn', message: e.describe() });
+      x.listener({ type: 'log', stage: spec.name, level: 'warn', message: e.describe(itemNoun(spec.uses)) });
     }),
   };
   x.listener({ type: 'stage-start', stage: spec.name });

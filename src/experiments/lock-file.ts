@@ -31,12 +31,16 @@ export interface LockStage {
   kind?: string;
   cmd?: string;
   deps: string[];
+  /** Ports bound explicitly (pipeline.yaml `inputs:`), where several deps could feed them. */
+  inputs_bound?: Record<string, string>;
   path_deps: string[];
   declared: string[];
   outs: string[];
   on_error: 'fail' | 'skip';
   set?: Record<string, JsonValue>;
   version: string;
+  /** The hash of the kind's compiled code (src/code-identity.ts). */
+  code?: string;
   params: Record<string, JsonValue>;
   env: Record<string, string>;
   inputs: Record<string, string>;
@@ -68,12 +72,14 @@ function lockStage(s: StageRecord): LockStage | undefined {
     ...(s.uses ? { kind: s.uses } : {}),
     ...(s.cmd ? { cmd: s.cmd } : {}),
     deps: s.deps,
+    ...(s.explicitPorts && Object.keys(s.explicitPorts).length > 0 ? { inputs_bound: s.explicitPorts } : {}),
     path_deps: s.pathDeps,
     declared: s.params,
     outs: s.outs,
     on_error: s.onError,
     ...(s.set ? { set: s.set } : {}),
     version: s.fp.version,
+    ...(s.fp.code ? { code: s.fp.code } : {}),
     params: s.fp.params,
     env: s.fp.env,
     inputs: s.fp.inputs,
@@ -159,7 +165,16 @@ export function recordFromLock(lock: LockFile): RunRecord {
   const params = new Params(lock.params);
   const stages: Record<string, StageRecord> = {};
   for (const [name, s] of Object.entries(lock.stages)) {
-    const fp: StageFingerprint = { kind: s.kind ?? 'cmd', version: s.version, params: s.params, env: s.env ?? {}, inputs: s.inputs ?? {}, deps: s.upstream ?? {} };
+    const fp: StageFingerprint = {
+      kind: s.kind ?? 'cmd',
+      version: s.version,
+      ...(s.code ? { code: s.code } : {}),
+      params: s.params,
+      env: s.env ?? {},
+      inputs: s.inputs ?? {},
+      ...(s.inputs_bound ? { ports: s.inputs_bound } : {}),
+      deps: s.upstream ?? {},
+    };
     // A stage kept from an earlier run may have seen other values than the lock's params:
     // those become its own values, so that a reproduction gives it what it had.
     const set: Record<string, JsonValue> = { ...(s.set ?? {}) };
@@ -174,6 +189,7 @@ export function recordFromLock(lock: LockFile): RunRecord {
       ...(s.kind ? { uses: s.kind } : {}),
       ...(s.cmd ? { cmd: s.cmd } : {}),
       deps: s.deps,
+      ...(s.inputs_bound ? { explicitPorts: s.inputs_bound } : {}),
       pathDeps: s.path_deps ?? [],
       params: s.declared,
       outs: s.outs,

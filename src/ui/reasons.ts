@@ -16,7 +16,8 @@ export function reasonLines(r: Reason): string[] {
     case 'kind':
       return [`stage kind changed: ${r.from} -> ${r.to}`];
     case 'code':
-      return [r.kind === 'cmd' ? 'command changed' : 'stage code changed'];
+      if (r.kind === 'cmd') return ['command changed'];
+      return [r.first ? 'stage code changed (the fingerprint now holds a hash of the kind\'s compiled code, which earlier versions did not record: a one-time rerun)' : 'stage code changed'];
     case 'param':
       return [`param ${r.key}: ${fmt(r.from)} -> ${fmt(r.to)}`];
     case 'env':
@@ -25,6 +26,8 @@ export function reasonLines(r: Reason): string[] {
       return [`input ${r.name} ${r.change}`];
     case 'dep':
       return [r.change === 'added' ? `now depends on ${r.stage}` : r.change === 'removed' ? `no longer depends on ${r.stage}` : `upstream ${r.stage} changed`];
+    case 'port':
+      return [`input ${r.port} now reads ${r.to ?? '(its dep)'} (was ${r.from ?? 'its dep'})`];
     case 'items': {
       const out: string[] = [];
       if (r.added > 0) out.push(`${plural(r.added, 'item')} added`);

@@ -18,10 +18,10 @@ export function stageLine(s: StageSummary, width: number): string {
 
 export function finalLines(r: RunSummary): string[] {
   const lines: string[] = [];
-  const failures = r.stages.flatMap((s) => (s.failures ?? []).map((f) => ({ stage: s.name, f })));
+  const failures = r.stages.flatMap((s) => (s.failures ?? []).map((f) => ({ stage: s.name, f, noun: s.itemNoun })));
   if (failures.length > 0) {
     lines.push(`${failures.length} item${failures.length === 1 ? '' : 's'} failed:`);
-    for (const { stage, f } of failures.slice(0, 20)) lines.push(`  ${stage}: ${formatItemError(f)}`);
+    for (const { stage, f, noun } of failures.slice(0, 20)) lines.push(`  ${stage}: ${formatItemError(f, noun)}`);
     if (failures.length > 20) lines.push(`  ... and ${failures.length - 20} more (pipeline show ${r.run ?? 'latest'})`);
   }
   for (const s of r.stages) {

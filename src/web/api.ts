@@ -11,6 +11,7 @@ import { buildRunsTable } from '../experiments/table.js';
 import { filterRows, sortRows, webTable, type RunsTable, type TableColumn, type TableRow } from './table.js';
 import { readLive, type LiveState } from './live-feed.js';
 import { flatParams, type WorkspaceReader } from './workspace.js';
+import { reasonText } from '../ui/reasons.js';
 
 /** An error the API answers with a status code and a message. */
 export class ApiError extends Error {
@@ -299,7 +300,7 @@ export class UiData {
       const last = latest?.summary.stages.find((s) => s.name === st.name);
       const liveStage = running?.stages.find((s) => s.name === st.name);
       let state: string = st.state;
-      const reasons = [...st.reasons];
+      const reasons = reasonText(st.reasons);
       if (liveStage?.state === 'running') state = 'running';
       else if (st.state === 'stale' && last?.state === 'failed') {
         state = 'failed';
@@ -313,6 +314,7 @@ export class UiData {
         deps: spec.stageDeps,
         state,
         reasons,
+        details: st.reasons,
         ...(st.items ? { items: st.items } : {}),
         ...(liveStage ? { live: liveStage } : {}),
         ...(last ? { last: { run: latest!.id, state: last.state, seconds: last.seconds, ...(last.items ? { items: last.items } : {}) } } : {}),

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { choiceOption, wholeNumber } from './cli-args.js';
 import { ConfigError } from './diagnostics.js';
-import { storageProblem, UserError } from './errors.js';
+import { storageProblem, UsageError, UserError } from './errors.js';
 import { RunNotFound } from './run-lookup.js';
 import { commandHooks, scoresInfo } from './registry.js';
 import { packageVersion } from './version.js';
@@ -275,7 +275,7 @@ export function reportError(e: unknown): number {
   }
   if (e instanceof UserError) {
     process.stderr.write(`error: ${e.message}${e.hint ? `\n  fix: ${e.hint}` : ''}\n`);
-    return 1;
+    return e instanceof UsageError ? 2 : 1;
   }
   if (e instanceof RunNotFound) {
     process.stderr.write(`error: ${e.message}\n`);

@@ -64,6 +64,14 @@ export class UserError extends Error {
   }
 }
 
+/** A bad command-line value found once the command runs (e.g. a `--sort` column): exit 2, like a parse error. */
+export class UsageError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'UsageError';
+  }
+}
+
 export function isUserFacing(e: unknown): e is ItemError | UserError {
   return e instanceof ItemError || e instanceof UserError;
 }

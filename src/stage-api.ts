@@ -13,8 +13,9 @@
 //
 // Everything a kind reads must reach its fingerprint: declared params (ctx.param refuses
 // undeclared keys), upstream artifacts (by hash), `inputs()` for external files such as a
-// model, `env()` for library versions that change results, and `version` for the kind's own
-// code. Bump `version` whenever a change to the kind changes its outputs.
+// model, `env()` for library versions that change results, and the kind's own code: `code`
+// (its module's import.meta.url) lets the engine hash the compiled module and what it imports
+// inside the package, so no hand bump is needed; `version` stays as a salt.
 import type { Hash } from './hash.js';
 
 export type { Hash } from './hash.js';

@@ -115,6 +115,7 @@ describe('the CLI: bad option values and unknown runs are usage errors (exit 2) 
     [['show', 'deadbeef'], /^error: no run matches 'deadbeef' \(see `pipeline runs`\)\n$/],
     [['checkout', 'deadbeef'], /^error: no run matches 'deadbeef' \(see `pipeline runs`\)\n$/],
     [['reproduce', 'zz'], /^error: 'zz' is not a run id/],
+    [['runs', '--table', '--sort', 'bogus'], /^error: cannot sort by 'bogus': no such column in this table\n  fix: sort by one of: /],
   ];
   for (const [args, message] of cases) {
     it(args.join(' '), async () => {

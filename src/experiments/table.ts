@@ -35,7 +35,7 @@ import { readFileSync } from 'node:fs';
 import { hashJson } from '../hash.js';
 import type { RunIndex, RunRecord, RunRow } from '../runs.js';
 import type { JsonValue } from '../stage-api.js';
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
 import { didYouMean } from '../diagnostics.js';
 import { loadScores, type ScoresReader } from '../registry.js';
 
@@ -227,7 +227,7 @@ function parseSort(sort: string, columns: readonly Column[]): SortSpec {
   if (!col) {
     const keys = columns.map((c) => c.key);
     const hint = didYouMean(key, keys);
-    throw new UserError(
+    throw new UsageError(
       `cannot sort by '${key}': no such column in this table${hint ? ` (did you mean '${hint}'?)` : ''}`,
       `sort by one of: ${keys.join(', ')} (prefix '-' or suffix ':desc' for descending)`,
     );

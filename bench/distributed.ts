@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { BullMQExecutor } from '../src/distributed/executor.js';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/engine/index.js';
 import { Params } from '../src/params.js';
 import { RemoteCache } from '../src/remote/cache.js';
 import { openRemote } from '../src/remote/open.js';

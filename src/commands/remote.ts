@@ -1,5 +1,5 @@
 // `pipeline push [RUN...]` and `pipeline pull [RUN...]`: share runs through a remote cache.
-import { Engine } from '../engine.js';
+import { Engine } from '../engine/index.js';
 import { RemoteCache } from '../remote/cache.js';
 import { openRemote, remoteUrl, requireRemote } from '../remote/open.js';
 import { pull, push, resolveRemoteRuns, type SyncSummary } from '../remote/sync.js';

@@ -8,7 +8,7 @@
 // the next one lists what is present and sends the rest. Pull fetches and verifies objects
 // before writing the local result rows and run index row that point at them.
 import pLimit from 'p-limit';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../engine/index.js';
 import { unreachable } from '../errors.js';
 import { itemKey } from '../fingerprint.js';
 import type { Hash } from '../hash.js';

@@ -9,9 +9,7 @@
 //   artifacts.ts manifests, roots, trees                        results.ts the result cache
 //   state.ts     every SQL statement                            remote.ts  the remote cache's say
 import { availableParallelism } from 'node:os';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify as yamlStringify } from 'yaml';
 import { itemNoun, loadKind } from '../registry.js';
 import { cmdKind } from '../cmd-kind.js';
 import { makeContext } from '../context.js';
@@ -30,6 +28,7 @@ import { LocalStore } from '../store.js';
 import type { RemoteCache } from '../remote/cache.js';
 import { packageVersion } from '../version.js';
 import { treeOf } from './artifacts.js';
+import { Serial, stageRecord, writeParamsFile } from './record.js';
 import { evaluateStage, type AfterPlan, type EvaluationDeps } from './evaluate.js';
 import { failedSummary, type ExecutionDeps } from './execute.js';
 import { runMap } from './map.js';
@@ -72,16 +71,6 @@ export interface EngineOptions {
    * memory, and only `run({dryRun: true})` runs. A workspace without a cache stays without one.
    */
   readOnly?: boolean;
-}
-
-/** A small mutex: reduce kinds compute in this process, one at a time. */
-class Serial {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#tail.then(fn, fn);
-    this.#tail = p.catch(() => {});
-    return p;
-  }
 }
 
 export class Engine {
@@ -317,7 +306,7 @@ export class Engine {
         }
       }
       if (view.finished && view.id) {
-        records[name] = this.#stageRecord(view, summary.state !== 'failed');
+        records[name] = stageRecord(view, summary.state !== 'failed');
         if (summary.state !== 'failed' && !opts.detached) {
           try {
             checkout.write(this.outBase(spec), view.finished.output.root, await this.treeOf(view.finished.output), { link: spec.cmd === undefined });
@@ -368,7 +357,7 @@ export class Engine {
           ...(headline ? { headline } : {}),
         });
       }
-      if (ok && !opts.detached) this.#writeParamsFile(runIdValue);
+      if (ok && !opts.detached) writeParamsFile(this.project.root, this.project.params.tree, runIdValue);
     }
     const result: RunSummary & { record?: RunRecord } = {
       run: runIdValue,
@@ -382,36 +371,6 @@ export class Engine {
     };
     this.#listener({ type: 'run-end', summary: result });
     return result;
-  }
-
-  #writeParamsFile(runId: string): void {
-    const dir = join(this.project.root, 'outputs');
-    mkdirSync(dir, { recursive: true });
-    const tmp = join(dir, '.params.yaml.tmp');
-    writeFileSync(tmp, `# Resolved parameters of run ${runId}\n${yamlStringify(this.project.params.tree)}`);
-    renameSync(tmp, join(dir, 'params.yaml'));
-  }
-
-  #stageRecord(view: PlannedView, ok: boolean): StageRecord {
-    const s = view.spec;
-    return {
-      ...(s.uses ? { uses: s.uses } : {}),
-      ...(s.cmd ? { cmd: s.cmd } : {}),
-      deps: s.stageDeps,
-      ...(Object.keys(s.ports ?? {}).length > 0 ? { ports: s.ports } : {}),
-      ...(s.explicitPorts && Object.keys(s.explicitPorts).length > 0 ? { explicitPorts: s.explicitPorts } : {}),
-      pathDeps: s.pathDeps,
-      params: s.params,
-      outs: s.outs,
-      onError: s.onError,
-      ...(s.set ? { set: s.set } : {}),
-      fp: view.id!.fp,
-      fpHash: view.id!.fpHash,
-      ok,
-      ...(view.finished ? { output: view.finished.output } : {}),
-      ...(view.failures.length > 0 ? { failures: view.failures } : {}),
-      ...(view.type === 'reduce' && view.cached?.headline ? { headline: view.cached.headline } : {}),
-    };
   }
 }
 

@@ -268,3 +268,60 @@ describe('executor', () => {
     assert.deepEqual(timings, ['concat: log/stamp.txt']);
   });
 });
+
+describe('runner', () => {
+  it('runs stages whose inputs are ready at the same time; reduce kinds one at a time', async () => {
+    const rig = Rig.create({ 'data/a.txt': 'alpha' });
+    rigs.push(rig);
+    // `waits` (a map stage) finishes only once `opens` (an independent reduce stage) has run:
+    // run one after the other in declaration order, they would never end.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const log: string[] = [];
+    const waits: MapKind = {
+      name: 'waits',
+      type: 'map',
+      version: 1,
+      summary: 'one item, done when the gate opens',
+      async listItems() {
+        return [{ id: 'x', source: 'x' }];
+      },
+      async run(ctx, tasks, sink) {
+        log.push('waits start');
+        await gate;
+        for (const t of tasks) await sink.done(t.id, { tree: { 'x.txt': await ctx.store.put('x') } });
+        log.push('waits end');
+      },
+    };
+    const reduce = (name: string, then?: () => void): ReduceKind => ({
+      name,
+      type: 'reduce',
+      version: 1,
+      summary: name,
+      async run(ctx) {
+        log.push(`${name} start`);
+        await new Promise((r) => setTimeout(r, 20));
+        then?.();
+        log.push(`${name} end`);
+        return { tree: { [`${name}.txt`]: await ctx.store.put(name) } };
+      },
+    });
+    const k: Record<string, StageKind> = { waits, opens: reduce('opens', () => open()), other: reduce('other') };
+    const spec = (name: string): StageSpec => ({ name, stageDeps: [], ports: {}, pathDeps: [], params: [], outs: [join('outputs', name)], onError: 'fail' });
+    const engine = new Engine(
+      { root: rig.dir, specFile: rig.path('pipeline.yaml'), confFile: rig.path('conf/default.yaml'), params: new Params({} as never), stages: new Map(['waits', 'opens', 'other'].map((n) => [n, spec(n)])), order: ['waits', 'opens', 'other'] },
+      { resolveKind: (s) => Promise.resolve(k[s.name]!) },
+    );
+    try {
+      const r = await Promise.race([engine.run(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('stages ran one after another: the map stage never ended')), 10_000))]);
+      assert.equal(r.ok, true);
+      assert.deepEqual(r.stages.map((s) => s.name), ['waits', 'opens', 'other'], 'summaries in declaration order');
+    } finally {
+      engine.close();
+    }
+    assert.ok(log.indexOf('opens start') < log.indexOf('waits end'), log.join(', '));
+    // The two reduce stages never overlap.
+    const [os, oe, ts, te] = ['opens start', 'opens end', 'other start', 'other end'].map((e) => log.indexOf(e)) as [number, number, number, number];
+    assert.ok(oe < ts || te < os, `reduce stages overlapped: ${log.join(', ')}`);
+  });
+});

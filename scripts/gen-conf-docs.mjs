@@ -1,4 +1,4 @@
-// Regenerates what the stage kinds' parameter schemas (StageKind.params, src/param-schema.ts)
+// Regenerates what the stage kinds' parameter schemas (StageKind.params, src/param-schema/)
 // document: the tables of conf/README.md, between their `<!-- params:SECTION ... -->` markers
 // (the prose around them is kept), and schema/conf.schema.json, the JSON Schema of conf/*.yaml
 // that editors with yaml-language-server use. Reads the compiled schemas: build first.
@@ -12,7 +12,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (p) => import(pathToFileURL(join(root, 'dist', ...p.split('/'))).href);
 const { registerBuiltins } = await load('stages/register.js');
-const { confDocuments, registeredParamSchemas } = await load('src/param-schema.js');
+const { confDocuments } = await load('src/param-schema/generate.js');
+const { kindParamSchemas } = await load('src/registry.js');
 registerBuiltins();
 
 const readmeFile = join(root, 'conf', 'README.md');
@@ -24,7 +25,7 @@ const read = (f) => {
     return '';
   }
 };
-const docs = confDocuments(read(readmeFile), registeredParamSchemas());
+const docs = confDocuments(read(readmeFile), kindParamSchemas());
 const check = process.argv.includes('--check');
 let stale = 0;
 for (const [file, text] of [

@@ -3,13 +3,15 @@
 // stage kind and no domain module; everything it needs from them reaches it through here.
 //
 //   registerKind(name, info)  a kind's shape (map or reduce, source or not), what one of its items
-//                             is called in messages, its capabilities, and `load()`, which imports
-//                             its module only when a stage of that kind is planned or run, so that
-//                             `pipeline status` and `--help` stay fast.
+//                             is called in messages, its ports and parameter schema, its
+//                             capabilities, and `load()`, which imports its module only when a
+//                             stage of that kind is planned or run, so that `pipeline status` and
+//                             `--help` stay fast.
 //   registerCommands(hook)    adds commander subcommands to the program (`before`: the core
 //                             command they are listed before in --help).
 //   registerScores(info)      the results report's reader (runs table, web UI, matrix summary).
 import type { Command } from 'commander';
+import type { ParamSchema } from './param-schema/types.js';
 import type { RunRecord } from './runs.js';
 import type { Project } from './spec.js';
 import type { PortSpec, StageKind } from './stage-api.js';
@@ -29,6 +31,11 @@ export interface KindInfo {
   ports?: Readonly<Record<string, PortSpec>>;
   /** The contract of what the kind writes (the kind's `outputContract`), matched against downstream ports. */
   outputContract?: string;
+  /**
+   * The kind's parameter schema (the same object as the kind's `params`): stages' declared params
+   * are checked against it at load, without importing the kind.
+   */
+  params?: ParamSchema;
   /** What the kind's output is, for kinds that look for an upstream stage by it (an evaluator's `scores`). */
   provides?: readonly string[];
   /**
@@ -61,6 +68,13 @@ export function kindNames(): string[] {
   return [...kinds.keys()];
 }
 
+/** The registered kinds' parameter schemas (kind -> its `params`), in registration order; kinds without one left out. */
+export function kindParamSchemas(): Map<string, ParamSchema> {
+  const out = new Map<string, ParamSchema>();
+  for (const [name, info] of kinds) if (info.params) out.set(name, info.params);
+  return out;
+}
+
 /** What an item of a kind is called in messages: the kind's own word, else "item". */
 export function itemNoun(kind: string | undefined): string {
   return (kind === undefined ? undefined : kinds.get(kind)?.itemNoun) ?? 'item';
@@ -79,6 +93,9 @@ export function loadKind(name: string): Promise<StageKind> {
       }
       if (kind.ports !== info.ports || kind.outputContract !== info.outputContract) {
         throw new Error(`stage kind '${name}' does not match its registration (ports/outputContract: declare the same objects in both)`);
+      }
+      if (kind.params !== info.params) {
+        throw new Error(`stage kind '${name}' does not match its registration (params: declare the same schema object in both)`);
       }
       return kind;
     });

@@ -224,11 +224,12 @@ interface KindBase {
    */
   readonly perfParams?: readonly string[];
   /**
-   * The kind's parameter schema (src/param-schema.ts): type, range or choices, default and doc of
+   * The kind's parameter schema (src/param-schema/types.ts): type, range or choices, default and doc of
    * every key it reads. Declare perfParams from it (`perfKeys(schema)`); the composition root
-   * registers it so that pipeline.yaml's params are checked at load.
+   * registers the same object with the kind (KindInfo.params) so that pipeline.yaml's params are
+   * checked at load.
    */
-  readonly params?: import('./param-schema.js').ParamSchema;
+  readonly params?: import('./param-schema/types.js').ParamSchema;
   /** Versions of libraries or tools that change results (e.g. {onnxruntime: "1.30.0"}). */
   env?(ctx: StageContext): Promise<Record<string, string>> | Record<string, string>;
   /**

@@ -11,7 +11,8 @@
 // weight-free hand-made descriptor for the demo (a baseline, not CLIP). docs/EMBED.md.
 import { isAbsolute, resolve } from 'node:path';
 import { ItemError, UserError } from '../src/errors.js';
-import { perfKeys, readParam, readSection, type ParamReader } from '../src/param-schema.js';
+import { perfKeys } from '../src/param-schema/types.js';
+import { readParam, readSection, type ParamReader } from '../src/param-schema/readers.js';
 import { encodeNpy } from '../src/npy.js';
 import type { ItemOutput, ItemTask, MapKind, StageContext } from '../src/stage-api.js';
 // Only light modules at the top: `pipeline status` imports every kind. sharp, onnxruntime and

@@ -2,7 +2,8 @@
 // the input shape the sequence models need. A map kind over `embed`'s items: one movie's output
 // depends only on that movie's embeddings and the `fixlen.*` params, so changing the method
 // reruns fixlen (and what follows) but never embed.
-import { perfKeys, readSection, type ParamReader } from '../src/param-schema.js';
+import { perfKeys } from '../src/param-schema/types.js';
+import { readSection, type ParamReader } from '../src/param-schema/readers.js';
 import { encodeNpy } from '../src/npy.js';
 import { runEach } from '../src/stage-api.js';
 import type { ItemOutput, ItemTask, MapKind, StageContext } from '../src/stage-api.js';

@@ -5,7 +5,8 @@
 // trailers with ffmpeg into the store. Every item's output is `{"<id>.json": FrameList}` (see
 // data/frame-list.ts, the contract with embed), plus the frames where this stage wrote them.
 import { ItemError, UserError } from '../src/errors.js';
-import { perfKeys, readSection } from '../src/param-schema.js';
+import { perfKeys } from '../src/param-schema/types.js';
+import { readSection } from '../src/param-schema/readers.js';
 import { runEach, type ItemOutput, type ItemTask, type MapContext, type MapKind, type StageContext } from '../src/stage-api.js';
 import { DEMO_GENERATOR_VERSION } from './data/demo-genres.js';
 import { listDemoItems, runDemoItem, type DemoSource } from './data/demo.js';

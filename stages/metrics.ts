@@ -6,7 +6,8 @@
 // with a train input built from another run's train tree or from a model folder, so the kind
 // only needs model/... (and optionally history.json, baseline/...) in that tree.
 import { UserError } from '../src/errors.js';
-import { perfKeys, readSection, type ParamReader } from '../src/param-schema.js';
+import { perfKeys } from '../src/param-schema/types.js';
+import { readSection, type ParamReader } from '../src/param-schema/readers.js';
 import type { CollectionArtifact, ReduceContext, ReduceKind, StageContext, TreeArtifact } from '../src/stage-api.js';
 import { readFeatures } from './data/features.js';
 import { readPorts } from './inputs.js';

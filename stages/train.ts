@@ -13,7 +13,8 @@
 //   baseline/...                          the same for the mean_mlp baseline
 // docs/TRAINING.md describes the models, losses, selection, checkpoints and interruption.
 import { ItemError, UserError } from '../src/errors.js';
-import { perfKeys, readParam, readSection, type ParamReader } from '../src/param-schema.js';
+import { perfKeys } from '../src/param-schema/types.js';
+import { readParam, readSection, type ParamReader } from '../src/param-schema/readers.js';
 import { FeaturesError, readFeaturesSync } from './data/features.js';
 import { readPorts } from './inputs.js';
 import { KIND_OUTPUTS, KIND_PORTS } from './ports.js';

@@ -1,4 +1,4 @@
-// The kinds' parameter schemas (src/param-schema.ts, StageKind.params): the committed docs and
+// The kinds' parameter schemas (src/param-schema/, StageKind.params): the committed docs and
 // JSON Schema are what they generate, their defaults are conf/default.yaml's, every bad value is
 // refused when the project loads with where it is written, and kinds read their values through them.
 import assert from 'node:assert/strict';
@@ -9,23 +9,14 @@ import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ConfigError } from '../src/diagnostics.js';
 import { UserError } from '../src/errors.js';
-import {
-  allSections,
-  checkValue,
-  confDocuments,
-  defaultsOf,
-  paramSchema,
-  paramSection,
-  perfKeys,
-  plainReader,
-  readParam,
-  readSection,
-  registeredParamSchemas,
-  renderConfReadme,
-} from '../src/param-schema.js';
+import { allSections, confDocuments, renderConfReadme } from '../src/param-schema/generate.js';
+import { plainReader, readParam, readSection } from '../src/param-schema/readers.js';
+import { defaultsOf, paramSchema, paramSection, perfKeys } from '../src/param-schema/types.js';
+import { checkValue } from '../src/param-schema/value.js';
+import { kindInfo, kindParamSchemas, loadKind, registerKind } from '../src/registry.js';
 import { loadProject } from '../src/spec.js';
 import type { StageKind } from '../src/stage-api.js';
-import { BUILTIN_KINDS, BUILTIN_PARAMS } from '../stages/index.js';
+import { BUILTIN_KINDS } from '../stages/index.js';
 import { loadModelRegistry } from '../stages/models/registry.js';
 import { KNOWN_MODELS, TRAIN } from '../stages/train/params.js';
 import { PACKAGE_ROOT, Rig, demoRig } from './helpers/rig.js';
@@ -63,14 +54,14 @@ const lineOf = (text: string, re: RegExp): number => text.split('\n').findIndex(
 describe('generated files', () => {
   it('conf/README.md tables and schema/conf.schema.json are what the schemas generate (npm run gen:conf)', () => {
     const readme = readFileSync(join(PACKAGE_ROOT, 'conf', 'README.md'), 'utf8');
-    const docs = confDocuments(readme, registeredParamSchemas());
+    const docs = confDocuments(readme, kindParamSchemas());
     assert.equal(readme, docs.readme, 'conf/README.md differs from the kinds\' parameter schemas: run npm run build && npm run gen:conf');
     const schema = readFileSync(join(PACKAGE_ROOT, 'schema', 'conf.schema.json'), 'utf8');
     assert.equal(schema, docs.jsonSchema, 'schema/conf.schema.json differs from the kinds\' parameter schemas: run npm run build && npm run gen:conf');
   });
 
   it('conf/default.yaml holds exactly the declared keys with their defaults, and names the JSON Schema', () => {
-    const sections = allSections(registeredParamSchemas().values());
+    const sections = allSections(kindParamSchemas().values());
     assert.deepEqual(parse(CONF), defaultsOf(sections));
     assert.equal(CONF.split('\n')[0], '# yaml-language-server: $schema=../schema/conf.schema.json');
   });
@@ -94,7 +85,7 @@ describe('generated files', () => {
       assert.equal(validate(bad), false, JSON.stringify(bad));
       const key = Object.keys(bad)[0]!;
       const [k, v] = Object.entries(bad[key]!)[0]!;
-      const spec = allSections(registeredParamSchemas().values()).find((s) => s.name === key)!.params[k];
+      const spec = allSections(kindParamSchemas().values()).find((s) => s.name === key)!.params[k];
       if (spec) assert.ok(checkValue(`${key}.${k}`, spec, v), `the loader accepts ${JSON.stringify(bad)}`);
     }
   });
@@ -121,9 +112,10 @@ describe('the kinds declare their schemas', () => {
     };
     for (const [name, info] of Object.entries(BUILTIN_KINDS)) {
       const kind: StageKind = await info.load();
-      const schema = BUILTIN_PARAMS[name as keyof typeof BUILTIN_PARAMS];
+      const schema = info.params;
       assert.equal(kind.params, schema, name);
-      assert.equal(registeredParamSchemas().get(name), schema, name);
+      assert.equal(kindInfo(name)?.params, schema, name);
+      assert.equal(kindParamSchemas().get(name), schema, name);
       assert.deepEqual([...(kind.perfParams ?? [])].sort(), [...perfKeys(schema)].sort(), name);
       assert.deepEqual([...perfKeys(schema)].sort(), [...before[name]!].sort(), name);
     }
@@ -152,7 +144,7 @@ describe('checking one value', () => {
     assert.equal(checkValue('train.baseline', p.baseline, 'yes'), 'train.baseline must be true or false, got "yes"');
     assert.equal(checkValue('train.model', p.model, ''), 'train.model must be a model name, got ""');
     assert.equal(checkValue('train.lr', p.lr, 0.01), undefined);
-    const labels = allSections(registeredParamSchemas().values()).find((s) => s.name === 'labels')!.params;
+    const labels = allSections(kindParamSchemas().values()).find((s) => s.name === 'labels')!.params;
     assert.equal(checkValue('labels.genres', labels.genres!, ['Drama', 'drama']), "labels.genres lists genre 'drama' twice");
     assert.equal(checkValue('labels.genres', labels.genres!, []), 'labels.genres must be a non-empty list of genre names, got []');
     assert.match(checkValue('labels.split', labels.split!, [0.5, 0.6, 0])!, /^labels\.split must be three fractions \[train, val, test\] that sum to 1 with train > 0, got \[0\.5,0\.6,0\]$/);
@@ -242,5 +234,18 @@ describe('checking params when the project loads', () => {
     const c = await r.cli(['status']);
     assert.equal(c.code, 2, c.stderr);
     assert.match(c.stderr, new RegExp(`conf/default\\.yaml:${lineOf(CONF, /^ {2}method: window/)}:11: error: fixlen\\.method must be one of window, uniform, interpolate, pool, got "windw" \\(did you mean 'window'\\?\\)`));
+  });
+});
+
+describe('registration', () => {
+  it('loadKind refuses a kind module whose params are not the schema registered with it', async () => {
+    const info = BUILTIN_KINDS.fixlen;
+    const kind = await info.load();
+    const name = 'fixlen-params-check';
+    const other = paramSchema({ sections: [] });
+    registerKind(name, { type: info.type, source: info.source, ports: info.ports, outputContract: info.outputContract, params: info.params, load: async () => ({ ...kind, name, params: other }) });
+    await assert.rejects(loadKind(name), /stage kind 'fixlen-params-check' does not match its registration \(params: declare the same schema object in both\)/);
+    registerKind(name, { type: info.type, source: info.source, ports: info.ports, outputContract: info.outputContract, params: other, load: async () => ({ ...kind, name, params: other }) });
+    assert.equal((await loadKind(name)).params, other);
   });
 });

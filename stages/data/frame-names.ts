@@ -3,7 +3,7 @@
 // Order is numeric by shot, then by image index, never by directory or glob order (readdir
 // order is file-system dependent; the reference project's unsorted glob scrambled shots). Each
 // name is parsed once; the sort then compares integers.
-import { plainReader, readSection } from '../../src/param-schema.js';
+import { plainReader, readSection } from '../../src/param-schema/readers.js';
 import { FRAMES } from '../frames/params.js';
 
 export interface ParsedFrame {

@@ -1,8 +1,8 @@
 // The `dataset.*` params shared by the frames and labels stages: their declaration (conf/README.md's
 // table and the conf's JSON Schema are generated from it) and the readers built on it.
 import { isAbsolute, join, resolve } from 'node:path';
-import { paramSection, readParam } from '../../src/param-schema.js';
-import type { ParamReader } from '../../src/param-schema.js';
+import { paramSection } from '../../src/param-schema/types.js';
+import { readParam, type ParamReader } from '../../src/param-schema/readers.js';
 import type { StageContext } from '../../src/stage-api.js';
 
 /** The demo generator's most movies: ids tt9000001 to tt9999999 (demo-genres.ts). */

@@ -11,7 +11,7 @@
 // rarer genre.
 import seedrandom from 'seedrandom';
 import { UserError } from '../../src/errors.js';
-import { checkValue } from '../../src/param-schema.js';
+import { checkValue } from '../../src/param-schema/value.js';
 import { LABELS } from '../labels/params.js';
 import { SPLITS, type SplitFile, type SplitName } from './labels-files.js';
 

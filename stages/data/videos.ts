@@ -19,7 +19,7 @@ import type { Hash, ItemOutput, SourceItem, StageContext, StoreAccess, Tree } fr
 import { frameListKey, type FrameList } from './frame-list.js';
 import { frameName, sampleFrames, type Sampling } from './frame-names.js';
 import type { SourceProblem } from './params.js';
-import { plainReader, readSection } from '../../src/param-schema.js';
+import { plainReader, readSection } from '../../src/param-schema/readers.js';
 import { FRAMES } from '../frames/params.js';
 
 const run = promisify(execFile);

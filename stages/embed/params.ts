@@ -1,5 +1,5 @@
 // The embed kind's parameters: the `embed.*` section, and `dataset.root` (frames read in place).
-import { paramSchema, paramSection } from '../../src/param-schema.js';
+import { paramSchema, paramSection } from '../../src/param-schema/types.js';
 import { PROVIDERS } from '../clip/onnx-model.js';
 import { DATASET } from '../data/params.js';
 

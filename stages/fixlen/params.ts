@@ -1,5 +1,5 @@
 // The fixlen kind's parameters.
-import { paramSchema, paramSection } from '../../src/param-schema.js';
+import { paramSchema, paramSection } from '../../src/param-schema/types.js';
 
 // Declared here rather than beside the methods (methods.ts), so that loading a project checks
 // fixlen.method without loading the methods and their random generator.

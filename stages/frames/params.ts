@@ -1,6 +1,6 @@
 // The frames kind's parameters: the `frames.*` section, and the `dataset.*` section it shares
 // with labels (data/params.ts).
-import { paramSchema, paramSection } from '../../src/param-schema.js';
+import { paramSchema, paramSection } from '../../src/param-schema/types.js';
 import { DATASET } from '../data/params.js';
 
 export const FRAMES = paramSection('frames', {

@@ -1,6 +1,7 @@
 // The labels kind's parameters: the `labels.*` section, and the `dataset.*` section it shares
 // with frames (data/params.ts).
-import { paramSchema, paramSection, showValue } from '../../src/param-schema.js';
+import { paramSchema, paramSection } from '../../src/param-schema/types.js';
+import { showValue } from '../../src/param-schema/value.js';
 import { DATASET } from '../data/params.js';
 import { DEFAULT_GENRES, genreKey } from '../data/genres.js';
 

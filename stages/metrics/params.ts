@@ -1,5 +1,5 @@
 // The metrics kind's parameters.
-import { paramSchema, paramSection } from '../../src/param-schema.js';
+import { paramSchema, paramSection } from '../../src/param-schema/types.js';
 import { SPLITS } from '../data/labels-files.js';
 
 export const METRICS = paramSection('metrics', {

@@ -1,5 +1,5 @@
 // The train kind's parameters: the model's architecture, how it is trained, and the rest.
-import { paramSchema, paramSection } from '../../src/param-schema.js';
+import { paramSchema, paramSection } from '../../src/param-schema/types.js';
 import { RNN_CHOICES } from '../models/contract.js';
 import { LOSS_CHOICES } from '../nn/loss-spec.js';
 import { BACKEND_CHOICES } from '../nn/backend.js';

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { isMap, isScalar, isSeq } from 'yaml';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import { hashParts } from './hash.js';
 import { keyLocation, readYaml, valueLocation } from './params.js';
@@ -124,9 +125,12 @@ function schemaDiagnostics(y: Y, errors: readonly ErrorObject[]): Diagnostic[] {
       }
       case 'type': {
         const expected = (e.params as { type: string }).type;
-        const actual = y.doc.getIn(path);
-        const found = Array.isArray(actual) ? 'a list' : actual === null ? 'nothing' : `a ${typeof actual}`;
-        out.push({ message: `${where} must be ${expected === 'array' ? 'a list' : `a ${expected}`}, found ${found}`, location: valueLocation(y, path) });
+        // getIn hands back YAML nodes for collections: say what the text holds, in YAML's words.
+        const node = y.doc.getIn(path, true);
+        const value = isScalar(node) ? node.value : node;
+        const found = isSeq(node) ? 'a list' : isMap(node) ? 'a mapping' : value === null || value === undefined ? 'nothing' : `a ${typeof value}`;
+        const want = expected === 'array' ? 'a list' : expected === 'object' ? 'a mapping' : `a ${expected}`;
+        out.push({ message: `${where} must be ${want}, found ${found}`, location: valueLocation(y, path) });
         break;
       }
       default:

@@ -99,7 +99,7 @@ describe('runs table', () => {
     assert.deepEqual((JSON.parse(latest.stdout) as { rows: Array<{ run: string }> }).rows.map((r) => r.run), ids.slice(3));
 
     const bad = await rig.cli(['runs', '--table', '--sort', 'nope']);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2, 'a bad --sort column is a usage error');
     assert.match(bad.stderr, /cannot sort by 'nope'/);
   });
 });

@@ -31,6 +31,11 @@ describe('pipeline.yaml errors', () => {
     assert.match(e!, /^pipeline\.yaml:\d+:\d+: error: /);
   });
 
+  it('a value of the wrong type, said in YAML words', () => {
+    const [e] = errorsOf('stages: [1]\n');
+    assert.match(e!, /^pipeline\.yaml:1:9: error: stages must be a mapping, found a list\n/);
+  });
+
   it('unknown top-level key, with the valid ones', () => {
     assert.deepEqual(errorsOf('stage:\n  a:\n    cmd: x\n    outs: [o]\n'), [
       'pipeline.yaml:1:1: error: pipeline.yaml needs \'stages\'\n 1 | stage:\n   | ~~~~~~',

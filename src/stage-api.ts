@@ -81,6 +81,12 @@ export interface ProgressUpdate {
   total?: number;
   /** Short status shown beside the stage, e.g. "epoch 12/40 loss 0.231". */
   message?: string;
+  /**
+   * A finished point of a series the kind reports as it goes (a training epoch), as numbers, so
+   * that presenters (the web UI's live page) chart it without parsing `message`. Values the
+   * live page charts: train_loss, val_map, val_f1 (null when not measured).
+   */
+  point?: { series: string; step: number; values: Record<string, number | null> };
 }
 
 export interface StageContext {

@@ -242,7 +242,13 @@ describe('pipeline ui API', () => {
     pub.listener({ type: 'stage-start', stage: 's', total: 4, toRun: 4 });
     for (let i = 1; i <= 3; i++) pub.listener({ type: 'item', stage: 's', item: `m${i}`, ok: true, done: i, toRun: 4 });
     assert.equal(readLive(dir)?.state?.stages[0]?.state, 'pending', 'written at the start; what follows waits for the next write');
-    pub.listener({ type: 'progress', stage: 's', update: { done: 1, total: 2, message: 'reference epoch 1/2 loss 0.500 val mAP 0.250 F1 0.100' } });
+    // An epoch arrives as numbers (ProgressUpdate.point); the message is only shown, never parsed.
+    pub.listener({ type: 'progress', stage: 's', update: { done: 0.5, total: 2, message: 'reference epoch 1/2 loss 0.500 val mAP 0.250 F1 0.100' } });
+    pub.listener({
+      type: 'progress',
+      stage: 's',
+      update: { done: 1, total: 2, message: 'epoch 1 done', point: { series: 'reference', step: 1, values: { train_loss: 0.5, val_map: 0.25, val_f1: 0.1 } } },
+    });
     pub.listener({ type: 'run-end', summary: { run: 'abc', ok: true, interrupted: false, stages: [], seconds: 1, notes: [] } });
     const end = readLive(dir)!.state!;
     assert.equal(end.stages[0]!.items!.done, 3);

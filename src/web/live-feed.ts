@@ -48,9 +48,7 @@ export interface LiveState {
   log: string[];
 }
 
-// fit.ts reports each finished epoch as "<model> epoch E/N loss L val mAP M F1 F".
-const EPOCH = /^(.+?) epoch (\d+)\/\d+ loss (\S+) val mAP (\S+) F1 (\S+)$/;
-const num = (s: string | undefined): number | null => (s === undefined || !Number.isFinite(Number(s)) ? null : Number(s));
+const num = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 export interface LivePublisher {
   listener: Listener;
@@ -139,11 +137,12 @@ export function livePublisher(cacheDir: string, opts: { everyMs?: number } = {})
       }
       case 'progress': {
         const s = stage(e.stage);
-        s.progress = { ...e.update };
-        const m = e.update.message === undefined ? null : EPOCH.exec(e.update.message);
-        if (m) {
+        const { point, ...progress } = e.update;
+        s.progress = progress;
+        // A finished epoch, as the kind reports it (numbers, not its message's text).
+        if (point) {
           s.epochs ??= [];
-          s.epochs.push({ model: m[1]!, epoch: Number(m[2]), train_loss: num(m[3]), val_map: num(m[4]), val_f1: num(m[5]) });
+          s.epochs.push({ model: point.series, epoch: point.step, train_loss: num(point.values.train_loss), val_map: num(point.values.val_map), val_f1: num(point.values.val_f1) });
           now = true;
         }
         break;

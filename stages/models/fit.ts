@@ -271,6 +271,7 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
       done: epoch,
       total: o.epochs,
       message: `${o.label} epoch ${epoch}/${o.epochs} loss ${rec.train_loss.toFixed(3)} val mAP ${fmt(rec.val_map)} F1 ${fmt(rec.val_weighted_f1)}`,
+      point: { series: o.label, step: epoch, values: { train_loss: rec.train_loss, val_map: rec.val_map, val_f1: rec.val_weighted_f1 } },
     });
     if (hasVal && epochsSinceBest() >= o.patience && epoch < o.epochs) {
       stopped = 'early_stop';

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Engine } from '../src/engine/index.js';
 import { reasonText } from '../src/ui/reasons.js';
+import { finalLines } from '../src/ui/summary.js';
+import { registerKind } from '../src/registry.js';
 import { ItemError } from '../src/errors.js';
 import type { EngineEvent } from '../src/events.js';
 import { Params } from '../src/params.js';
@@ -323,5 +325,28 @@ describe('runner', () => {
     // The two reduce stages never overlap.
     const [os, oe, ts, te] = ['opens start', 'opens end', 'other start', 'other end'].map((e) => log.indexOf(e)) as [number, number, number, number];
     assert.ok(oe < ts || te < os, `reduce stages overlapped: ${log.join(', ')}`);
+  });
+});
+
+describe('item noun', () => {
+  it("failures are said with the kind's noun (\"movie b: ...\"), whether the stage ran or was cached", async () => {
+    registerKind('noun-src', { type: 'map', source: true, itemNoun: 'movie', load: () => Promise.reject(new Error('not loaded: the test supplies the kind')) });
+    const rig = Rig.create({ 'data/a.txt': 'alpha', 'data/b.txt': 'BAD' });
+    rigs.push(rig);
+    const counters: Counters = { src: [], upper: [], concat: 0 };
+    const k = kinds(counters);
+    const spec: StageSpec = { name: 'src', uses: 'noun-src', stageDeps: [], ports: {}, pathDeps: [], params: [], outs: [join('outputs', 'src')], onError: 'skip' };
+    const proj: Project = { root: rig.dir, specFile: rig.path('pipeline.yaml'), confFile: rig.path('conf/default.yaml'), params: new Params({} as never), stages: new Map([['src', spec]]), order: ['src'] };
+    for (const state of ['ran', 'cached']) {
+      const engine = new Engine(proj, { resolveKind: () => Promise.resolve(k.src!) });
+      try {
+        const r = await engine.run();
+        assert.equal(r.stages[0]!.state, state);
+        assert.equal(r.stages[0]!.itemNoun, 'movie');
+        assert.ok(finalLines(r).includes('  src: movie b: b.txt: contains BAD (remove the word BAD)'), finalLines(r).join('\n'));
+      } finally {
+        engine.close();
+      }
+    }
   });
 });

@@ -61,6 +61,9 @@ export async function writeManifest(store: LocalStore, view: PlannedView): Promi
   delete f.manifest;
 }
 
+/** A summary's `itemNoun`, said only when the kind's noun is not the default "item". */
+export const nounOf = (noun: string): { itemNoun?: string } => (noun === 'item' ? {} : { itemNoun: noun });
+
 export function failedSummary(results: ResultCache, name: string, e: unknown, t0: number, noun = 'item'): StageSummary {
   results.flush();
   const failures = e instanceof ItemError ? [e.toJSON()] : undefined;
@@ -69,7 +72,7 @@ export function failedSummary(results: ResultCache, name: string, e: unknown, t0
     state: 'failed',
     seconds: (performance.now() - t0) / 1000,
     error: describeError(e, noun),
-    ...(noun !== 'item' ? { itemNoun: noun } : {}),
+    ...nounOf(noun),
     ...(failures ? { failures } : {}),
   };
 }

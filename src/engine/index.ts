@@ -9,12 +9,12 @@
 //   artifacts.ts manifests, roots, trees                        results.ts the result cache
 //   state.ts     every SQL statement                            remote.ts  the remote cache's say
 import { availableParallelism } from 'node:os';
+import pLimit from 'p-limit';
 import { join } from 'node:path';
 import { itemNoun, loadKind } from '../registry.js';
 import { cmdKind } from '../cmd-kind.js';
 import { makeContext } from '../context.js';
 import { LocalExecutor, type Executor } from '../executor.js';
-import { UserError } from '../errors.js';
 import type { Listener, StageSummary, RunSummary } from '../events.js';
 import { FileStateCache } from '../file-state.js';
 import type { Hash } from '../hash.js';
@@ -28,7 +28,7 @@ import { LocalStore } from '../store.js';
 import type { RemoteCache } from '../remote/cache.js';
 import { packageVersion } from '../version.js';
 import { treeOf } from './artifacts.js';
-import { Serial, stageRecord, writeParamsFile } from './record.js';
+import { stageRecord, writeParamsFile } from './record.js';
 import { evaluateStage, type AfterPlan, type EvaluationDeps } from './evaluate.js';
 import { failedSummary, type ExecutionDeps } from './execute.js';
 import { runMap } from './map.js';
@@ -40,7 +40,6 @@ import { statusOf, type GivenView, type PlannedView, type StageView, type Status
 
 export type { StageView, StatusStage, PlannedView, MapView, ReduceView, GivenView, Identity, Finished } from './view.js';
 export { statusOf } from './view.js';
-export { describeError, formatItemError } from '../ui/errors.js';
 
 export interface RunOptions {
   targets?: readonly string[];
@@ -241,7 +240,7 @@ export class Engine {
     const checkout = new Checkout(this.store, join(this.cacheDir, 'checkout.json'), this.project.root);
     const afterPlan: AfterPlan | undefined =
       this.remote ? consultRemote(this.remote, this.results, this.#listener, opts.pull === true && !opts.dryRun) : undefined;
-    const reduces = new Serial();
+    const reduces = pLimit(1); // reduce kinds compute in this process: one at a time
     // Temp files of processes that are gone (a kill -9) are never read: remove them now.
     if (!this.readOnly) this.store.cleanTemp(0);
     this.#listener({ type: 'run-start', stages: order.map((name) => ({ name })), ...(opts.dryRun ? { dryRun: true } : {}) });
@@ -297,7 +296,7 @@ export class Engine {
         summary =
           view.type === 'map'
             ? await runMap(this.#execution, view, views, runSignal, t0)
-            : await reduces.run(() => runReduce(this.#execution, view as Extract<PlannedView, { type: 'reduce' }>, views, runSignal, t0));
+            : await reduces(() => runReduce(this.#execution, view as Extract<PlannedView, { type: 'reduce' }>, views, runSignal, t0));
       } catch (e) {
         summary = failedSummary(this.results, name, e, t0, itemNoun(spec.uses));
         if (runSignal.aborted) {
@@ -374,4 +373,3 @@ export class Engine {
   }
 }
 
-export { UserError };

@@ -8,7 +8,7 @@ import type { LocalStore } from '../store.js';
 import { itemNoun } from '../registry.js';
 import { formatItemError } from '../ui/errors.js';
 import { finishCollection } from './artifacts.js';
-import { checkTree, failedSummary, inputsOf, portsOf, writeManifest, type ExecutionDeps } from './execute.js';
+import { checkTree, failedSummary, inputsOf, nounOf, portsOf, writeManifest, type ExecutionDeps } from './execute.js';
 import type { MapView, StageView } from './view.js';
 
 /**
@@ -93,7 +93,7 @@ export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap
       state: pulled > 0 ? 'pulled' : view.plan.fresh ? 'cached' : 'ran',
       items: counts(0, 0),
       seconds: (performance.now() - t0) / 1000,
-      ...(view.failures.length > 0 ? { failures: view.failures, ...(noun !== 'item' ? { itemNoun: noun } : {}) } : {}),
+      ...(view.failures.length > 0 ? { failures: view.failures, ...nounOf(noun) } : {}),
     };
   }
 
@@ -173,6 +173,6 @@ export async function runMap(x: ExecutionDeps, view: MapView, views: ReadonlyMap
     state: 'ran',
     items: counts(ran, failed),
     seconds: (performance.now() - t0) / 1000,
-    ...(view.failures.length > 0 ? { failures: view.failures } : {}),
+    ...(view.failures.length > 0 ? { failures: view.failures, ...nounOf(noun) } : {}),
   };
 }

@@ -1,20 +1,10 @@
 // What a run leaves besides results: each stage's record (the run record is their map), and
-// outputs/params.yaml; and the mutex that keeps reduce kinds one at a time.
+// outputs/params.yaml.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import type { StageRecord } from '../runs.js';
 import type { PlannedView } from './view.js';
-
-/** A small mutex: reduce kinds compute in this process, one at a time. */
-export class Serial {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#tail.then(fn, fn);
-    this.#tail = p.catch(() => {});
-    return p;
-  }
-}
 
 /** A stage's part of the run record: its definition, fingerprint, output and failures. */
 export function stageRecord(view: PlannedView, ok: boolean): StageRecord {

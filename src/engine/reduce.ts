@@ -8,7 +8,7 @@ import type { OutputRef } from '../runs.js';
 import type { ReduceContext, ReduceOutput } from '../stage-api.js';
 import { itemNoun } from '../registry.js';
 import { finishTree } from './artifacts.js';
-import { checkTree, inputsOf, portsOf, type ExecutionDeps } from './execute.js';
+import { checkTree, inputsOf, nounOf, portsOf, type ExecutionDeps } from './execute.js';
 import type { ReduceView, StageView } from './view.js';
 
 /** ctx.itemError as the engine gives it: throws under on_error: fail, else records and goes on. */
@@ -29,7 +29,7 @@ export async function runReduce(x: ExecutionDeps, view: ReduceView, views: Reado
       name: spec.name,
       state: view.pulled > 0 ? 'pulled' : 'cached',
       seconds: (performance.now() - t0) / 1000,
-      ...(view.failures.length > 0 ? { failures: view.failures, ...(itemNoun(spec.uses) !== 'item' ? { itemNoun: itemNoun(spec.uses) } : {}) } : {}),
+      ...(view.failures.length > 0 ? { failures: view.failures, ...nounOf(itemNoun(spec.uses)) } : {}),
       ...(view.cached?.headline ? { headline: view.cached.headline } : {}),
     };
   }
@@ -89,7 +89,7 @@ export async function runReduce(x: ExecutionDeps, view: ReduceView, views: Reado
     name: spec.name,
     state: 'ran',
     seconds: (performance.now() - t0) / 1000,
-    ...(errors.length > 0 ? { failures: errors } : {}),
+    ...(errors.length > 0 ? { failures: errors, ...nounOf(itemNoun(spec.uses)) } : {}),
     ...(out.headline ? { headline: out.headline } : {}),
   };
 }

@@ -192,11 +192,6 @@ export class StateStore {
     return n;
   }
 
-  /** How many index rows these runs have. */
-  countRuns(ids: readonly string[]): number {
-    const count = this.#db.prepare('SELECT COUNT(*) FROM runs WHERE id = ?').pluck();
-    return ids.reduce((n, id) => n + (count.get(id) as number), 0);
-  }
 
   /** The index's last sequence number (0 when empty): changes whenever a run is added. */
   lastRunSeq(): number {

@@ -17,13 +17,7 @@ export interface Identity {
 }
 
 /** Fingerprint parts known even while upstream stages are stale (reproduce compares them). */
-export interface FingerprintParts {
-  kind: string;
-  version: string;
-  code?: Hash;
-  env: Record<string, string>;
-  inputs: Record<string, Hash>;
-}
+export type FingerprintParts = Pick<StageFingerprint, 'kind' | 'version' | 'code' | 'env' | 'inputs'>;
 
 /** A stage's result: the artifact downstream stages read and the reference records keep. */
 export interface Finished {

@@ -7,9 +7,8 @@ import { checkValue, unknownKeyMessage } from './value.js';
 
 /** What a kind reads params through: its StageContext, or a part of one. */
 export interface ParamReader {
+  /** The conf's value or the fallback; a stage's context refuses a key the stage does not declare. */
   paramOr<T>(key: string, fallback: T): T;
-  /** When present, used to refuse a key the stage does not declare even when the conf lacks it. */
-  param?<T>(key: string): T;
   /** When present (the declared values), a key of the section that the schema does not declare is refused. */
   readonly params?: Readonly<Record<string, unknown>>;
 }
@@ -37,22 +36,10 @@ export const camelCase = (key: string): string => key.replace(/_([a-z0-9])/g, (_
 
 const ABSENT = Symbol('absent');
 
-/**
- * The conf's value of a key, or undefined when the conf does not set it. A key the stage does
- * not declare is refused whether the conf sets it (paramOr throws) or not (param throws; its
- * "is not set" error is the one that means "declared, but absent").
- */
+/** The conf's value of a key, or undefined when the conf does not set it (an undeclared key: paramOr throws). */
 function rawValue(ctx: ParamReader, key: string): unknown {
   const v = ctx.paramOr<unknown>(key, ABSENT);
-  if (v !== ABSENT) return v;
-  if (ctx.param) {
-    try {
-      ctx.param(key);
-    } catch (e) {
-      if (!(e instanceof UserError && / is not set in /.test(e.message))) throw e;
-    }
-  }
-  return undefined;
+  return v === ABSENT ? undefined : v;
 }
 
 const DEFAULT_HINT = 'fix it in the conf or with -p (conf/README.md documents each key)';

@@ -3,11 +3,11 @@
 // training curves (validation mAP and train loss per epoch) — as SVG and PNG. Drawn with the
 // report's own SVG helpers (svg.ts) and PNG renderer (render.ts, bundled font),
 // the PR curve from its metric math (metrics-math.ts), so a diff chart reads like a report's.
-import type { PrCurve } from './metrics-math.js';
 import { prCurve } from './metrics-math.js';
 import { pct } from './metrics-json.js';
 import type { History, MetricsJson } from './metrics-json.js';
 import { COLORS, approxTextWidth, document, legendRows, line, linear, n, niceTicks, polyline, rect, text, tickLabel } from './svg.js';
+import { prSteps } from './plots.js';
 
 /** One run in a diff chart. */
 export interface DiffRun {
@@ -68,17 +68,6 @@ export function apBarsDiffSvg(runs: readonly DiffRun[]): string {
   });
   body.push(line(x(0), head, x(0), bottom, COLORS.axis));
   return document(W, H, body, `Average precision per genre across ${runs.length} runs`);
-}
-
-/** Step path of a PR curve, so that the area under it is the step-wise AP (as the report draws it). */
-function prSteps(c: PrCurve): Array<[number, number]> {
-  const pts: Array<[number, number]> = [];
-  let r = 0;
-  for (let k = 0; k < c.recall.length; k++) {
-    pts.push([r, c.precision[k]!], [c.recall[k]!, c.precision[k]!]);
-    r = c.recall[k]!;
-  }
-  return pts;
 }
 
 /** One genre's PR curve per run (runs without predictions, or without positives, are named in the legend). */

@@ -9,7 +9,7 @@ import type { LegendEntry } from './svg.js';
 import { COLORS, approxTextWidth, document, esc, legend, legendRows, line, linear, n, niceTicks, polyline, rect, text, tickLabel } from './svg.js';
 
 /** Step path of a PR curve, so that the area under it is exactly the step-wise AP. */
-function prSteps(c: PrCurve): Array<[number, number]> {
+export function prSteps(c: PrCurve): Array<[number, number]> {
   const pts: Array<[number, number]> = [];
   let r = 0;
   for (let k = 0; k < c.recall.length; k++) {

@@ -3,6 +3,8 @@
 // 8, Dense 21 + sigmoid, binary cross-entropy. Compares, in one run:
 //   - tfjs-layers' stock LSTM/GRU on the wasm backend (the baseline) and on the cpu backend,
 //   - FastRecurrent (stages/nn/rnn/layer.ts) on wasm,
+//   (the rows other than the stock ones update with stages/nn/fused-adam.ts, as the train stage
+//   does: tfjs' Adam, same bits, one pass per weight)
 //   - the ONNX Runtime path (stages/nn/rnn/onnx/): the LSTM layer in ONNX Runtime, head and Adam
 //     in tfjs, both as the bare layer step (onnxTrainStep) and as training uses it
 //     (OnnxModelTrainer stepping the same tfjs model as the other rows: train.rnn onnx).
@@ -19,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { fusedAdam } from '../stages/nn/fused-adam.js';
 import { recurrent, type RecurrentCell } from '../stages/nn/recurrent.js';
 import { OnnxModelTrainer } from '../stages/nn/rnn/onnx/model-step.js';
 import { OnnxLstm, onnxTrainStep } from '../stages/nn/rnn/onnx/onnx-lstm.js';
@@ -76,7 +79,8 @@ async function tfjsRow(
   const rnn = recurrent({ cell, units: UNITS, bidirectional: true, returnSequences: false, impl, seed: 1 });
   const out = tf.layers.dense({ units: LABELS, activation: 'sigmoid' }).apply(rnn.apply(input)) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
+  // The stock rows train as tfjs does; the others with the Adam the train stage uses.
+  model.compile({ optimizer: impl === 'stock' ? tf.train.adam(1e-3) : fusedAdam(1e-3), loss: 'binaryCrossentropy' });
   const { xt, yt } = batchTensors(steps, batch);
   const { ms, n } = await timeSteps(async () => {
     await model.trainOnBatch(xt, yt);
@@ -102,7 +106,7 @@ async function onnxRow(steps: number, batch: number, threads: number, minSteps: 
   dense.build([null, 2 * UNITS]);
   const headWeights = dense.trainableWeights.map((w) => w.read() as tf.Variable);
   const { xt, yt } = batchTensors(steps, batch);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = fusedAdam(1e-3);
   const head = { weights: headWeights, loss: (h: tf.Tensor): tf.Scalar => tf.losses.sigmoidCrossEntropy(yt, dense.apply(h) as tf.Tensor) as tf.Scalar };
   const { ms, n } = await timeSteps(async () => {
     await onnxTrainStep({ rnn, rnnWeights, x: xt, head, optimizer });
@@ -125,7 +129,7 @@ async function onnxModelRow(steps: number, batch: number, threads: number, minSt
   const trainer = await OnnxModelTrainer.create(model, { threads, parallelDirections });
   const buildMs = performance.now() - t0;
   const { xt, yt } = batchTensors(steps, batch);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = fusedAdam(1e-3);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const loss = (o: tf.Tensor): tf.Scalar => tf.losses.logLoss(yt, o) as tf.Scalar;
   const { ms, n } = await timeSteps(async () => {

@@ -9,6 +9,7 @@
 // use the tfjs model as for 'fast'. Other networks train on FastRecurrent and say so
 // (`trainingNote`).
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdam } from '../nn/fused-adam.js';
 import { lossFunction } from '../nn/losses.js';
 import { FastRecurrent } from '../nn/recurrent.js';
 import type { OnnxModelTrainer } from '../nn/rnn/onnx/model-step.js';
@@ -85,7 +86,8 @@ class TfGenreModel implements TrainableGenreModel {
     this.#logits = logitsModel;
     this.#probs = probsModel;
     this.#loss = lossFunction(opts.loss);
-    this.#opt = tf.train.adam(opts.lr, 0.9, 0.999, ADAM_EPSILON);
+    // tfjs' Adam, one pass per weight on wasm/cpu (same bits: ../nn/fused-adam.ts).
+    this.#opt = fusedAdam(opts.lr, 0.9, 0.999, ADAM_EPSILON);
     // An explicit variable list: without it minimize() would take every trainable variable of
     // the process, other models' included.
     this.#vars = this.#logits.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { fusedAdam } from '../stages/nn/fused-adam.js';
 import { recurrent, type RecurrentCell } from '../stages/nn/recurrent.js';

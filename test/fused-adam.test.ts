@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { FusedAdamOptimizer, fusedAdam, fusedUpdateAvailable } from '../stages/nn/fused-adam.js';
 import { randArray } from './helpers/rnn-reference.js';

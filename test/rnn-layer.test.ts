@@ -2,7 +2,7 @@
 // with finite differences, on wasm against cpu, in training, saved and loaded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { recurrent, type RecurrentCell, type RecurrentOptions } from '../stages/nn/recurrent.js';
 import { assertClose, finiteDifferences, randArray, refForward, type Case, type Params } from './helpers/rnn-reference.js';

@@ -2,7 +2,7 @@
 // finite differences, for determinism, and in training with tfjs parts before and after it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import { recurrent } from '../stages/nn/recurrent.js';
 import { OnnxLstm, onnxTrainStep } from '../stages/nn/rnn/onnx/onnx-lstm.js';
 import { assertClose, finiteDifferences, randArray, refForward, type Case } from './helpers/rnn-reference.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import { SeededRandom } from '../stages/models/seeded-random.js';
 import { directoryHandler } from '../stages/models/io.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';

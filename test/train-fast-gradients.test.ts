@@ -3,7 +3,7 @@
 // on the wasm and the cpu backends, ties and -0 included.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerFastGradients } from '../stages/nn/fast-gradients.js';
 import { randArray } from './helpers/rnn-reference.js';

@@ -1,7 +1,7 @@
 // The loss options: tfjs implementation against a float64 one and hand-computed values.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import { UserError } from '../src/errors.js';
 import { activateBackend, resolveBackend } from '../stages/nn/backend.js';
 import { LOSS_CHOICES, lossFunction, lossValue, makeLossSpec } from '../stages/nn/losses.js';

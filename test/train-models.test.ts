@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import { type ModelParams, loadGenreModel, resolveInDirectory } from '../stages/models/api.js';
 import { fitModel } from '../stages/models/fit.js';
 import { directoryHandler, writeModelFiles } from '../stages/models/io.js';

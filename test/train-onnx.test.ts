@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../stages/nn/tf.js';
 import { type ModelParams, type TrainableGenreModel, loadGenreModel, resolveInDirectory } from '../stages/models/api.js';
 import { type FitData, type FitOptions, fitModel } from '../stages/models/fit.js';
 import { directoryHandler, readHandler, writeModelFiles } from '../stages/models/io.js';

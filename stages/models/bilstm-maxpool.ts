@@ -2,7 +2,7 @@
 // stacked) -> max over time -> dropout -> Dense. Max-pooling over every time step, instead of
 // the reference's last step, lets a genre cue anywhere in the movie reach the output, and
 // lets both directions see the whole movie.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import type { ModelFactory } from './contract.js';
 import { poolOverTimeHead, recurrentStack } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';

@@ -1,7 +1,7 @@
 // `gru`: per-frame LayerNorm -> GRU (bidirectional per train.bidirectional, train.layers
 // stacked) -> max over time -> dropout -> Dense. The GRU has three gates to the LSTM's four:
 // about 3/4 of the recurrent cost, for a comparison at equal width.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import type { ModelFactory } from './contract.js';
 import { poolOverTimeHead, recurrentStack } from './layers/blocks.js';
 import { LayerNorm } from './layers/layer-norm.js';

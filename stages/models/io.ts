@@ -1,11 +1,11 @@
 // Saving and loading tfjs layers models as files (model.json + weights.bin), without
-// @tensorflow/tfjs-node: plain @tensorflow/tfjs has no file:// handler in Node, so this is a
+// @tensorflow/tfjs-node: plain tfjs (tfjs-core) has no file:// handler in Node, so this is a
 // small IOHandler over the file system. The layout is tfjs's own (the one tfjs-node's file://
 // handler and the Python tensorflowjs converter write), so with tfjs-node installed the same
 // folder also loads with tf.loadLayersModel('file://DIR/model.json').
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import type { ModelFiles } from './contract.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
@@ -20,7 +20,7 @@ export function artifactsToFiles(a: tf.io.ModelArtifacts): ModelFiles {
   const modelJson: tf.io.ModelJSON = {
     modelTopology: a.modelTopology,
     format: a.format ?? 'layers-model',
-    generatedBy: a.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    generatedBy: a.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
     convertedBy: a.convertedBy ?? null,
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: a.weightSpecs }],
   };

@@ -3,7 +3,7 @@
 // gets the saved weights. Apart from tf-model.ts because the registry imports every model
 // module, and each of those imports tf-model.ts.
 import { existsSync, readFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import { UserError } from '../../src/errors.js';
 import type { GenreModelInfo, LoadedGenreModel, ModelShape, NamedArray } from './contract.js';
 import { TOPOLOGY_FILE, readHandler } from './io.js';

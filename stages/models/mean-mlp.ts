@@ -2,7 +2,7 @@
 // Dense(train.hidden, relu) -> dropout -> Dense. It ignores frame order entirely. The mean
 // runs over all L steps, zero padding included; the LayerNorm after it removes the scale that
 // padding puts on it (a movie with few frames has a smaller mean), so it needs no mask.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import type { ModelFactory } from './contract.js';
 import { LayerNorm } from './layers/layer-norm.js';
 import { tfGenreModel } from './tf-model.js';

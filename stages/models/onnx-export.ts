@@ -20,7 +20,7 @@
 //   PositionEmbedding, TransformerEncoderBlock  Add; LayerNormalization, MatMul, Softmax, ...
 //
 // A layer of any other class is refused with its name: the export never guesses.
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../nn/tf.js';
 import { GraphBuilder } from '../nn/rnn/onnx/graph.js';
 
 /** The ONNX opset of the exported model (docs/TRAINING.md names it). */

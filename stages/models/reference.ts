@@ -8,7 +8,7 @@
 // Its quirk is kept on purpose: at the last time step the backward direction has seen only
 // the last frame (as PyTorch's out[:, -1, :] gives). Pooling after taking the last step is the
 // same as pooling every step and then taking the last one, and cheaper.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import { UserError } from '../../src/errors.js';
 import type { ModelFactory } from './contract.js';
 import { recurrentStack } from './layers/blocks.js';

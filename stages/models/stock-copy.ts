@@ -28,7 +28,7 @@
 // copy splits and rescales some, so its model folder also keeps the project's own format
 // (PROJECT_TOPOLOGY, PROJECT_WEIGHTS) for the project's loader. ONNX (onnx-export.ts) covers
 // every model too.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import type { ModelFiles } from './contract.js';
 import { modelToFiles } from './io.js';
 

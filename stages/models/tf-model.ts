@@ -8,7 +8,7 @@
 // rest of the network, the loss and Adam stay in tfjs, and prediction, evaluation and saving
 // use the tfjs model as for 'fast'. Other networks train on FastRecurrent and say so
 // (`trainingNote`).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import { fusedAdam } from '../nn/fused-adam.js';
 import { lossFunction } from '../nn/losses.js';
 import { FastRecurrent } from '../nn/recurrent.js';

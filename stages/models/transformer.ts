@@ -2,7 +2,7 @@
 // features -> learned position embedding -> train.layers pre-LN encoder blocks
 // (train.heads heads, feed-forward 2x wide, train.dropout) -> mean over time -> dropout -> Dense.
 // Attention lets any frame look at any other in one step, where an LSTM needs L steps.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../nn/tf.js';
 import { UserError } from '../../src/errors.js';
 import type { ModelFactory } from './contract.js';
 import { poolOverTimeHead } from './layers/blocks.js';

@@ -93,7 +93,7 @@ export function wasmSimdSupported(): boolean {
 function installHint(pkg: string, tfjs: string): string {
   return (
     `install it with \`npm install ${pkg}@${tfjs}\` (its install step downloads libtensorflow, so it needs ` +
-    `internet access; keep the version equal to @tensorflow/tfjs ${tfjs}), or set train.backend to auto or wasm`
+    `internet access; keep the version equal to @tensorflow/tfjs-core ${tfjs}), or set train.backend to auto or wasm`
   );
 }
 
@@ -147,7 +147,7 @@ export async function activateBackend(b: ResolvedBackend): Promise<ResolvedBacke
   if (active !== undefined && activeName === b.name) return active;
   activeName = b.name;
   active = (async () => {
-    const tf = await import('@tensorflow/tfjs');
+    const tf = await import('./tf.js');
     let tfName: string;
     switch (b.name) {
       case 'tensorflow-gpu':

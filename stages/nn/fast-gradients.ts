@@ -11,7 +11,7 @@
 // same 0/1 mask, ties included, and the product is the same float. (Not sign(x - max): the
 // wasm backend's Sign returns 0 for |v| below about 1e-8, which marks near-ties as maxima.)
 // Other dtypes keep tfjs' formula.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 
 let registered = false;
 

@@ -17,7 +17,7 @@
 // tf.train.adam on both backends. The class *is* a tf.AdamOptimizer: slots, getWeights,
 // setWeights, checkpoints and the learning-rate schedule are tfjs' own. Other backends (native
 // TensorFlow) and non-float32 weights take tfjs' own update.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { ADAM_WASM } from './adam-wasm.js';
 
 const KERNEL = 'PipelineAdamStep';

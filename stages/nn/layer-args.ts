@@ -1,7 +1,7 @@
 // Types and input unwrapping for our own tfjs-layers Layer subclasses (FastRecurrent, LayerNorm,
 // the transformer's layers). tfjs hands build(), computeOutputShape() and call() a list when a
 // layer is applied to several inputs and a single shape or tensor otherwise; ours take one.
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from './tf.js';
 
 /** A Layer's constructor arguments (name, trainable, ...). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;

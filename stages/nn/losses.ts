@@ -18,7 +18,7 @@
 //   training positives gets 1.
 // - `focal`: focal loss (Lin et al. 2017), alpha_t * (1 - p_t)^gamma * BCE, which down-weights
 //   elements the model already gets right; alpha weights positives, 1 - alpha negatives.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { UserError } from '../../src/errors.js';
 
 import { LOSS_CHOICES, type LossName, type LossSpec } from './loss-spec.js';

@@ -12,7 +12,7 @@
 // no seed, from Math.random, which training seeds: ../models/seeded-random.ts), so the draws are
 // tfjs's; the result differs from tfjs' own orthogonal initialiser only in rounding (float64
 // Gram-Schmidt against float32 Householder).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 
 /** The type addWeight() and tfjs layers' `*Initializer` options take. */
 type Initializer = ReturnType<typeof tf.initializers.zeros>;

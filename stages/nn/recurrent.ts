@@ -2,7 +2,7 @@
 // which implementation runs. The default is FastRecurrent (stages/nn/rnn/layer.ts): same
 // weights and maths as tfjs-layers' LSTM/GRU with sigmoid gates, several times faster to train
 // on the wasm backend (see docs/RNN.md). `impl: 'stock'` builds the tfjs-layers equivalent.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { Orthogonal } from './orthogonal.js';
 import { FastRecurrent, type RecurrentCell } from './rnn/layer.js';
 

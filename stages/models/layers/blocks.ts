@@ -1,6 +1,6 @@
 // Pieces of network that several model files share, built with the same layer names and
 // seeds as each model had written them out (saved models and seeded weights depend on both).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../nn/tf.js';
 import { type RecurrentCell, recurrent } from '../../nn/recurrent.js';
 import type { BuildOptions } from '../contract.js';
 

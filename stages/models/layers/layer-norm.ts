@@ -5,7 +5,7 @@
 // Written by hand because tf.layers.layerNormalization is slow on the wasm backend: it tiles
 // the statistics and parameters to the full input shape before a batch-norm kernel (about 1.5 s
 // for a [32, 256, 512] batch here, against 0.05 s for the same maths with broadcasting).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../nn/tf.js';
 import { type LayerArgs, type LayerVariable, singleInput, singleShape } from '../../nn/layer-args.js';
 
 export interface LayerNormArgs extends LayerArgs {

@@ -3,7 +3,7 @@
 // by hand on tfjs ops because tfjs-layers has no MultiHeadAttention; they are registered for
 // serialisation, so saved models load once this module is imported (registry.ts imports it,
 // through transformer.ts).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../nn/tf.js';
 import { type LayerArgs, type LayerKwargs, type LayerVariable, singleInput, singleShape } from '../../nn/layer-args.js';
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;

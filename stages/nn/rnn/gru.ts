@@ -6,7 +6,7 @@
 // recurrentKernel [H,3H], bias [3H], gates z, r, h:
 //   z = sig(x·Wz + h·Uz + bz), r = sig(x·Wr + h·Ur + br),
 //   hh = tanh(x·Wh + (r*h)·Uh + bh), h' = z*h + (1-z)*hh.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { joinAlong, splitAlong, stack0, unstack0 } from './kernels.js';
 import { columnSums, customOp, fastTanh, hiddenGrads, project, sequenceSizes, stepOrder, type SequenceOptions } from './project.js';
 

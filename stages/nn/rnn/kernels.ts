@@ -6,7 +6,7 @@
 // They are written against the backends' kernel interface (the same calls tfjs' own JS kernels
 // make) for wasm and cpu, and have no gradient: they run only inside the tf.customGrad ops of
 // lstm.ts / gru.ts, where nothing is recorded on the tape.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 
 const SPLIT = 'RnnSplit';
 const JOIN = 'RnnJoin';

@@ -2,7 +2,7 @@
 // lstm.ts / gru.ts, for use inside any tf.LayersModel. Its weights have the shapes, order and
 // meaning of tf.layers.lstm / tf.layers.gru (wrapped in tf.layers.bidirectional when
 // bidirectional), so `fast.setWeights(stock.getWeights())` and the reverse just work.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { type LayerArgs, type LayerKwargs, type LayerVariable, singleInput, singleShape } from '../layer-args.js';
 import { Orthogonal } from '../orthogonal.js';
 import { gruSequence } from './gru.js';

@@ -18,7 +18,7 @@
 // the candidate gate uses tanh(z) = 2*sigmoid(2z) - 1 so one sigmoid covers all four gates: the
 // weights enter pre-scaled (columns of the c gate doubled) through recorded tf.mul ops, whose
 // own gradients undo the scaling.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { joinAlong, splitAlong, stack0, unstack0 } from './kernels.js';
 import { columnSums, customOp, fastTanh, hiddenGrads, project, sequenceSizes, stepOrder, type SequenceOptions } from './project.js';
 

@@ -1,5 +1,5 @@
 // Pieces shared by the LSTM and GRU sequence ops.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import { unstack0 } from './kernels.js';
 
 export interface SequenceOptions {

@@ -3,7 +3,7 @@
 // usual); only its training step changes. The parts before the layer ("pre", e.g. a
 // LayerNorm) and after it ("head": pooling, Dense, the loss) run in tfjs, and every weight is
 // updated by the caller's tfjs optimizer.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import { FastRecurrent } from '../layer.js';
 import { OnnxLstm } from './onnx-lstm.js';
 

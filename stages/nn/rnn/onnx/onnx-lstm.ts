@@ -2,7 +2,7 @@
 // and one training step of a model "[pre] -> LSTM layer -> head + loss" where the pre and head
 // parts and the optimiser stay in tfjs. ONNX Runtime's session.run is asynchronous, so this
 // cannot sit inside a tfjs custom gradient; it is an async per-batch step instead.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
 import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 

@@ -3,9 +3,9 @@
 // a child process that imports nothing of the project (test/fixtures/interop/score-stock.mjs),
 // and both score as the project's own loader does (the one the metrics stage uses).
 //
-// Covered: all five model kinds (reference, bilstm_maxpool, gru, mean_mlp, transformer), in
-// both. And through the CLI, a tiny demo run's outputs/train/model.onnx and model/model.json
-// (and the baseline's) reproduce outputs/metrics/predictions.npy.
+// Covered: all six model kinds (reference, bilstm_maxpool, bilstm_meanmax, gru, mean_mlp,
+// transformer), in both. And through the CLI, a tiny demo run's outputs/train/model.onnx and
+// model/model.json (and the baseline's) reproduce outputs/metrics/predictions.npy.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { fitData, fitOptions, quietHooks, syntheticMovies } from './helpers/trai
 
 const SCRIPT = join(PACKAGE_ROOT, 'test', 'fixtures', 'interop', 'score-stock.mjs');
 const SHAPE = { length: 10, width: 16 };
-const MODELS = ['reference', 'bilstm_maxpool', 'gru', 'mean_mlp', 'transformer'];
+const MODELS = ['reference', 'bilstm_maxpool', 'bilstm_meanmax', 'gru', 'mean_mlp', 'transformer'];
 
 interface Scored {
   tfjs?: number[] | { error: string };

@@ -29,10 +29,10 @@ describe('genre models', () => {
   after(() => temp.cleanup());
 
   it('registers one model per file, by name', async () => {
-    assert.deepEqual([...(await loadModelRegistry()).keys()], ['bilstm_maxpool', 'gru', 'mean_mlp', 'reference', 'transformer']);
+    assert.deepEqual([...(await loadModelRegistry()).keys()], ['bilstm_maxpool', 'bilstm_meanmax', 'gru', 'mean_mlp', 'reference', 'transformer']);
   });
 
-  for (const name of ['reference', 'bilstm_maxpool', 'gru', 'mean_mlp', 'transformer']) {
+  for (const name of ['reference', 'bilstm_maxpool', 'bilstm_meanmax', 'gru', 'mean_mlp', 'transformer']) {
     it(`${name}: learns clearly above chance, saves and loads back to the same predictions`, async () => {
       const data = fitData(s);
       const r = await fitModel(data, fitOptions(name, PARAMS), quietHooks);

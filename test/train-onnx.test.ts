@@ -109,6 +109,31 @@ describe('train.rnn onnx', () => {
     }
   });
 
+  it('bilstm_meanmax (a branch beside the LSTM, reading the raw input): Adam steps match train.rnn fast, every weight moves', async () => {
+    // The frame LayerNorm (before the LSTM) learns only through the LSTM's input gradient; the
+    // mean branch's LayerNorm and Dense learn in the head's pass. Both must get their gradients.
+    const [fast, onnx] = [await build('bilstm_meanmax', 'fast', 1e-3), await build('bilstm_meanmax', 'onnx', 1e-3)];
+    try {
+      const init = await weightsOf(fast);
+      assert.deepEqual(await weightsOf(onnx), init);
+      for (let s = 0; s < 3; s++) {
+        const b = batch(6, `mm${s}`);
+        const [lf, lo] = [await fast.trainStep(b), await onnx.trainStep(b)];
+        assert.ok(Math.abs(lf - lo) <= 1e-5 * Math.abs(lf), `step ${s}: loss ${lo} (onnx) vs ${lf} (fast)`);
+      }
+      const names = (await onnx.getState(false)).weights.map((w) => w.name);
+      const [wf, wo] = [await weightsOf(fast), await weightsOf(onnx)];
+      wo.forEach((w, i) => {
+        assert.ok(w.some((v, j) => v !== init[i]![j]), `${names[i]} did not move`);
+        w.forEach((v, j) => assert.ok(Math.abs(v - wf[i]![j]!) <= 1e-5 + 1e-4 * Math.abs(wf[i]![j]!), `${names[i]}[${j}]: ${v} (onnx) vs ${wf[i]![j]} (fast)`));
+      });
+      assert.ok(names.some((n) => n.startsWith('frame_norm/')) && names.some((n) => n.startsWith('mean_norm/')) && names.some((n) => n.startsWith('mean_hidden/')), names.join(' '));
+    } finally {
+      await fast.dispose();
+      await onnx.dispose();
+    }
+  });
+
   it('leaves no tensors behind, step after step', async () => {
     const m = await build('bilstm_maxpool', 'onnx');
     try {

@@ -16,6 +16,7 @@
 //   Reshape, Flatten, Cropping2D             Reshape, Flatten, Slice
 //   MaxPooling1D                             MaxPool over a transposed [B, C, T]
 //   GlobalMax/AveragePooling1D               ReduceMax / ReduceMean over time
+//   Concatenate                              Concat (same axis)
 //   Dropout                                  nothing (inference)
 //   PositionEmbedding, TransformerEncoderBlock  Add; LayerNormalization, MatMul, Softmax, ...
 //
@@ -241,8 +242,8 @@ class Exporter {
 }
 
 /**
- * The model (one input [batch, L, F], one output [batch, G], single-input layers) as a
- * serialised ONNX ModelProto; see the top of this file.
+ * The model (one input [batch, L, F], one output [batch, G], single-input layers but
+ * Concatenate) as a serialised ONNX ModelProto; see the top of this file.
  */
 export function exportOnnx(model: tf.LayersModel): Uint8Array {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Error(`ONNX export: ${model.name} needs one input and one output`);
@@ -255,10 +256,18 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
       continue;
     }
     const input = layer.input;
-    if (Array.isArray(input)) throw new Error(`ONNX export: layer '${layer.name}' has several inputs`);
-    const from = values.get(input.sourceLayer.name);
-    if (from === undefined) throw new Error(`ONNX export: layer '${layer.name}' comes before its input '${input.sourceLayer.name}'`);
-    values.set(layer.name, ex.layer(layer, from));
+    const value = (t: tf.SymbolicTensor): string => {
+      const v = values.get(t.sourceLayer.name);
+      if (v === undefined) throw new Error(`ONNX export: layer '${layer.name}' comes before its input '${t.sourceLayer.name}'`);
+      return v;
+    };
+    if (Array.isArray(input)) {
+      // A merge layer is the only kind with several inputs; Concatenate the only one handled.
+      if (layer.getClassName() !== 'Concatenate') throw new Error(`ONNX export: layer '${layer.name}' has several inputs`);
+      values.set(layer.name, ex.g.one('Concat', input.map(value), { axis: layer.getConfig()['axis'] as number }));
+      continue;
+    }
+    values.set(layer.name, ex.layer(layer, value(input)));
   }
   const out = model.outputs[0]!;
   const last = values.get(out.sourceLayer.name)!;

@@ -7,13 +7,14 @@ import { didYouMean } from '../../src/diagnostics.js';
 import { UserError } from '../../src/errors.js';
 import type { ModelFactory } from './contract.js';
 import bilstmMaxpool from './bilstm-maxpool.js';
+import bilstmMeanmax from './bilstm-meanmax.js';
 import gru from './gru.js';
 import meanMlp from './mean-mlp.js';
 import reference from './reference.js';
 import transformer from './transformer.js';
 
 /** Every model, in name order (the order `choose one of ...` lists them in). */
-const MODELS: readonly ModelFactory[] = [bilstmMaxpool, gru, meanMlp, reference, transformer];
+const MODELS: readonly ModelFactory[] = [bilstmMaxpool, bilstmMeanmax, gru, meanMlp, reference, transformer];
 
 const registry: ReadonlyMap<string, ModelFactory> = (() => {
   const out = new Map<string, ModelFactory>();

@@ -68,6 +68,7 @@ const STOCK_LAYER_CLASSES = new Set([
   'MaxPooling1D',
   'GlobalMaxPooling1D',
   'GlobalAveragePooling1D',
+  'Concatenate',
   'LSTM',
   'GRU',
   'Bidirectional',
@@ -167,7 +168,7 @@ function encoderBlock(x: Sym, layer: tf.layers.Layer): Sym {
 }
 
 /** A stock layer of the network, recreated from its config with its weights. */
-function sameLayer(x: Sym, layer: tf.layers.Layer): Sym {
+function sameLayer(x: Sym | Sym[], layer: tf.layers.Layer): Sym {
   // fromConfig, not the constructor: a wrapper (Bidirectional) deserialises its inner layer there.
   type Cls = { fromConfig(cls: Cls, config: Dict): tf.layers.Layer };
   const cls = layer.constructor as unknown as Cls;
@@ -193,9 +194,18 @@ export function stockNetwork(model: tf.LayersModel): tf.LayersModel {
         continue;
       }
       const from = layer.input;
-      if (Array.isArray(from)) throw new Error(`stock copy: layer '${layer.name}' has several inputs`);
-      const x = values.get(from.sourceLayer.name);
-      if (x === undefined) throw new Error(`stock copy: layer '${layer.name}' comes before its input`);
+      const value = (t: Sym): Sym => {
+        const v = values.get(t.sourceLayer.name);
+        if (v === undefined) throw new Error(`stock copy: layer '${layer.name}' comes before its input`);
+        return v;
+      };
+      // A merge layer (Concatenate, a stock class) is the only one with several inputs.
+      if (Array.isArray(from)) {
+        if (cls !== 'Concatenate') throw new Error(`stock copy: layer '${layer.name}' has several inputs`);
+        values.set(layer.name, sameLayer(from.map(value), layer));
+        continue;
+      }
+      const x = value(from);
       let y: Sym;
       if (cls === 'PipelineLayerNorm') {
         const c = layer.getConfig();

@@ -17,16 +17,13 @@
 // tf.train.adam on both backends. The class *is* a tf.AdamOptimizer: slots, getWeights,
 // setWeights, checkpoints and the learning-rate schedule are tfjs' own. Other backends (native
 // TensorFlow) and non-float32 weights take tfjs' own update.
-import * as tf from './tf.js';
 import { ADAM_WASM } from './adam-wasm.js';
+import type { CpuBackendLike, TensorInfoLike, WasmBackendLike, WasmMemoryLike } from './backend-internals.js';
+import * as tf from './tf.js';
 
 const KERNEL = 'PipelineAdamStep';
 
-interface Info {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
+type Info = TensorInfoLike;
 
 interface Slot {
   originalName: string;
@@ -58,24 +55,10 @@ interface StepAttrs {
   negLr: number;
 }
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  wasm: { asm?: { memory?: WasmMemory } };
-}
-
-interface CpuBackendLike {
-  data: { get(id: object): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
-}
-
 // WebAssembly's JavaScript API is a global of Node; the project's TypeScript libs (no DOM) do
 // not declare it. What this file uses of it:
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
 declare const WebAssembly: {
-  Memory: abstract new (...args: never[]) => WasmMemory;
+  Memory: abstract new (...args: never[]) => WasmMemoryLike;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
 };
@@ -83,7 +66,7 @@ declare const WebAssembly: {
 type AdamExport = (w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, ...scalars: number[]) => void;
 
 /** The assembled update, instantiated on the backend's memory (once: growing keeps the object). */
-let wasmAdam: { memory: WasmMemory; adam: AdamExport } | undefined;
+let wasmAdam: { memory: WasmMemoryLike; adam: AdamExport } | undefined;
 
 function wasmUpdate(backend: WasmBackendLike): AdamExport | null {
   const memory = backend.wasm.asm?.memory;

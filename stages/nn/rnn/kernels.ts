@@ -6,32 +6,19 @@
 // They are written against the backends' kernel interface (the same calls tfjs' own JS kernels
 // make) for wasm and cpu, and have no gradient: they run only inside the tf.customGrad ops of
 // lstm.ts / gru.ts, where nothing is recorded on the tape.
+import type { CpuBackendLike, TensorInfoLike, WasmBackendLike } from '../backend-internals.js';
 import * as tf from '../tf.js';
 
 const SPLIT = 'RnnSplit';
 const JOIN = 'RnnJoin';
 
-interface Info {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
+type Info = TensorInfoLike;
 
 /** How each backend exposes a tensor's float32 values and makes an output. */
 interface Access {
   view(backend: unknown, t: Info): Float32Array;
   /** Allocates every output first (a wasm allocation may move the heap), then hands out views. */
   outputs(backend: unknown, shapes: number[][]): { infos: Info[]; views: () => Float32Array[] };
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(t: Info): Float32Array;
-}
-
-interface CpuBackendLike {
-  data: { get(id: object): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
 }
 
 const wasmAccess: Access = {

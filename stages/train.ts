@@ -45,6 +45,7 @@ export interface TrainParams extends ModelParams, TrainingOptions {
   model: string;
   backend: string;
   onnxThreads: number;
+  onnxParallel: boolean;
   baseline: boolean;
 }
 
@@ -216,6 +217,7 @@ const train: ReduceKind = {
       patience: p.patience,
       seed: p.seed,
       onnxThreads: p.onnxThreads,
+      onnxParallel: p.onnxParallel,
       backend: backend.name,
       configYaml,
     };

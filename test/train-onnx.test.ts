@@ -187,6 +187,19 @@ describe('train.rnn onnx', () => {
       }
     });
 
+    it('train.onnx_parallel (the two directions on two threads) is speed only: byte-identical weights and history', async () => {
+      // bilstm_maxpool has a LayerNorm before its LSTM (the input gradient: both directions'
+      // terms summed); reference reads the last step. Both are bidirectional.
+      for (const model of ['bilstm_maxpool', 'reference']) {
+        const [seq, par] = [
+          await fitModel(data, fitOptions(model, PARAMS, { epochs: 2, batchSize: 8, onnxParallel: false }), quietHooks),
+          await fitModel(data, fitOptions(model, PARAMS, { epochs: 2, batchSize: 8, onnxParallel: true }), quietHooks),
+        ];
+        assert.ok(Buffer.from(seq.files['weights.bin']!).equals(Buffer.from(par.files['weights.bin']!)), `${model}: weights differ with onnx_parallel`);
+        assert.deepEqual(par.history.epochs.map((e) => [e.train_loss, e.val_loss]), seq.history.epochs.map((e) => [e.train_loss, e.val_loss]));
+      }
+    });
+
     it('a different seed gives different weights; other thread counts train too', async () => {
       const base = await fitModel(data, options({ epochs: 1 }), quietHooks);
       const seeded = await fitModel(data, options({ epochs: 1, seed: 1 }), quietHooks);

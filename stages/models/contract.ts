@@ -117,6 +117,8 @@ export interface BuildOptions {
    * counts differ in the last bits of results.
    */
   onnxThreads?: number;
+  /** `params.rnn` 'onnx', bidirectional: both directions at once on two threads (speed only: same bits). */
+  onnxParallel?: boolean;
 }
 
 export interface ModelFactory {

@@ -57,6 +57,8 @@ export interface FitOptions extends TrainingOptions {
   params: ModelParams;
   /** params.rnn 'onnx': ONNX Runtime's thread count (default 1). */
   onnxThreads?: number;
+  /** params.rnn 'onnx': the two directions on two threads (speed only). */
+  onnxParallel?: boolean;
   /** Resolved backend name, recorded with the model. */
   backend: string;
   /** Shown in progress messages ("model", "baseline"). */
@@ -166,7 +168,7 @@ export async function fitModel(data: FitData, o: FitOptions, hooks: FitHooks): P
   const factory = await getModelFactory(o.model);
   factory.validate?.(o.params, shape);
   const loss: LossSpec = makeLossSpec(o.loss, train.y, train.n, shape.genres, { focalGamma: o.focalGamma, focalAlpha: o.focalAlpha });
-  const model = factory.build({ shape, params: o.params, loss, lr: o.lr, seed: o.seed, ...(o.onnxThreads === undefined ? {} : { onnxThreads: o.onnxThreads }) });
+  const model = factory.build({ shape, params: o.params, loss, lr: o.lr, seed: o.seed, ...(o.onnxThreads === undefined ? {} : { onnxThreads: o.onnxThreads }), ...(o.onnxParallel === undefined ? {} : { onnxParallel: o.onnxParallel }) });
   if (model.trainingNote !== undefined) hooks.log('info', `${o.label}: ${model.trainingNote}`);
   try {
     return await loop(model, data, o, hooks, loss);

@@ -59,6 +59,7 @@ class TfGenreModel implements TrainableGenreModel {
   readonly #rngSeed: string;
   /** Set when training steps run through ONNX Runtime: its thread count. */
   readonly #onnxThreads: number | null;
+  readonly #onnxParallel: boolean;
   #trainer: Promise<OnnxModelTrainer> | undefined;
   readonly trainingNote?: string;
 
@@ -92,6 +93,7 @@ class TfGenreModel implements TrainableGenreModel {
     // the process, other models' included.
     this.#vars = this.#logits.trainableWeights.map((w) => w.read() as tf.Variable);
     this.#onnxThreads = null;
+    this.#onnxParallel = opts.onnxParallel ?? false;
     if (opts.params.rnn === 'onnx') {
       // recurrent() builds FastRecurrent layers for 'onnx'.
       const rnns = this.#logits.layers.filter((l): l is FastRecurrent => l instanceof FastRecurrent);
@@ -124,7 +126,7 @@ class TfGenreModel implements TrainableGenreModel {
   async #onnxStep(b: Batch): Promise<number> {
     // Created on the first step, not in the constructor: building the sessions is async.
     this.#trainer ??= import('../nn/rnn/onnx/model-step.js').then(({ OnnxModelTrainer }) =>
-      OnnxModelTrainer.create(this.#logits, { threads: this.#onnxThreads! }),
+      OnnxModelTrainer.create(this.#logits, { threads: this.#onnxThreads!, parallelDirections: this.#onnxParallel }),
     );
     const trainer = await this.#trainer;
     // Outside any tidy: the step is async, and x and y must live until it resolves.

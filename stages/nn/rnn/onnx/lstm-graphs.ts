@@ -21,6 +21,13 @@ export interface LstmGraphOptions {
   returnSequences: boolean;
   /** Whether the backward graph also returns d(loss)/d(input). */
   inputGradient: boolean;
+  /**
+   * A bidirectional layer's one direction only (0: forward in time, 1: backward), with that
+   * direction's weight and saved-tensor names; Y, dY and dX are then that direction's share
+   * ([B,(T,)H]; dX its term of the sum). Two such graphs run at once compute what the whole
+   * layer's graphs do, node for node (onnx-lstm.ts runs them on two threads).
+   */
+  direction?: 0 | 1;
 }
 
 /** Names of the per-direction tensors the forward pass hands to the backward pass ([T,B,*], time-major). */
@@ -32,6 +39,10 @@ export const savedName = (what: string, d: number): string => `${what}${d}`;
 const BATCH = 'batch';
 
 function directions(o: LstmGraphOptions): number[] {
+  if (o.direction !== undefined) {
+    if (!o.bidirectional) throw new Error('lstm graphs: direction needs a bidirectional layer');
+    return [o.direction];
+  }
   return o.bidirectional ? [0, 1] : [0];
 }
 
@@ -170,7 +181,7 @@ export function lstmBackwardGraph(o: LstmGraphOptions): Uint8Array {
       : g.op('Split', [dy, g.int64([H, H])], { axis: 1 }, 2);
   const zeros = zeroState(g, x, H);
   const dxs: string[] = [];
-  for (const d of directions(o)) {
+  for (const [di, d] of directions(o).entries()) {
     const [wn, un, bn] = weightNames(d);
     const u = g.input(un, [H, 4 * H]);
     const w = o.inputGradient ? g.input(wn, [F, 4 * H]) : '';
@@ -207,8 +218,8 @@ export function lstmBackwardGraph(o: LstmGraphOptions): Uint8Array {
     // Iteration runs backwards through the forward pass's order: from the last step to the
     // first for the forward direction, from the first to the last for the backward one.
     const body = backwardStep(g, d, ut, H, o.returnSequences);
-    const initialDh = o.returnSequences ? zeros : dyParts[d]!;
-    const scanned = o.returnSequences ? [dyParts[d]!, p, k, sf] : [p, k, sf];
+    const initialDh = o.returnSequences ? zeros : dyParts[di]!;
+    const scanned = o.returnSequences ? [dyParts[di]!, p, k, sf] : [p, k, sf];
     const [, , dzAll] = scan(g, body, [initialDh, zeros], scanned, 1, d === 0) as [string, string, string];
     const dz2 = g.one('Reshape', [dzAll, g.int64([-1, 4 * H])]);
     const hPrev2 = g.one('Reshape', [hPrev, g.int64([-1, H])]);

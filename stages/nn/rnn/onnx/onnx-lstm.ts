@@ -4,6 +4,8 @@
 // cannot sit inside a tfjs custom gradient; it is an async per-batch step instead.
 import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
+import type { BackwardMessage, ForwardMessage, InitMessage, Reply } from './direction-worker.js';
 import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
@@ -14,11 +16,13 @@ export interface OnnxLstmOptions extends LstmGraphOptions {
    */
   threads?: number;
   /**
-   * Runs the graphs' independent nodes at once (ONNX Runtime's parallel executor, 2 inter-op
-   * threads): the two directions of a bidirectional layer on two cores. Each node still runs on
-   * `threads` intra-op threads, so results are bit-identical to the sequential executor's on
-   * any machine (a test checks it). Without spinning threads: on a busy machine, spinning made
-   * it slower than sequential.
+   * A bidirectional layer's two directions at once, on two threads: this one runs the forward
+   * direction's graphs, a worker thread (direction-worker.ts) the backward direction's, each
+   * with its own single-direction sessions of `threads` intra-op threads. The graphs compute
+   * the same nodes on the same data as the whole layer's, so results are bit-identical to the
+   * sequential path on any machine (a test checks it): a speed-only switch. ONNX Runtime's own
+   * parallel executor was tried first and was slower than sequential (it also hands the Scan
+   * bodies' dozen small nodes between threads at every step).
    */
   parallelDirections?: boolean;
 }
@@ -38,30 +42,112 @@ export interface BackwardResult {
   dx?: Float32Array;
 }
 
+/** The worker thread that runs one direction (direction-worker.ts); one request at a time. */
+class DirectionWorker {
+  readonly #worker: Worker;
+  #pending: { resolve: (o: Record<string, Float32Array>) => void; reject: (e: Error) => void } | null = null;
+  #failed: Error | null = null;
+
+  constructor() {
+    this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url));
+    // Idle, the worker does not keep the process alive; a request in flight does (ref below).
+    this.#worker.unref();
+    this.#worker.on('message', (r: Reply) => {
+      const p = this.#pending;
+      this.#pending = null;
+      this.#worker.unref();
+      if (p === null) return;
+      if (r.ok) p.resolve(r.outputs);
+      else p.reject(new Error(`OnnxLstm direction worker: ${r.error}`));
+    });
+    const fail = (e: Error): void => {
+      this.#failed = e;
+      const p = this.#pending;
+      this.#pending = null;
+      p?.reject(e);
+    };
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', (code) => fail(new Error(`OnnxLstm direction worker exited (code ${code})`)));
+  }
+
+  request(m: InitMessage | ForwardMessage | BackwardMessage, transfer: ArrayBuffer[] = []): Promise<Record<string, Float32Array>> {
+    if (this.#failed !== null) return Promise.reject(this.#failed);
+    if (this.#pending !== null) return Promise.reject(new Error('OnnxLstm direction worker: a request is already in flight'));
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      this.#worker.ref();
+      this.#worker.postMessage(m, transfer);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.#worker.removeAllListeners('exit');
+    await this.#worker.terminate();
+  }
+}
+
+/** Interleaves two directions' outputs [rows, H] each into [rows, 2H] (Concat on the last axis). */
+function interleave(a: Float32Array, b: Float32Array, units: number): Float32Array {
+  const rows = a.length / units;
+  const out = new Float32Array(2 * a.length);
+  for (let r = 0; r < rows; r++) {
+    out.set(a.subarray(r * units, (r + 1) * units), 2 * r * units);
+    out.set(b.subarray(r * units, (r + 1) * units), (2 * r + 1) * units);
+  }
+  return out;
+}
+
+/** The inverse of interleave: one direction's half of each row of [rows, 2H]. */
+function half(a: Float32Array, units: number, which: 0 | 1): Float32Array {
+  const rows = a.length / (2 * units);
+  const out = new Float32Array(rows * units);
+  for (let r = 0; r < rows; r++) out.set(a.subarray((2 * r + which) * units, (2 * r + which + 1) * units), r * units);
+  return out;
+}
+
 export class OnnxLstm {
   readonly options: OnnxLstmOptions;
   readonly #fwd: ort.InferenceSession;
   readonly #bwd: ort.InferenceSession;
+  /** With parallelDirections on a bidirectional layer: the backward direction's thread. */
+  readonly #other: DirectionWorker | null;
+  #step = 0;
 
-  private constructor(options: OnnxLstmOptions, fwd: ort.InferenceSession, bwd: ort.InferenceSession) {
+  private constructor(options: OnnxLstmOptions, fwd: ort.InferenceSession, bwd: ort.InferenceSession, other: DirectionWorker | null) {
     this.options = options;
     this.#fwd = fwd;
     this.#bwd = bwd;
+    this.#other = other;
   }
 
   static async create(options: OnnxLstmOptions): Promise<OnnxLstm> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.threads ?? 1,
-      ...(options.parallelDirections === true
-        ? { interOpNumThreads: 2, executionMode: 'parallel' as const, extra: { session: { inter_op: { allow_spinning: '0' }, intra_op: { allow_spinning: '0' } } } }
-        : { interOpNumThreads: 1, executionMode: 'sequential' as const }),
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     };
+    if (options.parallelDirections === true && options.bidirectional) {
+      const own = { ...options, direction: 0 as const };
+      const theirs = { ...options, direction: 1 as const };
+      const other = new DirectionWorker();
+      try {
+        const [fwd, bwd] = await Promise.all([
+          ort.InferenceSession.create(lstmForwardGraph(own), sessionOptions),
+          ort.InferenceSession.create(lstmBackwardGraph(own), sessionOptions),
+          other.request({ type: 'init', forwardGraph: lstmForwardGraph(theirs), backwardGraph: lstmBackwardGraph(theirs), sessionOptions }),
+        ]);
+        return new OnnxLstm(options, fwd, bwd, other);
+      } catch (e) {
+        await other.terminate();
+        throw e;
+      }
+    }
     const [fwd, bwd] = await Promise.all([
       ort.InferenceSession.create(lstmForwardGraph(options), sessionOptions),
       ort.InferenceSession.create(lstmBackwardGraph(options), sessionOptions),
     ]);
-    return new OnnxLstm(options, fwd, bwd);
+    return new OnnxLstm(options, fwd, bwd, null);
   }
 
   get directions(): number {
@@ -74,11 +160,12 @@ export class OnnxLstm {
     return Array.from({ length: this.directions }, () => [[F, 4 * H], [H, 4 * H], [4 * H]]).flat();
   }
 
-  #weightFeeds(weights: Float32Array[], withKernel: boolean): Record<string, ort.Tensor> {
+  #weightFeeds(weights: Float32Array[], withKernel: boolean, only?: number): Record<string, ort.Tensor> {
     const shapes = this.weightShapes();
     if (weights.length !== shapes.length) throw new Error(`OnnxLstm: expected ${shapes.length} weight arrays, got ${weights.length}`);
     const feeds: Record<string, ort.Tensor> = {};
     for (let d = 0; d < this.directions; d++) {
+      if (only !== undefined && d !== only) continue;
       weightNames(d).forEach((name, j) => {
         if (j === 0 && !withKernel) return;
         const data = weights[3 * d + j]!;
@@ -97,6 +184,7 @@ export class OnnxLstm {
   }
 
   async forward(x: Float32Array, batch: number, weights: Float32Array[]): Promise<ForwardResult> {
+    if (this.#other !== null) return this.#forwardSplit(x, batch, weights);
     const out = await this.#fwd.run({ X: this.#input(x, batch), ...this.#weightFeeds(weights, true) });
     const y = out['Y']!;
     const saved: Record<string, ort.Tensor> = {};
@@ -104,7 +192,32 @@ export class OnnxLstm {
     return { output: y.data as Float32Array, outputShape: y.dims.slice(), saved };
   }
 
+  async #forwardSplit(x: Float32Array, batch: number, weights: Float32Array[]): Promise<ForwardResult> {
+    const input = this.#input(x, batch);
+    const theirFeeds = this.#weightFeeds(weights, true, 1);
+    const step = ++this.#step;
+    // Posted first, so that the worker computes while this thread runs its own direction. The
+    // message copies x and the weights (structured clone): the caller's arrays stay its own.
+    const theirs = this.#other!.request({
+      type: 'forward',
+      step,
+      x,
+      dims: input.dims.slice(),
+      weights: Object.entries(theirFeeds).map(([name, t]) => ({ name, data: t.data as Float32Array, dims: t.dims.slice() })),
+      backwardWeights: weightNames(1).filter((_, j) => j !== 2 && (j !== 0 || this.options.inputGradient)),
+    });
+    const mine = await this.#fwd.run({ X: input, ...this.#weightFeeds(weights, true, 0) });
+    const y1 = (await theirs)['Y']!;
+    const y0 = mine['Y']!;
+    const saved: Record<string, ort.Tensor> = {};
+    for (const what of SAVED) saved[savedName(what, 0)] = mine[savedName(what, 0)]!;
+    const outputShape = y0.dims.slice();
+    outputShape[outputShape.length - 1] = 2 * this.options.units;
+    return { output: interleave(y0.data as Float32Array, y1, this.options.units), outputShape, saved };
+  }
+
   async backward(x: Float32Array, batch: number, weights: Float32Array[], fwd: ForwardResult, dOutput: Float32Array): Promise<BackwardResult> {
+    if (this.#other !== null) return this.#backwardSplit(x, batch, weights, fwd, dOutput);
     const feeds = {
       X: this.#input(x, batch),
       dY: new ort.Tensor('float32', dOutput, fwd.outputShape),
@@ -117,8 +230,38 @@ export class OnnxLstm {
     return { grads, ...(this.options.inputGradient ? { dx: out['dX']!.data as Float32Array } : {}) };
   }
 
+  /**
+   * The backward of the last forward (the worker keeps that step's saved tensors): a forward,
+   * then its backward, step after step, as training does.
+   */
+  async #backwardSplit(x: Float32Array, batch: number, weights: Float32Array[], fwd: ForwardResult, dOutput: Float32Array): Promise<BackwardResult> {
+    const H = this.options.units;
+    const dims = fwd.outputShape.slice();
+    dims[dims.length - 1] = H;
+    const dy1 = half(dOutput, H, 1);
+    const theirs = this.#other!.request({ type: 'backward', step: this.#step, dy: dy1, dims }, [dy1.buffer as ArrayBuffer]);
+    const mine = await this.#bwd.run({
+      X: this.#input(x, batch),
+      dY: new ort.Tensor('float32', half(dOutput, H, 0), dims),
+      ...this.#weightFeeds(weights, this.options.inputGradient, 0),
+      ...fwd.saved,
+    });
+    const other = await theirs;
+    const grads: Float32Array[] = [];
+    for (const name of weightNames(0)) grads.push(mine[`d${name}`]!.data as Float32Array);
+    for (const name of weightNames(1)) grads.push(other[`d${name}`]!);
+    if (!this.options.inputGradient) return { grads };
+    // The whole layer's graph adds the two directions' terms (an ONNX Add); a float32 sum
+    // rounded once, as here, has the same bits (double then float32 rounding is exact for +).
+    const dx = mine['dX']!.data as Float32Array;
+    const dx1 = other['dX']!;
+    const sum = new Float32Array(dx.length);
+    for (let i = 0; i < dx.length; i++) sum[i] = dx[i]! + dx1[i]!;
+    return { grads, dx: sum };
+  }
+
   async release(): Promise<void> {
-    await Promise.all([this.#fwd.release(), this.#bwd.release()]);
+    await Promise.all([this.#fwd.release(), this.#bwd.release(), this.#other?.terminate()]);
   }
 }
 

@@ -20,6 +20,7 @@ const BENCHES: Array<[string, string[]]> = [
   ['rnn-train', []],
   ['train-models', []],
   ['train-demo', []],
+  ['train-stage', []],
   ['metrics-report', []],
   ['e2e-demo', []],
   ['runs-table', ['--runs', '1000']],

@@ -134,6 +134,37 @@ describe('train.rnn onnx', () => {
     }
   });
 
+  it('bilstm_maxpool: its LayerNorm run apart (forward once, weight gradient from the input gradient) gives the bits of the whole-pre path', async () => {
+    // One model, one initial state, two trainers: the LayerNorm fast path and the generic
+    // vector-Jacobian product; SGD steps (the gradients' bits, unscaled) must leave byte-identical weights.
+    const f = await getModelFactory('bilstm_maxpool');
+    const states: Float32Array[][] = [];
+    for (const wholePre of [false, true]) {
+      const m = f.build({ shape: SHAPE, params: { ...PARAMS, rnn: 'fast', dropout: 0 }, loss: { name: 'bce', classWeights: [1, 1, 1] }, lr: 0.01, seed: 4 });
+      const files = await m.save('project');
+      await m.dispose();
+      const model = await tf.loadLayersModel(readHandler((rel) => files[rel]!));
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const opt = tf.train.sgd(0.1);
+      const trainer = await OnnxModelTrainer.create(model, { wholePre });
+      try {
+        for (let s = 0; s < 3; s++) {
+          const { x, y, n } = batch(5, `ln${s}`);
+          const [xt, yt] = [tf.tensor3d(x, [n, SHAPE.length, SHAPE.width]), tf.tensor2d(y, [n, SHAPE.genres])];
+          await trainer.trainStep(xt, (o) => tf.losses.logLoss(yt, o) as tf.Scalar, opt, vars);
+          tf.dispose([xt, yt]);
+        }
+        states.push(model.getWeights().map((w) => w.dataSync() as Float32Array));
+        assert.ok(model.weights.some((w) => w.name.startsWith('frame_norm')));
+      } finally {
+        await trainer.release();
+        opt.dispose();
+        model.dispose();
+      }
+    }
+    states[0]!.forEach((w, i) => assert.ok(Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(states[1]![i]!.buffer, states[1]![i]!.byteOffset, states[1]![i]!.byteLength)), `weight ${i} differs`));
+  });
+
   it('leaves no tensors behind, step after step', async () => {
     const m = await build('bilstm_maxpool', 'onnx');
     try {

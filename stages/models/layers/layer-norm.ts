@@ -21,6 +21,7 @@ export class LayerNorm extends tf.layers.Layer {
   readonly epsilon: number;
   #gamma: LayerVariable | undefined;
   #beta: LayerVariable | undefined;
+  #override: tf.Tensor | null = null;
 
   constructor(args: LayerNormArgs = {}) {
     super(args);
@@ -44,13 +45,54 @@ export class LayerNorm extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    if (this.#override !== null) return this.#override;
+    return tf.tidy(() => this.#affine(this.#normed(singleInput(inputs))));
+  }
+
+  #normed(x: tf.Tensor): tf.Tensor {
+    const axes = Array.from({ length: this.dims }, (_, i) => x.rank - this.dims + i);
+    const { mean, variance } = tf.moments(x, axes, true);
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
+  }
+
+  #affine(normed: tf.Tensor): tf.Tensor {
+    return tf.add(tf.mul(normed, this.#gamma!.read()), this.#beta!.read());
+  }
+
+  // For a training step that runs the layer's forward and backward apart (the ONNX Runtime
+  // LSTM step, ../../nn/rnn/onnx/model-step.ts): the forward once, keeping the normalised input,
+  // and later the weights' gradient from the gradient at the output, with the ops tfjs'
+  // autodiff runs for call() (Add's and Multiply's gradients: the sums over the broadcast
+  // axes), so the bits are those of tf.variableGrads through call().
+
+  /** The weights, gamma then beta. */
+  get weightVariables(): [tf.Variable, tf.Variable] {
+    return [this.#gamma!.read() as tf.Variable, this.#beta!.read() as tf.Variable];
+  }
+
+  /** call()'s output, and the normalised input its weights' gradient needs. */
+  forwardParts(x: tf.Tensor): { output: tf.Tensor; normed: tf.Tensor } {
+    const normed = tf.tidy(() => this.#normed(x));
+    return { output: tf.tidy(() => this.#affine(normed)), normed };
+  }
+
+  /** d(sum(output * dOutput)) / d(gamma, beta), from forwardParts' normed. */
+  weightGrads(normed: tf.Tensor, dOutput: tf.Tensor): [tf.Tensor, tf.Tensor] {
     return tf.tidy(() => {
-      const x = singleInput(inputs);
-      const axes = Array.from({ length: this.dims }, (_, i) => x.rank - this.dims + i);
-      const { mean, variance } = tf.moments(x, axes, true);
-      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
-      return tf.add(tf.mul(normed, this.#gamma!.read()), this.#beta!.read());
+      const axes = Array.from({ length: normed.rank - this.dims }, (_, i) => i);
+      const [gamma, beta] = this.weightVariables;
+      return [tf.reshape(tf.sum(tf.mul(dOutput, normed), axes), gamma.shape), tf.reshape(tf.sum(dOutput, axes), beta.shape)];
     });
+  }
+
+  /** Runs fn with call() returning `output` instead of computing it (see FastRecurrent.withOutput). */
+  withOutput<T>(output: tf.Tensor, fn: () => T): T {
+    this.#override = output;
+    try {
+      return fn();
+    } finally {
+      this.#override = null;
+    }
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -15,25 +15,46 @@ const direct: SyncRunner = (fn) => fn();
 /** Layers that draw random numbers in training: the pre part runs twice per step, so it must have none. */
 const RANDOM_LAYERS = /dropout|noise/i;
 
+/**
+ * A layer whose forward and weight gradient can run apart (e.g. the models' LayerNorm): when
+ * the pre part is this one layer on the model input, a step runs its forward once and its
+ * weights' gradient straight from the LSTM's input gradient, instead of the pre part's forward
+ * three times (for the LSTM's input, inside the head's pass, and again for a vector-Jacobian
+ * product). The layer promises the bits of tf.variableGrads through its call().
+ */
+interface SplitLayer extends tf.layers.Layer {
+  readonly weightVariables: tf.Variable[];
+  forwardParts(x: tf.Tensor): { output: tf.Tensor; normed: tf.Tensor };
+  weightGrads(normed: tf.Tensor, dOutput: tf.Tensor): tf.Tensor[];
+  withOutput<T>(output: tf.Tensor, fn: () => T): T;
+}
+
+const isSplitLayer = (l: tf.layers.Layer): l is SplitLayer =>
+  typeof (l as Partial<SplitLayer>).forwardParts === 'function' && typeof (l as Partial<SplitLayer>).weightGrads === 'function';
+
 export class OnnxModelTrainer {
   readonly #model: tf.LayersModel;
   readonly #layer: FastRecurrent;
   readonly #pre: tf.LayersModel | null;
   readonly #rnn: OnnxLstm;
+  /** The pre part when it is one SplitLayer on the model input. */
+  readonly #split: SplitLayer | null;
 
-  private constructor(model: tf.LayersModel, layer: FastRecurrent, pre: tf.LayersModel | null, rnn: OnnxLstm) {
+  private constructor(model: tf.LayersModel, layer: FastRecurrent, pre: tf.LayersModel | null, rnn: OnnxLstm, split: SplitLayer | null) {
     this.#model = model;
     this.#layer = layer;
     this.#pre = pre;
     this.#rnn = rnn;
+    this.#split = split;
   }
 
   /**
    * For a functional model with exactly one FastRecurrent LSTM layer, applied once, over a
    * fixed number of steps. `threads`: ONNX Runtime intra-op threads (default 1; the count
    * changes the last bits of results). `parallelDirections`: see OnnxLstmOptions (same bits).
+   * `wholePre`: run a SplitLayer pre part as any other (for tests: the same bits either way).
    */
-  static async create(model: tf.LayersModel, opts: { threads?: number; parallelDirections?: boolean } = {}): Promise<OnnxModelTrainer> {
+  static async create(model: tf.LayersModel, opts: { threads?: number; parallelDirections?: boolean; wholePre?: boolean } = {}): Promise<OnnxModelTrainer> {
     const layers = model.layers.filter((l): l is FastRecurrent => l instanceof FastRecurrent);
     if (layers.length !== 1 || layers[0]!.cell !== 'lstm') {
       throw new Error(`OnnxModelTrainer: model ${model.name} needs exactly one FastRecurrent LSTM layer, has ${layers.length}`);
@@ -62,7 +83,10 @@ export class OnnxModelTrainer {
       ...(opts.threads === undefined ? {} : { threads: opts.threads }),
       ...(opts.parallelDirections === undefined ? {} : { parallelDirections: opts.parallelDirections }),
     });
-    return new OnnxModelTrainer(model, layer, pre, rnn);
+    const preLayers = pre?.layers.filter((l) => l.getClassName() !== 'InputLayer') ?? [];
+    const only = preLayers.length === 1 ? preLayers[0]! : null;
+    const split = only !== null && opts.wholePre !== true && isSplitLayer(only) && only.trainable ? only : null;
+    return new OnnxModelTrainer(model, layer, pre, rnn, split);
   }
 
   /**
@@ -84,8 +108,11 @@ export class OnnxModelTrainer {
     const preVars = this.#pre === null ? [] : this.#pre.trainableWeights.map((w) => w.read() as tf.Variable);
     const skip = new Set([...rnnVars, ...preVars].map((v) => v.name));
     const headVars = vars.filter((v) => !skip.has(v.name));
-    const rnnIn = this.#pre === null ? x : run(() => tf.tidy(() => this.#pre!.apply(x, { training: true }) as tf.Tensor));
+    const split = this.#split;
+    const parts = split === null ? null : run(() => split.forwardParts(x));
+    const rnnIn = parts !== null ? parts.output : this.#pre === null ? x : run(() => tf.tidy(() => this.#pre!.apply(x, { training: true }) as tf.Tensor));
     const owned: tf.Tensor[] = rnnIn === x ? [] : [rnnIn];
+    if (parts !== null) owned.push(parts.normed);
     try {
       const xData = (await rnnIn.data()) as Float32Array;
       const weights = await Promise.all(rnnVars.map(async (v) => (await v.data()) as Float32Array));
@@ -96,9 +123,8 @@ export class OnnxModelTrainer {
       const h = tf.variable(out);
       // The variable shares the tensor's data: both are disposed at the end.
       owned.push(out, h);
-      const head = run(() =>
-        tf.variableGrads(() => this.#layer.withOutput(h, () => loss(this.#model.apply(x, { training: true }) as tf.Tensor)), [...headVars, h]),
-      );
+      const apply = (): tf.Scalar => this.#layer.withOutput(h, () => loss(this.#model.apply(x, { training: true }) as tf.Tensor));
+      const head = run(() => tf.variableGrads(() => (split === null ? apply() : split.withOutput(rnnIn, apply)), [...headVars, h]));
       owned.push(head.value, ...Object.values(head.grads));
       const lossValue = (await head.value.data())[0]!;
       const back = await this.#rnn.backward(xData, batch, weights, fwd, (await head.grads[h.name]!.data()) as Float32Array);
@@ -111,12 +137,18 @@ export class OnnxModelTrainer {
         byName.set(v.name, t);
       });
       if (this.#pre !== null && preVars.length > 0) {
-        // Vector-Jacobian product: d/dθ sum(pre(x) * dx) is the pre part's weight gradient.
         const dx = tf.tensor(back.dx!, rnnIn.shape);
         owned.push(dx);
-        const pre = run(() => tf.variableGrads(() => tf.sum(tf.mul(this.#pre!.apply(x, { training: true }) as tf.Tensor, dx)), preVars));
-        owned.push(pre.value, ...Object.values(pre.grads));
-        for (const v of preVars) byName.set(v.name, pre.grads[v.name]!);
+        if (split !== null) {
+          const g = run(() => split.weightGrads(parts!.normed, dx));
+          owned.push(...g);
+          split.weightVariables.forEach((v, i) => byName.set(v.name, g[i]!));
+        } else {
+          // Vector-Jacobian product: d/dθ sum(pre(x) * dx) is the pre part's weight gradient.
+          const pre = run(() => tf.variableGrads(() => tf.sum(tf.mul(this.#pre!.apply(x, { training: true }) as tf.Tensor, dx)), preVars));
+          owned.push(pre.value, ...Object.values(pre.grads));
+          for (const v of preVars) byName.set(v.name, pre.grads[v.name]!);
+        }
       }
       // In the order of `vars`, as minimize() gives them: Adam keeps its moments by position,
       // so both paths (and a checkpoint written by either) keep the same slot order.

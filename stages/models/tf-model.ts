@@ -123,12 +123,16 @@ class TfGenreModel implements TrainableGenreModel {
     return v;
   }
 
-  async #onnxStep(b: Batch): Promise<number> {
-    // Created on the first step, not in the constructor: building the sessions is async.
+  #onnxTrainer(): Promise<OnnxModelTrainer> {
+    // Created on first use, not in the constructor: building the sessions is async.
     this.#trainer ??= import('../nn/rnn/onnx/model-step.js').then(({ OnnxModelTrainer }) =>
       OnnxModelTrainer.create(this.#logits, { threads: this.#onnxThreads!, parallelDirections: this.#onnxParallel }),
     );
-    const trainer = await this.#trainer;
+    return this.#trainer;
+  }
+
+  async #onnxStep(b: Batch): Promise<number> {
+    const trainer = await this.#onnxTrainer();
     // Outside any tidy: the step is async, and x and y must live until it resolves.
     const [x, y] = this.#tensors(b);
     try {
@@ -139,11 +143,24 @@ class TfGenreModel implements TrainableGenreModel {
   }
 
   async evaluate(b: Batch): Promise<{ loss: number; probabilities: Float32Array }> {
-    const [loss, probs] = tf.tidy(() => {
+    let loss: tf.Tensor;
+    let probs: tf.Tensor;
+    if (this.#onnxThreads !== null) {
+      // train.rnn onnx: the LSTM's forward in ONNX Runtime, as in the training steps.
+      const trainer = await this.#onnxTrainer();
       const [x, y] = this.#tensors(b);
-      const logits = this.#logits.apply(x, { training: false }) as tf.Tensor;
-      return [this.#loss(y, logits), tf.sigmoid(logits)];
-    });
+      try {
+        [loss, probs] = await trainer.infer(x, (logits) => [this.#loss(y, logits), tf.sigmoid(logits)]);
+      } finally {
+        tf.dispose([x, y]);
+      }
+    } else {
+      [loss, probs] = tf.tidy(() => {
+        const [x, y] = this.#tensors(b);
+        const logits = this.#logits.apply(x, { training: false }) as tf.Tensor;
+        return [this.#loss(y, logits), tf.sigmoid(logits)];
+      });
+    }
     const [l, p] = await Promise.all([loss.data(), probs.data()]);
     tf.dispose([loss, probs]);
     return { loss: l[0]!, probabilities: new Float32Array(p) };

@@ -164,6 +164,32 @@ export class OnnxModelTrainer {
     }
   }
 
+  /**
+   * The model's output for x in inference mode (training: false), with the LSTM's forward in
+   * ONNX Runtime: what validation needs each epoch, at the cost of a training step's forward
+   * (tfjs' own LSTM forward is several times slower at small batches). `use` runs inside a
+   * tidy on the output ([B, outputs]); what it returns is kept. The output equals the tfjs
+   * model's to rounding (the LSTM's maths are the same, its rounding ONNX Runtime's).
+   */
+  async infer<T extends tf.Tensor | tf.Tensor[]>(x: tf.Tensor3D, use: (output: tf.Tensor) => T): Promise<T> {
+    const rnnVars = this.#layer.weightVariables;
+    const split = this.#split;
+    const rnnIn =
+      split !== null ? tf.tidy(() => split.forwardParts(x).output) : this.#pre === null ? x : tf.tidy(() => this.#pre!.apply(x, { training: false }) as tf.Tensor);
+    try {
+      const xData = (await rnnIn.data()) as Float32Array;
+      const weights = await Promise.all(rnnVars.map(async (v) => (await v.data()) as Float32Array));
+      const fwd = await this.#rnn.forward(xData, x.shape[0], weights);
+      return tf.tidy(() => {
+        const h = tf.tensor(fwd.output, fwd.outputShape);
+        const apply = (): T => this.#layer.withOutput(h, () => use(this.#model.apply(x, { training: false }) as tf.Tensor));
+        return split === null ? apply() : split.withOutput(rnnIn, apply);
+      });
+    } finally {
+      if (rnnIn !== x) rnnIn.dispose();
+    }
+  }
+
   async release(): Promise<void> {
     await this.#rnn.release();
   }

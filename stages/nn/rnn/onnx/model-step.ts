@@ -4,6 +4,7 @@
 // LayerNorm) and after it ("head": pooling, Dense, the loss) run in tfjs, and every weight is
 // updated by the caller's tfjs optimizer.
 import * as tf from '../../tf.js';
+import type { WasmBackendLike } from '../../backend-internals.js';
 import { FastRecurrent } from '../layer.js';
 import { OnnxLstm } from './onnx-lstm.js';
 
@@ -39,6 +40,12 @@ export class OnnxModelTrainer {
   readonly #rnn: OnnxLstm;
   /** The pre part when it is one SplitLayer on the model input. */
   readonly #split: SplitLayer | null;
+  /**
+   * The LSTM's input and weights, copied out of tfjs each step into arrays kept from step to
+   * step: fresh arrays (tensor.data()) were 3 MB of garbage per step at the demo's shape, and
+   * collecting it a sixth of the step.
+   */
+  readonly #buffers = new Map<string, Float32Array>();
 
   private constructor(model: tf.LayersModel, layer: FastRecurrent, pre: tf.LayersModel | null, rnn: OnnxLstm, split: SplitLayer | null) {
     this.#model = model;
@@ -114,8 +121,7 @@ export class OnnxModelTrainer {
     const owned: tf.Tensor[] = rnnIn === x ? [] : [rnnIn];
     if (parts !== null) owned.push(parts.normed);
     try {
-      const xData = (await rnnIn.data()) as Float32Array;
-      const weights = await Promise.all(rnnVars.map(async (v) => (await v.data()) as Float32Array));
+      const [xData, weights] = this.#inputs(rnnIn, rnnVars);
       const batch = x.shape[0];
       const fwd = await this.#rnn.forward(xData, batch, weights);
 
@@ -177,8 +183,7 @@ export class OnnxModelTrainer {
     const rnnIn =
       split !== null ? tf.tidy(() => split.forwardParts(x).output) : this.#pre === null ? x : tf.tidy(() => this.#pre!.apply(x, { training: false }) as tf.Tensor);
     try {
-      const xData = (await rnnIn.data()) as Float32Array;
-      const weights = await Promise.all(rnnVars.map(async (v) => (await v.data()) as Float32Array));
+      const [xData, weights] = this.#inputs(rnnIn, rnnVars);
       const fwd = await this.#rnn.forward(xData, x.shape[0], weights);
       return tf.tidy(() => {
         const h = tf.tensor(fwd.output, fwd.outputShape);
@@ -188,6 +193,22 @@ export class OnnxModelTrainer {
     } finally {
       if (rnnIn !== x) rnnIn.dispose();
     }
+  }
+
+  /** t's values in the kept array named `key` (valid until the next call with that key). */
+  #read(t: tf.Tensor, key: string): Float32Array {
+    let buf = this.#buffers.get(key);
+    if (buf === undefined || buf.length !== t.size) {
+      buf = new Float32Array(t.size);
+      this.#buffers.set(key, buf);
+    }
+    // On wasm, straight from the backend's heap (a view, copied at once); elsewhere a copy.
+    buf.set(tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t) : (t.dataSync() as Float32Array));
+    return buf;
+  }
+
+  #inputs(rnnIn: tf.Tensor, rnnVars: tf.Variable[]): [Float32Array, Float32Array[]] {
+    return [this.#read(rnnIn, 'x'), rnnVars.map((v, i) => this.#read(v, `w${i}`))];
   }
 
   async release(): Promise<void> {

@@ -16,7 +16,7 @@ export interface InitMessage {
 export interface ForwardMessage {
   type: 'forward';
   step: number;
-  /** The layer's input [B,T,F] and this direction's W [F,4H], U [H,4H], b [4H]. */
+  /** The layer's input [B,T,F] and this direction's W [F,4H], U [H,4H], b [4H], in shared memory (copied here). */
   x: Float32Array;
   dims: number[];
   weights: { name: string; data: Float32Array; dims: number[] }[];
@@ -38,6 +38,18 @@ let fwdSession: ort.InferenceSession | null = null;
 let bwdSession: ort.InferenceSession | null = null;
 let kept: { step: number; feeds: Record<string, ort.Tensor> } | null = null;
 
+/** This thread's copies of the shared inputs, kept from step to step (one per name and size). */
+const local = new Map<string, Float32Array>();
+function own(name: string, shared: Float32Array): Float32Array {
+  let buf = local.get(name);
+  if (buf === undefined || buf.length !== shared.length) {
+    buf = new Float32Array(shared.length);
+    local.set(name, buf);
+  }
+  buf.set(shared);
+  return buf;
+}
+
 async function handle(m: Request): Promise<Record<string, Float32Array>> {
   if (m.type === 'init') {
     [fwdSession, bwdSession] = await Promise.all([
@@ -48,9 +60,9 @@ async function handle(m: Request): Promise<Record<string, Float32Array>> {
   }
   if (fwdSession === null || bwdSession === null) throw new Error('direction worker: not initialised');
   if (m.type === 'forward') {
-    const x = new ort.Tensor('float32', m.x, m.dims);
+    const x = new ort.Tensor('float32', own('X', m.x), m.dims);
     const feeds: Record<string, ort.Tensor> = { X: x };
-    for (const w of m.weights) feeds[w.name] = new ort.Tensor('float32', w.data, w.dims);
+    for (const w of m.weights) feeds[w.name] = new ort.Tensor('float32', own(w.name, w.data), w.dims);
     const out = await fwdSession.run(feeds);
     const keep: Record<string, ort.Tensor> = { X: x };
     for (const name of m.backwardWeights) keep[name] = feeds[name]!;

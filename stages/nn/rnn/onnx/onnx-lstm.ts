@@ -6,7 +6,7 @@ import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
 import type { BackwardMessage, ForwardMessage, InitMessage, Reply } from './direction-worker.js';
-import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
+import { addGraph, lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
   /**
@@ -129,13 +129,22 @@ export class OnnxLstm {
   readonly #bwd: ort.InferenceSession;
   /** With parallelDirections on a bidirectional layer: the backward direction's thread. */
   readonly #other: DirectionWorker | null;
+  /** With a worker and inputGradient: the Add of the two directions' input gradients. */
+  readonly #adder: ort.InferenceSession | null;
   #step = 0;
 
-  private constructor(options: OnnxLstmOptions, fwd: ort.InferenceSession, bwd: ort.InferenceSession, other: DirectionWorker | null) {
+  private constructor(
+    options: OnnxLstmOptions,
+    fwd: ort.InferenceSession,
+    bwd: ort.InferenceSession,
+    other: DirectionWorker | null,
+    adder: ort.InferenceSession | null = null,
+  ) {
     this.options = options;
     this.#fwd = fwd;
     this.#bwd = bwd;
     this.#other = other;
+    this.#adder = adder;
   }
 
   static async create(options: OnnxLstmOptions): Promise<OnnxLstm> {
@@ -150,12 +159,13 @@ export class OnnxLstm {
       const theirs = { ...options, direction: 1 as const };
       const other = new DirectionWorker();
       try {
-        const [fwd, bwd] = await Promise.all([
+        const [fwd, bwd, , adder] = await Promise.all([
           ort.InferenceSession.create(lstmForwardGraph(own), sessionOptions),
           ort.InferenceSession.create(lstmBackwardGraph(own), sessionOptions),
           other.request({ type: 'init', forwardGraph: lstmForwardGraph(theirs), backwardGraph: lstmBackwardGraph(theirs), sessionOptions }),
+          options.inputGradient ? ort.InferenceSession.create(addGraph(options), sessionOptions) : null,
         ]);
-        return new OnnxLstm(options, fwd, bwd, other);
+        return new OnnxLstm(options, fwd, bwd, other, adder);
       } catch (e) {
         await other.terminate();
         throw e;
@@ -270,17 +280,14 @@ export class OnnxLstm {
     for (const name of weightNames(0)) grads.push(mine[`d${name}`]!.data as Float32Array);
     for (const name of weightNames(1)) grads.push(other[`d${name}`]!);
     if (!this.options.inputGradient) return { grads };
-    // The whole layer's graph adds the two directions' terms (an ONNX Add); a float32 sum
-    // rounded once, as here, has the same bits (double then float32 rounding is exact for +).
-    const dx = mine['dX']!.data as Float32Array;
-    const dx1 = other['dX']!;
-    const sum = new Float32Array(dx.length);
-    for (let i = 0; i < dx.length; i++) sum[i] = dx[i]! + dx1[i]!;
-    return { grads, dx: sum };
+    // The whole layer's graph adds the two directions' terms: the same ONNX Add here.
+    const xDims = [batch, this.options.steps, this.options.features];
+    const sum = await this.#adder!.run({ A: new ort.Tensor('float32', mine['dX']!.data as Float32Array, xDims), B: new ort.Tensor('float32', other['dX']!, xDims) });
+    return { grads, dx: sum['Y']!.data as Float32Array };
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.#fwd.release(), this.#bwd.release(), this.#other?.terminate()]);
+    await Promise.all([this.#fwd.release(), this.#bwd.release(), this.#other?.terminate(), this.#adder?.release()]);
   }
 }
 

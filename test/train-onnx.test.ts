@@ -165,6 +165,27 @@ describe('train.rnn onnx', () => {
     states[0]!.forEach((w, i) => assert.ok(Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(states[1]![i]!.buffer, states[1]![i]!.byteOffset, states[1]![i]!.byteLength)), `weight ${i} differs`));
   });
 
+  it('evaluate (validation) runs the LSTM in ONNX Runtime: the probabilities and loss of the tfjs model, to rounding; no tensor left behind', async () => {
+    for (const onnxParallel of [false, true]) {
+      const f = await getModelFactory('bilstm_maxpool');
+      const m = f.build({ shape: SHAPE, params: PARAMS, loss: { name: 'bce', classWeights: [1, 1, 1] }, lr: 0.01, seed: 4, onnxParallel });
+      try {
+        for (let s = 0; s < 2; s++) await m.trainStep(batch(4, `ev${s}`));
+        const before = tf.memory().numTensors;
+        // 3 rows: another batch size than training's.
+        const b = batch(3, 'ev');
+        const r = await m.evaluate(b);
+        assert.equal(tf.memory().numTensors, before);
+        assertClose(r.probabilities, await m.predict(b.x, b.n), 1e-5, `probabilities (onnx_parallel ${onnxParallel})`);
+        const p = await m.predict(b.x, b.n);
+        const bce = -Array.from(p).reduce((acc, q, i) => acc + (b.y[i]! * Math.log(q) + (1 - b.y[i]!) * Math.log(1 - q)), 0) / p.length;
+        assert.ok(Math.abs(r.loss - bce) < 1e-4, `loss ${r.loss} against ${bce}`);
+      } finally {
+        await m.dispose();
+      }
+    }
+  });
+
   it('leaves no tensors behind, step after step', async () => {
     const m = await build('bilstm_maxpool', 'onnx');
     try {

@@ -62,7 +62,7 @@ class Exporter {
   readonly g = new GraphBuilder('genre_model');
 
   const(w: Weight): string {
-    return this.g.float(Array.from(w.data), w.shape);
+    return this.g.float(w.data, w.shape);
   }
 
   dense(x: string, kernel: Weight, bias: Weight | undefined): string {

@@ -2,6 +2,7 @@
 // of onnx.proto (field numbers as the ONNX specification defines them) that building a graph of
 // standard operators, with subgraphs for control flow (Scan), needs; writing it here avoids the
 // onnx-proto package, which pins protobufjs 6 beside the protobufjs 8 the project already uses.
+import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
 
 const SCHEMA = `
@@ -58,7 +59,7 @@ interface Node {
 /** Value names and constants, shared by a graph and its subgraphs (names must be unique model-wide). */
 interface Scope {
   next: number;
-  consts: Map<string, string>;
+  consts: Map<string, { name: string; bytes: Uint8Array }>;
   inits: Array<Record<string, unknown>>;
 }
 
@@ -117,8 +118,8 @@ export class GraphBuilder {
   }
 
   /** A float32 constant (scalar when dims is []); equal constants are shared. */
-  float(values: number[], dims: number[] = []): string {
-    return this.#constant(FLOAT, new Float32Array(values), dims);
+  float(values: number[] | Float32Array, dims: number[] = []): string {
+    return this.#constant(FLOAT, values instanceof Float32Array ? values : new Float32Array(values), dims);
   }
 
   /** An int64 constant, e.g. a shape or the sizes of a Split. */
@@ -127,13 +128,17 @@ export class GraphBuilder {
   }
 
   #constant(type: number, data: Float32Array | BigInt64Array, dims: number[]): string {
-    const key = `${type}:${dims.join(',')}:${Array.from(data as ArrayLike<unknown>).join(',')}`;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // Keyed by a digest of the bytes: a key holding every value as text took 0.3 s for a
+    // model's weights. Equal bytes under one key are checked, so sharing stays exact.
+    const key = `${type}:${dims.join(',')}:${createHash('sha256').update(bytes).digest('base64')}`;
     const { consts, inits } = this.#scope;
     const known = consts.get(key);
-    if (known !== undefined) return known;
-    const name = `c${consts.size}`;
-    inits.push({ name, dims, dataType: type, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-    consts.set(key, name);
+    if (known !== undefined && Buffer.from(known.bytes).equals(Buffer.from(bytes))) return known.name;
+    const name = `c${inits.length}`;
+    const own = bytes.slice();
+    inits.push({ name, dims, dataType: type, rawData: own });
+    if (known === undefined) consts.set(key, { name, bytes: own });
     return name;
   }
 

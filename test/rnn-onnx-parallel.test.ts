@@ -33,3 +33,21 @@ test('parallel directions: bit-identical output and gradients to the sequential 
     }
   }
 });
+
+test('parallel directions: a backward without its forward fails with a clear error, and the layer stays usable', async () => {
+  const [B, T, F, H] = [2, 5, 6, 4];
+  const rnn = await OnnxLstm.create({ units: H, features: F, steps: T, bidirectional: true, returnSequences: false, inputGradient: false, threads: 1, parallelDirections: true });
+  try {
+    const weights = rnn.weightShapes().map((s, i) => randArray(s.reduce((a, b) => a * b, 1), `ew${i}`, 0.5));
+    const x = randArray(B * T * F, 'ex');
+    const fwd = await rnn.forward(x, B, weights);
+    const dy = randArray(fwd.output.length, 'edy');
+    const first = await rnn.backward(x, B, weights, fwd, dy);
+    // The worker let the step's saved tensors go with its backward: a second one is refused.
+    await assert.rejects(rnn.backward(x, B, weights, fwd, dy), /direction worker: backward of step 1 without its forward/);
+    const again = await rnn.backward(x, B, weights, await rnn.forward(x, B, weights), dy);
+    assert.ok(bytes(again.grads).equals(bytes(first.grads)));
+  } finally {
+    await rnn.release();
+  }
+});

@@ -73,11 +73,15 @@ class DirectionWorker {
   request(m: InitMessage | ForwardMessage | BackwardMessage, transfer: ArrayBuffer[] = []): Promise<Record<string, Float32Array>> {
     if (this.#failed !== null) return Promise.reject(this.#failed);
     if (this.#pending !== null) return Promise.reject(new Error('OnnxLstm direction worker: a request is already in flight'));
-    return new Promise((resolve, reject) => {
+    const p = new Promise<Record<string, Float32Array>>((resolve, reject) => {
       this.#pending = { resolve, reject };
       this.#worker.ref();
       this.#worker.postMessage(m, transfer);
     });
+    // The caller awaits it after its own direction; should that throw first, a later failure
+    // here must not become an unhandled rejection (which would end the process).
+    p.catch(() => undefined);
+    return p;
   }
 
   readonly #shared = new Map<string, Float32Array>();

@@ -219,13 +219,19 @@ describe('bullmq executor', () => {
     }
   });
 
-  it('a worker refuses a job from another pipeline version, with the reason', async () => {
+  it('a worker refuses a job from another pipeline version, with the reason', { timeout: 120_000 }, async () => {
     const connection = { url: redis.url, maxRetriesPerRequest: null };
     const queue = new Queue('pipeline-fixlen', { connection });
-    const events = new QueueEvents('pipeline-fixlen', { connection });
+    // Read the queue's event stream from now on: with the default ('$', events after its first
+    // read) a job that fails before that read is missed and the test would wait forever.
+    const events = new QueueEvents('pipeline-fixlen', { connection, lastEventId: `${Date.now() - 1000}-0` });
     try {
       await events.waitUntilReady();
-      const failed = new Promise<string>((resolve) => events.on('failed', ({ failedReason }) => resolve(failedReason)));
+      const failed = new Promise<string>((resolve) =>
+        events.on('failed', ({ jobId, failedReason }) => {
+          if (jobId === 'version-check') resolve(failedReason);
+        }),
+      );
       await queue.add('tt0000001', { format: 1, pipeline: '0.0.1-old', kind: 'fixlen', version: 1, stage: 'fixlen', task: { id: 'tt0000001', input: '0' } }, { jobId: 'version-check', removeOnFail: true });
       assert.match(await failed, /the job comes from pipeline 0\.0\.1-old, this worker runs pipeline .*update this worker/);
     } finally {

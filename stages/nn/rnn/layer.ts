@@ -3,7 +3,7 @@
 // meaning of tf.layers.lstm / tf.layers.gru (wrapped in tf.layers.bidirectional when
 // bidirectional), so `fast.setWeights(stock.getWeights())` and the reverse just work.
 import * as tf from '../tf.js';
-import { type LayerArgs, type LayerKwargs, type LayerVariable, singleInput, singleShape } from '../layer-args.js';
+import { type LayerArgs, type LayerKwargs, type LayerVariable, OutputOverride, singleInput, singleShape } from '../layer-args.js';
 import { Orthogonal } from '../orthogonal.js';
 import { gruSequence } from './gru.js';
 import { lstmSequence } from './lstm.js';
@@ -40,7 +40,7 @@ export class FastRecurrent extends tf.layers.Layer {
   readonly unitForgetBias: boolean;
   readonly seed: number | undefined;
   #dirs: Direction[] = [];
-  #override: tf.Tensor | null = null;
+  readonly #override = new OutputOverride();
 
   constructor(args: FastRecurrentArgs) {
     super(args);
@@ -100,16 +100,12 @@ export class FastRecurrent extends tf.layers.Layer {
    * runtime compute the layer (see onnx/model-step.ts) while tfjs runs the rest of the model.
    */
   withOutput<T>(output: tf.Tensor, fn: () => T): T {
-    this.#override = output;
-    try {
-      return fn();
-    } finally {
-      this.#override = null;
-    }
+    return this.#override.with(output, fn);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: LayerKwargs): tf.Tensor {
-    if (this.#override !== null) return this.#override;
+    const given = this.#override.value;
+    if (given !== null) return given;
     return tf.tidy(() => {
       const x = singleInput(inputs) as tf.Tensor3D;
       // The sequence ops work time-major, so that each step is a contiguous block; one

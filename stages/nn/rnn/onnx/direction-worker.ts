@@ -20,8 +20,6 @@ export interface ForwardMessage {
   x: Float32Array;
   dims: number[];
   weights: { name: string; data: Float32Array; dims: number[] }[];
-  /** Names of the weights the backward graph takes (U, and W with inputGradient). */
-  backwardWeights: string[];
 }
 export interface BackwardMessage {
   type: 'backward';
@@ -64,9 +62,12 @@ async function handle(m: Request): Promise<Record<string, Float32Array>> {
     const feeds: Record<string, ort.Tensor> = { X: x };
     for (const w of m.weights) feeds[w.name] = new ort.Tensor('float32', own(w.name, w.data), w.dims);
     const out = await fwdSession.run(feeds);
-    const keep: Record<string, ort.Tensor> = { X: x };
-    for (const name of m.backwardWeights) keep[name] = feeds[name]!;
-    for (const name of fwdSession.outputNames) if (name !== 'Y') keep[name] = out[name]!;
+    // What the backward graph takes besides dY: its inputs among this step's inputs and outputs.
+    const keep: Record<string, ort.Tensor> = {};
+    for (const name of bwdSession.inputNames) {
+      const t = feeds[name] ?? out[name];
+      if (t !== undefined) keep[name] = t;
+    }
     kept = { step: m.step, feeds: keep };
     return { Y: out['Y']!.data as Float32Array };
   }

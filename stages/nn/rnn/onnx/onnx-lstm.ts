@@ -47,6 +47,8 @@ class DirectionWorker {
   readonly #worker: Worker;
   #pending: { resolve: (o: Record<string, Float32Array>) => void; reject: (e: Error) => void } | null = null;
   #failed: Error | null = null;
+  /** The shared-memory arrays of share(), by name. */
+  readonly #shared = new Map<string, Float32Array>();
 
   constructor() {
     this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url));
@@ -83,8 +85,6 @@ class DirectionWorker {
     p.catch(() => undefined);
     return p;
   }
-
-  readonly #shared = new Map<string, Float32Array>();
 
   /**
    * `data` copied into a shared-memory array kept under `name` (one per name and size): posting
@@ -237,7 +237,6 @@ export class OnnxLstm {
       x: other.share('X', x),
       dims: input.dims.slice(),
       weights: Object.entries(theirFeeds).map(([name, t]) => ({ name, data: other.share(name, t.data as Float32Array), dims: t.dims.slice() })),
-      backwardWeights: weightNames(1).filter((_, j) => j !== 2 && (j !== 0 || this.options.inputGradient)),
     });
     const mine = await this.#fwd.run({ X: input, ...this.#weightFeeds(weights, true, 0) });
     const y1 = (await theirs)['Y']!;

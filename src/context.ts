@@ -55,7 +55,7 @@ export function makeContext(o: ContextOptions): StageContext {
       return v === undefined ? fallback : (v as T);
     },
     async hashFiles(paths: readonly string[]) {
-      return o.files.hashMany(paths);
+      return o.files.hashManyAsync(paths);
     },
     progress(update) {
       o.listener({ type: 'progress', stage: o.stage, update });

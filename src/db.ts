@@ -165,8 +165,10 @@ class SqliteDb implements Db {
 const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
--- The file-state cache: one row per folder, entries = JSON {name: [dev, ino, size, mtimeMs, hash]}.
-CREATE TABLE IF NOT EXISTS dir_state (dir TEXT PRIMARY KEY, entries TEXT NOT NULL) WITHOUT ROWID;
+-- The file-state cache: one row per folder, entries = the blob src/file-state.ts writes (earlier
+-- versions wrote JSON text; a TEXT column of theirs keeps a blob as a blob, and src/file-state.ts
+-- reads both).
+CREATE TABLE IF NOT EXISTS dir_state (dir TEXT PRIMARY KEY, entries BLOB NOT NULL) WITHOUT ROWID;
 -- key: item key (stage fingerprint + item id + item input) or stage key (reduce fingerprint).
 -- output: JSON {tree, meta?} ; error: JSON ItemError for a cached data failure.
 CREATE TABLE IF NOT EXISTS results (

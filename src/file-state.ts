@@ -1,14 +1,14 @@
 // The file-state cache: (device, inode, size, mtime) -> content hash, kept in SQLite, so a file
 // that has not changed since it was last hashed is never read again. A no-op `status` costs a
-// stat per file and one query per batch of folders: states are stored one row per folder (a
-// JSON object name -> [dev, ino, size, mtimeMs, hash]), because a dataset is a few thousand
-// folders of many files, and one row per file made the database work (and the garbage it left)
-// cost more than the stats themselves. The numbers are compared as numbers (JSON round-trips a
-// double exactly), so an unchanged file costs no number-to-string conversions. An entry in the
-// older string form ("dev:ino:size:mtime:hash") is a miss: hashed once more and rewritten.
+// stat per file and one query per batch of folders: states are stored one row per folder (see
+// DirState for the blob), because a dataset is a few thousand folders of many files, and one
+// row per file made the database work (and the garbage it left) cost more than the stats
+// themselves. The numbers are compared as numbers (float64 keeps the stat's doubles exactly), so
+// an unchanged file costs no conversions. Rows in the earlier JSON form are read and rewritten.
 import { statSync, type Stats } from 'node:fs';
 import type { StateStore } from './engine/state.js';
 import { hashFileSync, type Hash } from './hash.js';
+import { statMany } from './stat-many.js';
 
 /**
  * A file modified within this window of being hashed could change again within the same
@@ -25,12 +25,131 @@ export interface FileHash {
 
 /** [dev, ino, size, mtimeMs, hash] */
 type FileEntry = [number, number, number, number, Hash];
-type DirEntries = Record<string, FileEntry | string>;
+
+const MAGIC = 0x31747366; // "fst1", little-endian
+const HEADER = 16;
+
+/**
+ * One folder's file states. Stored as one blob (written by hand: no library packs a few
+ * thousand rows of four doubles and a name this cheaply): a 16-byte header (magic, count n,
+ * byte length of the names, 0), then n x [dev, ino, size, mtimeMs] as float64 (the host's byte
+ * order: state.db never leaves its machine), the names joined by '/' (which no file name holds),
+ * and the n 16-digit hashes. Reading one is a copy and two string cuts, where the JSON form it
+ * replaces cost a number parse per field and an array per file; entries changed since are kept
+ * beside it and merged when written.
+ */
+class DirState {
+  names: string[] = [];
+  nums = new Float64Array(0);
+  hashes = '';
+  #cursor = 0;
+  #index: Map<string, number> | undefined;
+  /** Entries set since the folder was read (a new or changed file), by name. */
+  changed: Map<string, FileEntry> | undefined;
+
+  static decode(v: unknown): DirState {
+    const d = new DirState();
+    if (v instanceof Uint8Array && v.byteLength >= HEADER) {
+      const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      const n = b.readUInt32LE(4);
+      const namesLen = b.readUInt32LE(8);
+      if (b.readUInt32LE(0) === MAGIC && b.byteLength === HEADER + 32 * n + namesLen + HASH_LEN * n) {
+        d.nums = new Float64Array(4 * n);
+        new Uint8Array(d.nums.buffer).set(b.subarray(HEADER, HEADER + 32 * n));
+        d.names = n === 0 ? [] : b.toString('utf8', HEADER + 32 * n, HEADER + 32 * n + namesLen).split('/');
+        d.hashes = b.toString('latin1', HEADER + 32 * n + namesLen);
+        if (d.names.length !== n) return new DirState(); // unreadable: every file a miss
+      }
+    } else if (typeof v === 'string') {
+      // The earlier JSON form ({name: [dev, ino, size, mtimeMs, hash]}); entries in the older
+      // string form ("dev:ino:size:mtime:hash") are misses. Kept as changed, so it is rewritten.
+      try {
+        const o = JSON.parse(v) as Record<string, FileEntry | string>;
+        for (const [name, e] of Object.entries(o)) {
+          if (typeof e === 'object' && e.length === 5 && typeof e[4] === 'string' && e[4].length === HASH_LEN) (d.changed ??= new Map()).set(name, e);
+        }
+      } catch {
+        // not JSON: every file a miss
+      }
+    }
+    return d;
+  }
+
+  /** The stored index of `name`, or -1. Names are mostly asked in the order they were stored. */
+  #find(name: string): number {
+    const c = this.#cursor;
+    if (c < this.names.length && this.names[c] === name) {
+      this.#cursor = c + 1;
+      return c;
+    }
+    if (this.#index === undefined) {
+      this.#index = new Map();
+      for (let i = 0; i < this.names.length; i++) this.#index.set(this.names[i]!, i);
+    }
+    const i = this.#index.get(name);
+    if (i === undefined) return -1;
+    this.#cursor = i + 1;
+    return i;
+  }
+
+  /** The hash kept for `name` when its state is (dev, ino, size, mtimeMs), else undefined. */
+  lookup(name: string, dev: number, ino: number, size: number, mtimeMs: number): Hash | undefined {
+    const e = this.changed?.get(name);
+    if (e !== undefined) return e[3] === mtimeMs && e[2] === size && e[1] === ino && e[0] === dev ? e[4] : undefined;
+    const i = this.#find(name);
+    if (i < 0) return undefined;
+    const q = this.nums;
+    const k = 4 * i;
+    return q[k + 3] === mtimeMs && q[k + 2] === size && q[k + 1] === ino && q[k] === dev ? this.hashes.slice(HASH_LEN * i, HASH_LEN * (i + 1)) : undefined;
+  }
+
+  set(name: string, e: FileEntry): void {
+    (this.changed ??= new Map()).set(name, e);
+  }
+
+  encode(): Buffer {
+    const names = [...this.names];
+    let nums = this.nums;
+    let hashes = this.hashes;
+    if (this.changed !== undefined) {
+      const at = new Map<string, number>();
+      for (let i = 0; i < names.length; i++) at.set(names[i]!, i);
+      const parts = names.map((_, i) => this.hashes.slice(HASH_LEN * i, HASH_LEN * (i + 1)));
+      for (const n of this.changed.keys()) {
+        if (at.has(n)) continue;
+        at.set(n, names.length);
+        names.push(n);
+        parts.push('');
+      }
+      nums = new Float64Array(4 * names.length);
+      nums.set(this.nums);
+      for (const [n, e] of this.changed) {
+        const i = at.get(n)!;
+        nums.set([e[0], e[1], e[2], e[3]], 4 * i);
+        parts[i] = e[4];
+      }
+      hashes = parts.join('');
+    }
+    const nameBytes = Buffer.from(names.join('/'), 'utf8');
+    const n = names.length;
+    const b = Buffer.allocUnsafe(HEADER + 32 * n + nameBytes.byteLength + HASH_LEN * n);
+    b.writeUInt32LE(MAGIC, 0);
+    b.writeUInt32LE(n, 4);
+    b.writeUInt32LE(nameBytes.byteLength, 8);
+    b.writeUInt32LE(0, 12);
+    b.set(new Uint8Array(nums.buffer, nums.byteOffset, 32 * n), HEADER);
+    nameBytes.copy(b, HEADER + 32 * n);
+    b.write(hashes, HEADER + 32 * n + nameBytes.byteLength, 'latin1');
+    return b;
+  }
+}
 
 export class FileStateCache {
   readonly #state: StateStore;
-  readonly #dirs = new Map<string, DirEntries>();
+  readonly #dirs = new Map<string, DirState>();
   readonly #dirty = new Set<string>();
+  #lastDir = '';
+  #lastEntries: DirState | undefined;
   hashed = 0;
   reused = 0;
 
@@ -38,11 +157,11 @@ export class FileStateCache {
     this.#state = state;
   }
 
-  #entries(dir: string): DirEntries {
+  #entries(dir: string): DirState {
     let e = this.#dirs.get(dir);
     if (e === undefined) {
-      const text = this.#state.dirEntries(dir);
-      e = text === undefined ? {} : (JSON.parse(text) as DirEntries);
+      e = DirState.decode(this.#state.dirEntries(dir));
+      if (e.changed !== undefined) this.#dirty.add(dir);
       this.#dirs.set(dir, e);
     }
     return e;
@@ -51,19 +170,30 @@ export class FileStateCache {
   /** Hash of one absolute path, from the cache when its state is unchanged. */
   hash(path: string, st?: Stats): FileHash {
     const s = st ?? statSync(path);
+    return this.#hashAt(path, s.dev, s.ino, s.size, s.mtimeMs);
+  }
+
+  #hashAt(path: string, dev: number, ino: number, statSize: number, mtimeMs: number): FileHash {
     const cut = path.lastIndexOf('/');
-    const dir = path.slice(0, cut);
+    // Paths come folder by folder: the last folder's state is reused without a map lookup.
+    let dir = this.#lastDir;
+    let entries = this.#lastEntries;
+    if (entries === undefined || cut !== dir.length || !path.startsWith(dir)) {
+      dir = path.slice(0, cut);
+      entries = this.#entries(dir);
+      this.#lastDir = dir;
+      this.#lastEntries = entries;
+    }
     const name = path.slice(cut + 1);
-    const entries = this.#entries(dir);
-    const known = entries[name];
-    if (typeof known === 'object' && known[3] === s.mtimeMs && known[2] === s.size && known[1] === s.ino && known[0] === s.dev && known[4].length === HASH_LEN) {
+    const known = entries.lookup(name, dev, ino, statSize, mtimeMs);
+    if (known !== undefined) {
       this.reused++;
-      return { hash: known[4], size: s.size };
+      return { hash: known, size: statSize };
     }
     const { hash, size } = hashFileSync(path);
     this.hashed++;
-    if (Date.now() - s.mtimeMs > RACY_MS && size === s.size) {
-      entries[name] = [s.dev, s.ino, s.size, s.mtimeMs, hash];
+    if (Date.now() - mtimeMs > RACY_MS && size === statSize) {
+      entries.set(name, [dev, ino, statSize, mtimeMs, hash]);
       this.#dirty.add(dir);
       if (this.#dirty.size >= 256) this.flush();
     }
@@ -80,8 +210,34 @@ export class FileStateCache {
     const out = new Array<FileHash>(paths.length);
     for (let i = 0; i < paths.length; i++) out[i] = this.hash(paths[i]!);
     this.flush();
-    for (const d of loaded) this.#dirs.delete(d);
+    this.#forget(loaded);
     return out;
+  }
+
+  /**
+   * hashMany with the stats made on two threads (src/stat-many.ts): what a stage's listing of a
+   * dataset calls (ctx.hashFiles). Same results, same errors.
+   */
+  async hashManyAsync(paths: readonly string[]): Promise<FileHash[]> {
+    const stats = await statMany(paths);
+    const loaded = this.#load(paths);
+    try {
+      const out = new Array<FileHash>(paths.length);
+      for (let i = 0; i < paths.length; i++) {
+        const k = 4 * i;
+        // A path the stat could not read: statSync it here for its own error.
+        out[i] = Number.isNaN(stats[k]) ? this.hash(paths[i]!) : this.#hashAt(paths[i]!, stats[k]!, stats[k + 1]!, stats[k + 2]!, stats[k + 3]!);
+      }
+      return out;
+    } finally {
+      this.flush();
+      this.#forget(loaded);
+    }
+  }
+
+  #forget(dirs: readonly string[]): void {
+    for (const d of dirs) this.#dirs.delete(d);
+    this.#lastEntries = undefined;
   }
 
   /** Reads the states of the paths' folders not in memory yet, in one query; returns those folders. */
@@ -96,9 +252,11 @@ export class FileStateCache {
     }
     if (want.size === 0) return [];
     const dirs = [...want];
-    for (const d of dirs) this.#dirs.set(d, {});
+    for (const d of dirs) this.#dirs.set(d, new DirState());
     for (const r of this.#state.dirEntriesMany(dirs)) {
-      this.#dirs.set(r.dir, JSON.parse(r.entries) as DirEntries);
+      const e = DirState.decode(r.entries);
+      if (e.changed !== undefined) this.#dirty.add(r.dir);
+      this.#dirs.set(r.dir, e);
     }
     return dirs;
   }
@@ -108,6 +266,6 @@ export class FileStateCache {
     if (this.#dirty.size === 0) return;
     const dirs = [...this.#dirty];
     this.#dirty.clear();
-    this.#state.putDirEntries(dirs.map((d) => [d, JSON.stringify(this.#dirs.get(d) ?? {})] as const));
+    this.#state.putDirEntries(dirs.map((d) => [d, (this.#dirs.get(d) ?? new DirState()).encode()] as const));
   }
 }

@@ -142,16 +142,17 @@ export class StateStore {
 
   // ------------------------------------------------------------------ file-state cache
 
-  dirEntries(dir: string): string | undefined {
-    return this.#getDir.get(dir) as string | undefined;
+  /** A folder's file states as stored (a blob; JSON text from earlier versions), or undefined. */
+  dirEntries(dir: string): Uint8Array | string | undefined {
+    return this.#getDir.get(dir) as Uint8Array | string | undefined;
   }
 
-  *dirEntriesMany(dirs: readonly string[]): IterableIterator<{ dir: string; entries: string }> {
-    yield* this.#getDirs.iterate(JSON.stringify(dirs)) as IterableIterator<{ dir: string; entries: string }>;
+  *dirEntriesMany(dirs: readonly string[]): IterableIterator<{ dir: string; entries: Uint8Array | string }> {
+    yield* this.#getDirs.iterate(JSON.stringify(dirs)) as IterableIterator<{ dir: string; entries: Uint8Array | string }>;
   }
 
   /** Writes folders' file states in one transaction; a read-only store keeps them in memory only. */
-  putDirEntries(rows: ReadonlyArray<readonly [string, string]>): void {
+  putDirEntries(rows: ReadonlyArray<readonly [string, Uint8Array]>): void {
     if (this.readOnly || rows.length === 0) return;
     this.#db.transaction(() => {
       for (const [d, e] of rows) this.#putDir.run(d, e);

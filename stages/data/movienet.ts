@@ -34,6 +34,8 @@ export type MovienetSource = {
 const HASH_LEN = 16;
 /** Paths per ctx.hashFiles call: bounds memory on MovieNet-sized folders. */
 const HASH_BATCH = 20_000;
+/** Movies listed at a time (MovieNet: about 4,400 frames per group). */
+const LIST_GROUP = 64;
 
 export async function listMovienetItems(
   ctx: StageContext,
@@ -56,42 +58,46 @@ export async function listMovienetItems(
     .map((e) => e.name)
     .sort();
   const limit = pLimit(32);
-  const listed = await Promise.all(
-    ids.map((id) =>
-      limit(async (): Promise<Listed | undefined> => {
-        let names: string[];
-        try {
-          names = await readdir(join(kfRoot, id));
-        } catch (e) {
-          // A symbolic link to something that is not a folder: not a movie.
-          if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-          // One unreadable folder is that movie's problem, not the listing's.
-          return { id, frames: [], unrecognised: [], problem: { file: join(kfRoot, id), message: `cannot read the folder (${(e as Error).message})`, hint: 'check its permissions' } };
-        }
-        const { frames, unrecognised } = sortFrameNames(names);
-        return { id, frames: sampleFrames(frames, opts.sampling), unrecognised };
-      }),
-    ),
-  );
-  const movies = listed.filter((m): m is Listed => m !== undefined);
-
   const items: SourceItem[] = [];
-  for (let start = 0; start < movies.length; ) {
-    let end = start;
-    let count = 0;
-    while (end < movies.length && (count === 0 || count + movies[end]!.frames.length <= HASH_BATCH)) count += movies[end++]!.frames.length;
-    const batch = movies.slice(start, end);
-    let hashed: Array<Array<{ hash: string; size: number }> | Error>;
-    try {
-      const flat = await ctx.hashFiles(batch.flatMap((m) => framePaths(kfRoot, m)));
-      let k = 0;
-      hashed = batch.map((m) => flat.slice(k, (k += m.frames.length)));
-    } catch {
-      // A file that cannot be read fails the whole call: hash movie by movie to find whose it is.
-      hashed = await Promise.all(batch.map((m) => ctx.hashFiles(framePaths(kfRoot, m)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+  // Movies are listed, hashed and turned into sources a group at a time, so that a folder's
+  // parsed names live only until its group's sources are built: on MovieNet, holding every
+  // movie's listing until the end made the garbage collector copy them over and over.
+  for (let group = 0; group < ids.length; group += LIST_GROUP) {
+    const listed = await Promise.all(
+      ids.slice(group, group + LIST_GROUP).map((id) =>
+        limit(async (): Promise<Listed | undefined> => {
+          let names: string[];
+          try {
+            names = await readdir(join(kfRoot, id));
+          } catch (e) {
+            // A symbolic link to something that is not a folder: not a movie.
+            if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+            // One unreadable folder is that movie's problem, not the listing's.
+            return { id, frames: [], unrecognised: [], problem: { file: join(kfRoot, id), message: `cannot read the folder (${(e as Error).message})`, hint: 'check its permissions' } };
+          }
+          const { frames, unrecognised } = sortFrameNames(names);
+          return { id, frames: sampleFrames(frames, opts.sampling), unrecognised };
+        }),
+      ),
+    );
+    const movies = listed.filter((m): m is Listed => m !== undefined);
+    for (let start = 0; start < movies.length; ) {
+      let end = start;
+      let count = 0;
+      while (end < movies.length && (count === 0 || count + movies[end]!.frames.length <= HASH_BATCH)) count += movies[end++]!.frames.length;
+      const batch = movies.slice(start, end);
+      let hashed: Array<Array<{ hash: string; size: number }> | Error>;
+      try {
+        const flat = await ctx.hashFiles(batch.flatMap((m) => framePaths(kfRoot, m)));
+        let k = 0;
+        hashed = batch.map((m) => flat.slice(k, (k += m.frames.length)));
+      } catch {
+        // A file that cannot be read fails the whole call: hash movie by movie to find whose it is.
+        hashed = await Promise.all(batch.map((m) => ctx.hashFiles(framePaths(kfRoot, m)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+      }
+      batch.forEach((m, b) => items.push({ id: m.id, source: movienetSource(kfRoot, opts.keyframesDir, m, hashed[b]!) }));
+      start = end;
     }
-    batch.forEach((m, b) => items.push({ id: m.id, source: movienetSource(kfRoot, opts.keyframesDir, m, hashed[b]!) }));
-    start = end;
   }
   return items;
 }

@@ -219,8 +219,11 @@ export class FileStateCache {
    * dataset calls (ctx.hashFiles). Same results, same errors.
    */
   async hashManyAsync(paths: readonly string[]): Promise<FileHash[]> {
-    const stats = await statMany(paths);
-    const loaded = this.#load(paths);
+    let loaded: string[] = [];
+    // The folders' states are read from the database while the helper thread stats.
+    const stats = await statMany(paths, () => {
+      loaded = this.#load(paths);
+    });
     try {
       const out = new Array<FileHash>(paths.length);
       for (let i = 0; i < paths.length; i++) {

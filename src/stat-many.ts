@@ -91,11 +91,13 @@ function startHelper(): typeof helper {
 
 /**
  * [dev, ino, size, mtimeMs] of each path, 4 numbers per path in order; NaN first for a path that
- * could not be statted (statSync it for the error).
+ * could not be statted (statSync it for the error). `meanwhile` runs on this thread once the
+ * helper has the job, before this thread joins the stats (other work for the same batch).
  */
-export async function statMany(paths: readonly string[]): Promise<Float64Array> {
+export async function statMany(paths: readonly string[], meanwhile?: () => void): Promise<Float64Array> {
   const n = paths.length;
   if (n < MIN_PARALLEL || (helper === undefined && (helper = startHelper()) === undefined)) {
+    meanwhile?.();
     const out = new Float64Array(4 * n);
     claimAndStat(paths, out, new Int32Array(2), new Uint8Array(chunkCount(n)), statSync);
     return out;
@@ -112,6 +114,7 @@ export async function statMany(paths: readonly string[]): Promise<Float64Array> 
     const c = new Int32Array(ctl);
     const nums = new Float64Array(out);
     const doneFlags = new Uint8Array(flags);
+    meanwhile?.();
     claimAndStat(paths, nums, c, doneFlags, statSync);
     // Wait for the helper only when it has begun (it then finishes its last chunk soon); one
     // that has not begun never will (it sees 2 and skips the job).

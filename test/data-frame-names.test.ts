@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../src/errors.js';
-import { frameName, parseSampling, sampleFrames, sortFrameNames } from '../stages/data/frame-names.js';
+import { frameName, parseFrameName, parseSampling, sampleFrames, sortFrameNames } from '../stages/data/frame-names.js';
 
 const names = (fs: Array<{ name: string }>): string[] => fs.map((f) => f.name);
 
@@ -21,6 +21,22 @@ test('images with other names are reported, other files ignored', () => {
   const { frames, unrecognised } = sortFrameNames(['shot_0001_img_0.jpg', 'cover.jpg', 'notes.txt', '.DS_Store', 'shot_0001_img_1.JPG', 'frame1.png']);
   assert.deepEqual(names(frames), ['shot_0001_img_0.jpg', 'shot_0001_img_1.JPG']);
   assert.deepEqual(unrecognised, ['cover.jpg', 'frame1.png']);
+});
+
+test('the hand-read names parse exactly as the pattern does, edge cases included', () => {
+  const pattern = /^shot_(\d+)_img_(\d+)\.jpe?g$/i;
+  const byPattern = (n: string): unknown => {
+    const m = pattern.exec(n);
+    return m === null ? undefined : { name: n, shot: Number(m[1]), img: Number(m[2]) };
+  };
+  const cases = [
+    'shot_0012_img_1.jpg', 'shot_0_img_0.jpg', 'shot_999999999_img_2.jpg', 'shot_1234567890_img_2.jpg', 'shot_12345678901234567890_img_1.jpg',
+    'shot_0001_img_1.jpeg', 'shot_0001_img_1.JPG', 'SHOT_0001_IMG_1.jpg', 'shot__img_1.jpg', 'shot_0001_img_.jpg', 'shot_0001_img_1.jpgx',
+    'shot_0001_img_1.png', 'shot_0001_img_1', 'shot_0001.jpg', 'shot_0001_img_1_.jpg', 'shot_-1_img_1.jpg', 'shot_1a_img_1.jpg', 'xshot_0001_img_1.jpg',
+    'shot_0001_img_10.jpg', 'shot_٣_img_1.jpg', 'shot_0001_img_1.jpg.jpg', '',
+  ];
+  for (let i = 0; i < 2000; i++) cases.push(`shot_${String(i * 7919 % 100000).padStart(i % 6, '0')}_img_${i % 13}.${['jpg', 'jpeg', 'JPG', 'Jpg'][i % 4]}`);
+  for (const n of cases) assert.deepEqual(parseFrameName(n), byPattern(n), n);
 });
 
 test('frameName pads the shot to 4 digits like MovieNet', () => {

@@ -20,7 +20,29 @@ export function frameName(shot: number, img: number): string {
   return `shot_${String(shot).padStart(4, '0')}_img_${img}.jpg`;
 }
 
+/** Reads up to 9 digits of `s` from `i`: [value, end], or undefined when none (or more). */
+function digits(s: string, i: number): [number, number] | undefined {
+  let v = 0;
+  let j = i;
+  for (; j < s.length && j - i <= 9; j++) {
+    const c = s.charCodeAt(j) - 48;
+    if (c < 0 || c > 9) break;
+    v = v * 10 + c;
+  }
+  return j === i || j - i > 9 ? undefined : [v, j];
+}
+
 export function parseFrameName(name: string): ParsedFrame | undefined {
+  // MovieNet's own form (lower case, .jpg, short numbers) read by hand: a dataset listing parses
+  // every file's name on every status, and the regular expression's match arrays were a tenth of
+  // that status's garbage. Anything else goes to the expression, which defines the form.
+  if (name.startsWith('shot_')) {
+    const shot = digits(name, 5);
+    if (shot !== undefined && name.startsWith('_img_', shot[1])) {
+      const img = digits(name, shot[1] + 5);
+      if (img !== undefined && img[1] === name.length - 4 && name.endsWith('.jpg')) return { name, shot: shot[0], img: img[0] };
+    }
+  }
   const m = FRAME_NAME.exec(name);
   if (m === null) return undefined;
   return { name, shot: Number(m[1]), img: Number(m[2]) };

@@ -62,8 +62,8 @@ export async function listMovienetItems(
   // Movies are listed, hashed and turned into sources a group at a time, so that a folder's
   // parsed names live only until its group's sources are built: on MovieNet, holding every
   // movie's listing until the end made the garbage collector copy them over and over.
-  for (let group = 0; group < ids.length; group += LIST_GROUP) {
-    const listed = await Promise.all(
+  const listGroup = (group: number): Promise<Array<Listed | undefined>> =>
+    Promise.all(
       ids.slice(group, group + LIST_GROUP).map((id) =>
         limit(async (): Promise<Listed | undefined> => {
           let names: string[];
@@ -80,6 +80,12 @@ export async function listMovienetItems(
         }),
       ),
     );
+  // The next group's folders are read while this group's files are statted and hashed.
+  let pending = ids.length > 0 ? listGroup(0) : undefined;
+  for (let group = 0; pending !== undefined; group += LIST_GROUP) {
+    const listed = await pending;
+    pending = group + LIST_GROUP < ids.length ? listGroup(group + LIST_GROUP) : undefined;
+    pending?.catch(() => undefined); // awaited next time round; not an unhandled rejection if this round throws
     const movies = listed.filter((m): m is Listed => m !== undefined);
     for (let start = 0; start < movies.length; ) {
       let end = start;

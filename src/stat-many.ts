@@ -13,6 +13,12 @@ export const CTL_STARTED = 1;
 const CHUNK = 64;
 /** Fewer paths than this are statted on the calling thread alone. */
 const MIN_PARALLEL = 2048;
+/**
+ * The helper thread starts once this many paths went through statMany: starting it costs about
+ * what statting 10,000 files does on 2 cores, so a small workspace never pays for it.
+ */
+const START_AFTER = 12_000;
+let seen = 0;
 
 export interface StatJob {
   id: number;
@@ -96,7 +102,8 @@ function startHelper(): typeof helper {
  */
 export async function statMany(paths: readonly string[], meanwhile?: () => void): Promise<Float64Array> {
   const n = paths.length;
-  if (n < MIN_PARALLEL || (helper === undefined && (helper = startHelper()) === undefined)) {
+  seen += n;
+  if (n < MIN_PARALLEL || seen <= START_AFTER || (helper === undefined && (helper = startHelper()) === undefined)) {
     meanwhile?.();
     const out = new Float64Array(4 * n);
     claimAndStat(paths, out, new Int32Array(2), new Uint8Array(chunkCount(n)), statSync);

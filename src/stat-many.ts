@@ -1,7 +1,8 @@
 // Stats many paths on two threads: the calling thread and one helper thread (src/stat-worker.ts)
 // claim chunks of the paths from a shared counter and write [dev, ino, size, mtimeMs] per path
-// into shared memory (written by hand: no library shares a stat loop across threads). A no-op `status` over a dataset is a stat per file and little else, so the
-// second core halves its longest part. Node's asynchronous fs.stat is no substitute: its
+// into shared memory (written by hand: no library shares a stat loop across threads). A no-op
+// `status` over a dataset is a stat per file and little else, so the second core takes half of
+// its longest part. Node's asynchronous fs.stat is no substitute: its
 // callbacks cost more than the stats (measured: 100,000 stats took 0.5 s synchronously, 0.9 s
 // through 64 callbacks at a time, 2-3 s through promises).
 import { statSync } from 'node:fs';

@@ -3,6 +3,7 @@
 // cache/ written), the data the page reads, the live feed and the CLI's one line.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -235,9 +236,15 @@ describe('pipeline ui API', () => {
     assert.equal(live.body.live.ended.ok, true);
     assert.deepEqual(live.body.live.stages.map((s) => s.name), ['count', 'report']);
 
-    // The publisher writes at most every everyMs, and at once at the end.
+    // The publisher writes at most every everyMs, and at once at the end. A temp file that a
+    // killed run left (its pid is gone) is removed when the next run starts publishing; a live
+    // run's (this process) is kept.
     const dir = fresh();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, `live.json.${dead}.tmp`), '{"half');
+    writeFileSync(join(dir, `live.json.${process.pid}.tmp`), '{}');
     const pub = livePublisher(dir, { everyMs: 10_000 });
+    assert.equal(existsSync(join(dir, `live.json.${dead}.tmp`)), false, 'a dead run\'s temp file is removed');
     pub.listener({ type: 'run-start', stages: [{ name: 's' }] });
     pub.listener({ type: 'stage-start', stage: 's', total: 4, toRun: 4 });
     for (let i = 1; i <= 3; i++) pub.listener({ type: 'item', stage: 's', item: `m${i}`, ok: true, done: i, toRun: 4 });

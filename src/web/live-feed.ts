@@ -6,7 +6,7 @@
 // started in the middle of a run sees where it is at once, and a UI on another port or started
 // twice reads the same thing. The file is written to a temp name and renamed, so a reader never
 // sees half of it. Each event costs a few field updates; the JSON is built only when written.
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineEvent, Listener, StageState } from '../events.js';
 
@@ -59,11 +59,40 @@ export interface LivePublisher {
   readonly writes: number;
 }
 
+/**
+ * Removes the temp files of runs that were killed between writing the feed and renaming it
+ * (kill -9): their pid is no longer alive. A live run's temp file is left alone.
+ */
+function removeDeadTemps(cacheDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir);
+  } catch {
+    return; // no cache/ yet
+  }
+  for (const n of names) {
+    const m = /^live\.json\.(\d+)\.tmp$/.exec(n);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) rmSync(join(cacheDir, n), { force: true });
+  }
+}
+
 /** The publisher a `pipeline run` attaches beside its presenter. */
 export function livePublisher(cacheDir: string, opts: { everyMs?: number } = {}): LivePublisher {
   const everyMs = opts.everyMs ?? PUBLISH_EVERY_MS;
   const file = join(cacheDir, LIVE_FILE);
   const tmp = join(cacheDir, `${LIVE_FILE}.${process.pid}.tmp`);
+  removeDeadTemps(cacheDir);
   const state: LiveState = { format: 1, pid: process.pid, started: Date.now(), updated: Date.now(), stages: [], log: [] };
   const byName = new Map<string, LiveStage>();
   let timer: NodeJS.Timeout | undefined;

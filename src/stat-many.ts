@@ -64,7 +64,7 @@ function statRange(paths: readonly string[], out: Float64Array, start: number, e
   }
 }
 
-export const chunkCount = (n: number): number => Math.ceil(n / CHUNK);
+const chunkCount = (n: number): number => Math.ceil(n / CHUNK);
 
 let helper: { worker: Worker; pending: Map<number, () => void> } | undefined;
 let helperFailed = false;

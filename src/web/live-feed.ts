@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineEvent, Listener, StageState } from '../events.js';
+import { isAlive } from '../store.js';
 
 export const LIVE_FILE = 'live.json';
 export const PUBLISH_EVERY_MS = 200;
@@ -74,16 +75,7 @@ function removeDeadTemps(cacheDir: string): void {
     const m = /^live\.json\.(\d+)\.tmp$/.exec(n);
     if (m === null) continue;
     const pid = Number(m[1]);
-    let alive = pid === process.pid;
-    if (!alive) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    }
-    if (!alive) rmSync(join(cacheDir, n), { force: true });
+    if (pid !== process.pid && !isAlive(pid)) rmSync(join(cacheDir, n), { force: true });
   }
 }
 
@@ -242,12 +234,6 @@ export function readLive(cacheDir: string, since = 0): { mtime: number; state: L
 
 /** A run that stopped without writing its end (killed) is reported as interrupted. */
 export function withLiveness(s: LiveState): LiveState {
-  if (s.ended) return s;
-  try {
-    process.kill(s.pid, 0);
-    return s;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EPERM') return s;
-    return { ...s, ended: { run: undefined, ok: false, interrupted: true } };
-  }
+  if (s.ended || isAlive(s.pid)) return s;
+  return { ...s, ended: { run: undefined, ok: false, interrupted: true } };
 }

@@ -47,6 +47,7 @@ export interface TrainParams extends ModelParams, TrainingOptions {
   onnxThreads: number;
   onnxParallel: boolean;
   baseline: boolean;
+  baselineParallel: boolean;
 }
 
 /** Reads and checks every train.* param (declared in train/params.ts); all problems are reported at once. */
@@ -223,13 +224,37 @@ const train: ReduceKind = {
     };
     const hooks = { signal: ctx.signal, progress: ctx.progress.bind(ctx), log: ctx.log.bind(ctx) };
     const scratchDirs = { model: join(scratch, 'model'), baseline: join(scratch, 'baseline') };
-    const main = await fitModel(data, { ...common, model: p.model, label: p.model, scratch: scratchDirs.model, checkpointKey: `${key}:model` }, hooks);
+    const baselineOptions: FitOptions = { ...common, model: 'mean_mlp', label: 'baseline mean_mlp', scratch: scratchDirs.baseline, checkpointKey: `${key}:baseline` };
+    const baselineNeeded = p.baseline && p.model !== 'mean_mlp';
+    // The baseline on a worker thread while the model trains here (fit-thread.ts: same bits).
+    // Not with a native TensorFlow backend: it runs its own thread pool, and its addon is not
+    // known to load in a worker thread.
+    const onThread = baselineNeeded && p.baselineParallel && (backend.name === 'wasm' || backend.name === 'cpu');
+    let baselineRun: Promise<FitResult> | undefined;
+    if (onThread) {
+      const { fitOnThread } = await import('./models/fit-thread.js');
+      baselineRun = fitOnThread({ data, options: baselineOptions, backendChoice: p.backend }, hooks);
+      // Awaited below on every path; this keeps an early failure from counting as unhandled.
+      baselineRun.catch(() => undefined);
+    }
+    let main: FitResult;
+    try {
+      main = await fitModel(data, { ...common, model: p.model, label: p.model, scratch: scratchDirs.model, checkpointKey: `${key}:model` }, hooks);
+    } catch (e) {
+      // The baseline finishes (or, on abort, stops and keeps what it has) before the stage
+      // reports the model's error: its checkpoint then serves the rerun.
+      if (baselineRun !== undefined) {
+        const other = await baselineRun.then(
+          () => undefined,
+          (b: unknown) => b as Error,
+        );
+        if (other !== undefined && other.message !== (e as Error).message) ctx.log('warn', other.message);
+      }
+      throw e;
+    }
     let baseline: FitResult | undefined;
     if (p.baseline) {
-      baseline =
-        p.model === 'mean_mlp'
-          ? main
-          : await fitModel(data, { ...common, model: 'mean_mlp', label: 'baseline mean_mlp', scratch: scratchDirs.baseline, checkpointKey: `${key}:baseline` }, hooks);
+      baseline = !baselineNeeded ? main : baselineRun !== undefined ? await baselineRun : await fitModel(data, baselineOptions, hooks);
     }
 
     const tree: Tree = {};

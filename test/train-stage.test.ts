@@ -193,8 +193,39 @@ describe('train stage', () => {
     assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
   });
 
+  it('train.baseline_parallel (the baseline on a worker thread) is speed only: byte-identical outputs', async () => {
+    const seq = await train.run(trainCtx({ baseline_parallel: false }));
+    const volatile = (n: string): boolean => /(^|\/)(history\.json|tensorboard\/)/.test(n);
+    const kept = (o: ReduceOutput): Record<string, string> => Object.fromEntries(Object.entries(o.tree).filter(([n]) => !volatile(n)));
+    assert.deepEqual(kept(seq), kept(first));
+    assert.ok(Object.keys(kept(first)).includes('baseline/model/weights.bin'));
+    const h1 = await ws.store.readJson<History>(first.tree['baseline/history.json']!);
+    const h2 = await ws.store.readJson<History>(seq.tree['baseline/history.json']!);
+    assert.deepEqual(h2.epochs.map((e) => [e.train_loss, e.val_map]), h1.epochs.map((e) => [e.train_loss, e.val_map]));
+    // Its epochs reached the stage's progress (series points), its logs the stage's log.
+    const ctx = trainCtx({ seed: 2 });
+    await train.run(ctx);
+    assert.deepEqual(progressOf(ctx).filter((u) => u.point?.series === 'baseline mean_mlp').map((u) => u.point!.step), [1, 2, 3, 4, 5, 6]);
+    assert.ok(!progressOf(ctx).some((u) => u.message?.startsWith('baseline') && u.done !== undefined), 'the baseline thread sends no done/total');
+  });
+
+  it('an abort while the model and the baseline train at once stops both; the rerun resumes to the same weights', async () => {
+    // At the end of the baseline thread's first epoch: the model is then still training or done
+    // (the thread's start takes a while), and either way both keep what they have.
+    const ctx = trainCtx({}, abortOnProgress((m) => m.startsWith('baseline mean_mlp epoch 1/6 loss')));
+    await assert.rejects(train.run(ctx), /(reference|baseline mean_mlp) training interrupted at epoch \d/);
+    const rerun = trainCtx();
+    const out = await train.run(rerun);
+    const logs = logsOf(rerun).join('\n');
+    assert.match(logs, /reference: (resuming after epoch \d|training had finished)/);
+    assert.match(logs, /baseline mean_mlp: resuming after epoch \d/);
+    assert.equal(out.tree['model/weights.bin'], first.tree['model/weights.bin']);
+    assert.equal(out.tree['baseline/model/weights.bin'], first.tree['baseline/model/weights.bin']);
+  });
+
   it('does not retrain a finished model when the baseline is interrupted', async () => {
-    const ctx = trainCtx({}, abortOnProgress((m) => m.startsWith('baseline mean_mlp epoch 2/6 batch 2/')));
+    // One after the other (train.baseline_parallel false), so the model has finished first.
+    const ctx = trainCtx({ baseline_parallel: false }, abortOnProgress((m) => m.startsWith('baseline mean_mlp epoch 2/6 batch 2/')));
     await assert.rejects(train.run(ctx), /baseline mean_mlp training interrupted at epoch 2/);
     const rerun = trainCtx();
     const out = await train.run(rerun);

@@ -30,7 +30,8 @@ export const TRAIN = paramSection('train', {
   focal_gamma: { type: 'number', min: 0, default: 2, doc: '`focal`: the focusing exponent (0 gives alpha-weighted BCE).' },
   focal_alpha: { type: 'number', exclusiveMin: 0, exclusiveMax: 1, default: 0.5, doc: '`focal`: weight of positive elements (negatives get 1 - alpha); 0.5 weighs both alike.' },
   baseline: { type: 'boolean', default: true, doc: 'Also train the `mean_mlp` baseline on the same data and params (written under `baseline/`), so that the report compares the model with it. When `train.model` is `mean_mlp` the model is its own baseline.' },
+  baseline_parallel: { type: 'boolean', perf: true, default: true, doc: 'With `train.baseline`: train the baseline on a worker thread at the same time as the model (on the wasm and cpu backends; a native TensorFlow backend trains them one after the other). *Speed only*: the weights are byte-identical to `false` (tested). On 2 cores the model leaves the second core idle for a good part of each step, and the baseline fills it (docs/PERFORMANCE.md). `false` trains the baseline after the model.' },
 });
 
-// Every key but onnx_parallel is in the fingerprint (docs/TRAINING.md says why batch_size and onnx_threads are not speed only).
+// Every key but onnx_parallel and baseline_parallel is in the fingerprint (docs/TRAINING.md says why batch_size and onnx_threads are not speed only).
 export const TRAIN_PARAMS = paramSchema({ sections: [TRAIN] });

@@ -4,6 +4,8 @@
 // with the engine's own context.
 import seedrandom from 'seedrandom';
 import { hashJson } from '../../src/hash.js';
+import { perfKeys } from '../../src/param-schema/types.js';
+import { TRAIN_PARAMS } from '../../stages/train/params.js';
 import { encodeNpy } from '../../src/npy.js';
 import type { Conf } from '../../src/params.js';
 import type { Artifact, CollectionArtifact, ItemOutput, Tree, TreeArtifact } from '../../src/stage-api.js';
@@ -117,7 +119,10 @@ export function trainContext(
   const roots = Object.fromEntries(Object.entries(inputs).map(([name, a]) => [name, a.root]));
   // The default pipeline's binding: features <- fixlen, labels <- labels.
   const ports = Object.fromEntries(Object.entries({ features: inputs['fixlen'], labels: inputs['labels'] }).filter((e): e is [string, Artifact] => e[1] !== undefined));
-  return testContext(ws, { ...opts, stage: 'train', params: conf, inputs, ports, fpHash: hashJson({ conf, roots }) });
+  // As the engine's fingerprint: without the speed-only keys, so that they share the scratch folder.
+  const section = { ...((conf['train'] ?? {}) as Record<string, unknown>) };
+  for (const k of perfKeys(TRAIN_PARAMS)) delete section[k.replace(/^train\./, '')];
+  return testContext(ws, { ...opts, stage: 'train', params: conf, inputs, ports, fpHash: hashJson({ conf: { ...conf, train: section }, roots }) });
 }
 
 /** The train and val splits as fitModel takes them. */

@@ -1,9 +1,18 @@
 // One direction of a bidirectional ONNX Runtime LSTM, on a worker thread (see onnx-lstm.ts):
-// onnxruntime-node's session.run computes on the calling thread, so a second direction at the
-// same time needs a second thread. The worker owns that direction's two sessions and keeps the
-// forward's saved tensors (and its input and weights) until the backward of the same step, so
-// only the layer's input, the direction's weights and its share of the output and of the
-// gradients cross between threads.
+// onnxruntime-node's session.run computes on the calling thread, so two directions at the same
+// time need two threads. Each direction has its own worker, which owns that direction's two
+// sessions and keeps the forward's saved tensors (and its input and weights) until the backward
+// of the same step, so only the layer's input, the direction's weights and its share of the
+// output and of the gradients cross between threads, all of them through shared memory the
+// caller keeps from step to step.
+//
+// Why both directions run on workers and the results come back through shared memory:
+// onnxruntime-node returns every output in a fresh ArrayBuffer (preallocated outputs are
+// written, then copied out anyway). On the main thread those were megabytes of external
+// memory per step, and V8 answers external memory with full collections of the main heap,
+// which holds tfjs's tensors and models: 160 of them in the demo's train stage, 1.3 s of its
+// 14. Here the fresh buffers die in a worker's small heap, and the caller's thread allocates
+// nothing per step.
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
@@ -20,17 +29,20 @@ export interface ForwardMessage {
   x: Float32Array;
   dims: number[];
   weights: { name: string; data: Float32Array; dims: number[] }[];
+  /** Where to write the outputs, by graph output name (shared memory of each output's size). */
+  out: Record<string, Float32Array>;
 }
 export interface BackwardMessage {
   type: 'backward';
   step: number;
+  /** This direction's share of d(loss)/d(output), in shared memory (read before the reply). */
   dy: Float32Array;
   dims: number[];
+  /** Where to write the gradients, by graph output name. */
+  out: Record<string, Float32Array>;
 }
 export type Request = InitMessage | ForwardMessage | BackwardMessage;
-export type Reply =
-  | { ok: true; outputs: Record<string, Float32Array> }
-  | { ok: false; error: string };
+export type Reply = { ok: true } | { ok: false; error: string };
 
 let fwdSession: ort.InferenceSession | null = null;
 let bwdSession: ort.InferenceSession | null = null;
@@ -48,13 +60,24 @@ function own(name: string, shared: Float32Array): Float32Array {
   return buf;
 }
 
-async function handle(m: Request): Promise<Record<string, Float32Array>> {
+/** Copies the named outputs into the caller's shared arrays, which must have their sizes. */
+function write(out: ort.InferenceSession.OnnxValueMapType, into: Record<string, Float32Array>): void {
+  for (const [name, dst] of Object.entries(into)) {
+    const t = out[name];
+    if (t === undefined) throw new Error(`direction worker: the graph has no output ${name}`);
+    const src = t.data as Float32Array;
+    if (src.length !== dst.length) throw new Error(`direction worker: output ${name} has ${src.length} values, its shared array ${dst.length}`);
+    dst.set(src);
+  }
+}
+
+async function handle(m: Request): Promise<void> {
   if (m.type === 'init') {
     [fwdSession, bwdSession] = await Promise.all([
       ort.InferenceSession.create(m.forwardGraph, m.sessionOptions),
       ort.InferenceSession.create(m.backwardGraph, m.sessionOptions),
     ]);
-    return {};
+    return;
   }
   if (fwdSession === null || bwdSession === null) throw new Error('direction worker: not initialised');
   if (m.type === 'forward') {
@@ -69,27 +92,22 @@ async function handle(m: Request): Promise<Record<string, Float32Array>> {
       if (t !== undefined) keep[name] = t;
     }
     kept = { step: m.step, feeds: keep };
-    return { Y: out['Y']!.data as Float32Array };
+    write(out, m.out);
+    return;
   }
   if (kept === null || kept.step !== m.step) {
     throw new Error(`direction worker: backward of step ${m.step} without its forward (kept: ${kept?.step ?? 'none'})`);
   }
-  const out = await bwdSession.run({ ...kept.feeds, dY: new ort.Tensor('float32', m.dy, m.dims) });
+  const out = await bwdSession.run({ ...kept.feeds, dY: new ort.Tensor('float32', own('dY', m.dy), m.dims) });
   kept = null;
-  const outputs: Record<string, Float32Array> = {};
-  for (const name of bwdSession.outputNames) outputs[name] = out[name]!.data as Float32Array;
-  return outputs;
+  write(out, m.out);
 }
 
 const port = parentPort;
 if (port !== null) {
   port.on('message', (m: Request) => {
     handle(m).then(
-      (outputs) => {
-        // The outputs' buffers are ONNX Runtime's fresh copies: moved, not copied, to the caller.
-        const transfer = [...new Set(Object.values(outputs).map((a) => a.buffer as ArrayBuffer))];
-        port.postMessage({ ok: true, outputs } satisfies Reply, transfer);
-      },
+      () => port.postMessage({ ok: true } satisfies Reply),
       (e: unknown) => port.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) } satisfies Reply),
     );
   });

@@ -235,11 +235,3 @@ export function lstmBackwardGraph(o: LstmGraphOptions): Uint8Array {
   }
   return g.encode('lstm_backward');
 }
-
-/** Y = A + B, [B,T,F] each: the sum of two directions' input gradients (the whole backward graph's Add). */
-export function addGraph(o: LstmGraphOptions): Uint8Array {
-  const g = new GraphBuilder();
-  const dims = [BATCH, o.steps, o.features];
-  g.output(g.one('Add', [g.input('A', dims), g.input('B', dims)]), 'Y', dims);
-  return g.encode('lstm_input_grad_sum');
-}

@@ -41,9 +41,9 @@ export class OnnxModelTrainer {
   /** The pre part when it is one SplitLayer on the model input. */
   readonly #split: SplitLayer | null;
   /**
-   * The LSTM's input and weights, copied out of tfjs each step into arrays kept from step to
-   * step: fresh arrays (tensor.data()) were 3 MB of garbage per step at the demo's shape, and
-   * collecting it a sixth of the step.
+   * The LSTM's input, weights and output gradient, copied out of tfjs each step into arrays
+   * kept from step to step: fresh arrays (tensor.data()) were 3 MB of garbage per step at the
+   * demo's shape, and collecting it a sixth of the step.
    */
   readonly #buffers = new Map<string, Float32Array>();
 
@@ -133,7 +133,7 @@ export class OnnxModelTrainer {
       const head = run(() => tf.variableGrads(() => (split === null ? apply() : split.withOutput(rnnIn, apply)), [...headVars, h]));
       owned.push(head.value, ...Object.values(head.grads));
       const lossValue = (await head.value.data())[0]!;
-      const back = await this.#rnn.backward(xData, batch, weights, fwd, (await head.grads[h.name]!.data()) as Float32Array);
+      const back = await this.#rnn.backward(xData, batch, weights, fwd, this.#read(head.grads[h.name]!, 'dh'));
 
       const byName = new Map<string, tf.Tensor>();
       for (const v of headVars) byName.set(v.name, head.grads[v.name]!);

@@ -6,7 +6,7 @@ import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
 import type { BackwardMessage, ForwardMessage, InitMessage, Reply } from './direction-worker.js';
-import { addGraph, lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
+import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
   /**
@@ -16,9 +16,8 @@ export interface OnnxLstmOptions extends LstmGraphOptions {
    */
   threads?: number;
   /**
-   * A bidirectional layer's two directions at once, on two threads: this one runs the forward
-   * direction's graphs, a worker thread (direction-worker.ts) the backward direction's, each
-   * with its own single-direction sessions of `threads` intra-op threads. The graphs compute
+   * A bidirectional layer's two directions at once, on two worker threads (direction-worker.ts),
+   * each with its own single-direction sessions of `threads` intra-op threads. The graphs compute
    * the same nodes on the same data as the whole layer's, so results are bit-identical to the
    * sequential path on any machine (a test checks it): a speed-only switch. ONNX Runtime's own
    * parallel executor was tried first and was slower than sequential (it also hands the Scan
@@ -28,7 +27,10 @@ export interface OnnxLstmOptions extends LstmGraphOptions {
 }
 
 export interface ForwardResult {
-  /** [B,T,dirs*H] or [B,dirs*H], row-major. */
+  /**
+   * [B,T,dirs*H] or [B,dirs*H], row-major. With parallelDirections the array is the layer's
+   * own, overwritten by its next forward: copy it to keep it.
+   */
   output: Float32Array;
   outputShape: number[];
   /** What the backward pass needs; pass it back unchanged. */
@@ -36,7 +38,11 @@ export interface ForwardResult {
 }
 
 export interface BackwardResult {
-  /** Gradients of the weights, in tfjs order (kernel, recurrentKernel, bias per direction). */
+  /**
+   * Gradients of the weights, in tfjs order (kernel, recurrentKernel, bias per direction). With
+   * parallelDirections these arrays (and dx) are the layer's own, overwritten by its next
+   * backward: copy them to keep them.
+   */
   grads: Float32Array[];
   /** d(loss)/d(input) [B,T,F] when the layer was built with inputGradient. */
   dx?: Float32Array;
@@ -45,10 +51,8 @@ export interface BackwardResult {
 /** The worker thread that runs one direction (direction-worker.ts); one request at a time. */
 class DirectionWorker {
   readonly #worker: Worker;
-  #pending: { resolve: (o: Record<string, Float32Array>) => void; reject: (e: Error) => void } | null = null;
+  #pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #failed: Error | null = null;
-  /** The shared-memory arrays of share(), by name. */
-  readonly #shared = new Map<string, Float32Array>();
 
   constructor() {
     this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url));
@@ -59,7 +63,7 @@ class DirectionWorker {
       this.#pending = null;
       this.#worker.unref();
       if (p === null) return;
-      if (r.ok) p.resolve(r.outputs);
+      if (r.ok) p.resolve();
       else p.reject(new Error(`OnnxLstm direction worker: ${r.error}`));
     });
     const fail = (e: Error): void => {
@@ -72,34 +76,18 @@ class DirectionWorker {
     this.#worker.on('exit', (code) => fail(new Error(`OnnxLstm direction worker exited (code ${code})`)));
   }
 
-  request(m: InitMessage | ForwardMessage | BackwardMessage, transfer: ArrayBuffer[] = []): Promise<Record<string, Float32Array>> {
+  request(m: InitMessage | ForwardMessage | BackwardMessage): Promise<void> {
     if (this.#failed !== null) return Promise.reject(this.#failed);
     if (this.#pending !== null) return Promise.reject(new Error('OnnxLstm direction worker: a request is already in flight'));
-    const p = new Promise<Record<string, Float32Array>>((resolve, reject) => {
+    const p = new Promise<void>((resolve, reject) => {
       this.#pending = { resolve, reject };
       this.#worker.ref();
-      this.#worker.postMessage(m, transfer);
+      this.#worker.postMessage(m);
     });
     // The caller awaits it after its own direction; should that throw first, a later failure
     // here must not become an unhandled rejection (which would end the process).
     p.catch(() => undefined);
     return p;
-  }
-
-  /**
-   * `data` copied into a shared-memory array kept under `name` (one per name and size): posting
-   * it hands the worker the memory, not a serialised copy (which cost about 1.5 ms of a demo
-   * step). The worker copies it out before computing (ONNX Runtime refuses shared memory), and
-   * this thread writes it again only for the next request, after the last one has answered.
-   */
-  share(name: string, data: Float32Array): Float32Array {
-    let buf = this.#shared.get(name);
-    if (buf === undefined || buf.length !== data.length) {
-      buf = new Float32Array(new SharedArrayBuffer(data.byteLength));
-      this.#shared.set(name, buf);
-    }
-    buf.set(data);
-    return buf;
   }
 
   async terminate(): Promise<void> {
@@ -108,10 +96,50 @@ class DirectionWorker {
   }
 }
 
-/** Interleaves two directions' outputs [rows, H] each into [rows, 2H] (Concat on the last axis). */
-function interleave(a: Float32Array, b: Float32Array, units: number): Float32Array {
+/**
+ * Arrays kept from step to step, by name, each as large as the largest length asked for (a
+ * batch of another size, e.g. an epoch's last or validation's, takes a view of the first
+ * values): posting a shared one hands a worker the memory, not a serialised copy (which cost
+ * about 1.5 ms of a demo step), and none of them is garbage after a step. A worker copies the
+ * inputs out before computing (ONNX Runtime refuses shared memory) and writes its outputs
+ * before it answers; this thread writes an array again only for the next request, after the
+ * last one has answered.
+ */
+class KeptArrays {
+  readonly #shared: boolean;
+  readonly #arrays = new Map<string, Float32Array>();
+
+  constructor(shared: boolean) {
+    this.#shared = shared;
+  }
+
+  get(name: string, length: number): Float32Array {
+    let a = this.#arrays.get(name);
+    if (a === undefined || a.length < length) {
+      a = this.#shared ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
+      this.#arrays.set(name, a);
+    }
+    return a.length === length ? a : a.subarray(0, length);
+  }
+
+  copy(name: string, data: Float32Array): Float32Array {
+    const a = this.get(name, data.length);
+    a.set(data);
+    return a;
+  }
+}
+
+/**
+ * Waits for every request to settle, then throws the first failure: a worker answers one
+ * request at a time, so the layer's next step must not start while one is still computing.
+ */
+async function settled(requests: Promise<void>[]): Promise<void> {
+  for (const r of await Promise.allSettled(requests)) if (r.status === 'rejected') throw r.reason;
+}
+
+/** Interleaves two directions' outputs [rows, H] each into out [rows, 2H] (Concat on the last axis). */
+function interleave(a: Float32Array, b: Float32Array, units: number, out: Float32Array): Float32Array {
   const rows = a.length / units;
-  const out = new Float32Array(2 * a.length);
   for (let r = 0; r < rows; r++) {
     out.set(a.subarray(r * units, (r + 1) * units), 2 * r * units);
     out.set(b.subarray(r * units, (r + 1) * units), (2 * r + 1) * units);
@@ -119,36 +147,27 @@ function interleave(a: Float32Array, b: Float32Array, units: number): Float32Arr
   return out;
 }
 
-/** The inverse of interleave: one direction's half of each row of [rows, 2H]. */
-function half(a: Float32Array, units: number, which: 0 | 1): Float32Array {
+/** The inverse of interleave: one direction's half of each row of a [rows, 2H], into out [rows, H]. */
+function half(a: Float32Array, units: number, which: 0 | 1, out: Float32Array): Float32Array {
   const rows = a.length / (2 * units);
-  const out = new Float32Array(rows * units);
   for (let r = 0; r < rows; r++) out.set(a.subarray((2 * r + which) * units, (2 * r + which + 1) * units), r * units);
   return out;
 }
 
+type Sessions = { fwd: ort.InferenceSession; bwd: ort.InferenceSession };
+
 export class OnnxLstm {
   readonly options: OnnxLstmOptions;
-  readonly #fwd: ort.InferenceSession;
-  readonly #bwd: ort.InferenceSession;
-  /** With parallelDirections on a bidirectional layer: the backward direction's thread. */
-  readonly #other: DirectionWorker | null;
-  /** With a worker and inputGradient: the Add of the two directions' input gradients. */
-  readonly #adder: ort.InferenceSession | null;
+  /** The whole layer's sessions, on this thread; or, with parallelDirections, one worker per direction. */
+  readonly #run: Sessions | [DirectionWorker, DirectionWorker];
+  /** What crosses to the workers (shared memory) and what this layer hands back (its own arrays). */
+  readonly #shared = new KeptArrays(true);
+  readonly #own = new KeptArrays(false);
   #step = 0;
 
-  private constructor(
-    options: OnnxLstmOptions,
-    fwd: ort.InferenceSession,
-    bwd: ort.InferenceSession,
-    other: DirectionWorker | null,
-    adder: ort.InferenceSession | null = null,
-  ) {
+  private constructor(options: OnnxLstmOptions, run: Sessions | [DirectionWorker, DirectionWorker]) {
     this.options = options;
-    this.#fwd = fwd;
-    this.#bwd = bwd;
-    this.#other = other;
-    this.#adder = adder;
+    this.#run = run;
   }
 
   static async create(options: OnnxLstmOptions): Promise<OnnxLstm> {
@@ -159,19 +178,17 @@ export class OnnxLstm {
       graphOptimizationLevel: 'all',
     };
     if (options.parallelDirections === true && options.bidirectional) {
-      const own = { ...options, direction: 0 as const };
-      const theirs = { ...options, direction: 1 as const };
-      const other = new DirectionWorker();
+      const workers: [DirectionWorker, DirectionWorker] = [new DirectionWorker(), new DirectionWorker()];
       try {
-        const [fwd, bwd, , adder] = await Promise.all([
-          ort.InferenceSession.create(lstmForwardGraph(own), sessionOptions),
-          ort.InferenceSession.create(lstmBackwardGraph(own), sessionOptions),
-          other.request({ type: 'init', forwardGraph: lstmForwardGraph(theirs), backwardGraph: lstmBackwardGraph(theirs), sessionOptions }),
-          options.inputGradient ? ort.InferenceSession.create(addGraph(options), sessionOptions) : null,
-        ]);
-        return new OnnxLstm(options, fwd, bwd, other, adder);
+        await settled(
+          workers.map((w, d) => {
+            const one = { ...options, direction: d as 0 | 1 };
+            return w.request({ type: 'init', forwardGraph: lstmForwardGraph(one), backwardGraph: lstmBackwardGraph(one), sessionOptions });
+          }),
+        );
+        return new OnnxLstm(options, workers);
       } catch (e) {
-        await other.terminate();
+        await Promise.all(workers.map((w) => w.terminate()));
         throw e;
       }
     }
@@ -179,7 +196,7 @@ export class OnnxLstm {
       ort.InferenceSession.create(lstmForwardGraph(options), sessionOptions),
       ort.InferenceSession.create(lstmBackwardGraph(options), sessionOptions),
     ]);
-    return new OnnxLstm(options, fwd, bwd, null);
+    return new OnnxLstm(options, { fwd, bwd });
   }
 
   get directions(): number {
@@ -216,84 +233,96 @@ export class OnnxLstm {
   }
 
   async forward(x: Float32Array, batch: number, weights: Float32Array[]): Promise<ForwardResult> {
-    if (this.#other !== null) return this.#forwardSplit(x, batch, weights);
-    const out = await this.#fwd.run({ X: this.#input(x, batch), ...this.#weightFeeds(weights, true) });
+    if (Array.isArray(this.#run)) return this.#forwardSplit(this.#run, x, batch, weights);
+    const out = await this.#run.fwd.run({ X: this.#input(x, batch), ...this.#weightFeeds(weights, true) });
     const y = out['Y']!;
     const saved: Record<string, ort.Tensor> = {};
     for (let d = 0; d < this.directions; d++) for (const what of SAVED) saved[savedName(what, d)] = out[savedName(what, d)]!;
     return { output: y.data as Float32Array, outputShape: y.dims.slice(), saved };
   }
 
-  async #forwardSplit(x: Float32Array, batch: number, weights: Float32Array[]): Promise<ForwardResult> {
+  /** The values of one direction's output ([B,T,H] or [B,H]) for a batch. */
+  #directionOutputLength(batch: number): number {
+    const { steps, units } = this.options;
+    return batch * (this.options.returnSequences ? steps : 1) * units;
+  }
+
+  async #forwardSplit(workers: [DirectionWorker, DirectionWorker], x: Float32Array, batch: number, weights: Float32Array[]): Promise<ForwardResult> {
     const input = this.#input(x, batch);
-    const theirFeeds = this.#weightFeeds(weights, true, 1);
     const step = ++this.#step;
-    // Posted first, so that the worker computes while this thread runs its own direction. The
-    // worker gets copies of x and the weights (in shared memory): the caller's arrays stay its own.
-    const other = this.#other!;
-    const theirs = other.request({
-      type: 'forward',
-      step,
-      x: other.share('X', x),
-      dims: input.dims.slice(),
-      weights: Object.entries(theirFeeds).map(([name, t]) => ({ name, data: other.share(name, t.data as Float32Array), dims: t.dims.slice() })),
-    });
-    const mine = await this.#fwd.run({ X: input, ...this.#weightFeeds(weights, true, 0) });
-    const y1 = (await theirs)['Y']!;
-    const y0 = mine['Y']!;
-    const saved: Record<string, ort.Tensor> = {};
-    for (const what of SAVED) saved[savedName(what, 0)] = mine[savedName(what, 0)]!;
-    const outputShape = y0.dims.slice();
-    outputShape[outputShape.length - 1] = 2 * this.options.units;
-    return { output: interleave(y0.data as Float32Array, y1, this.options.units), outputShape, saved };
+    // The workers get copies of x and the weights (in shared memory): the caller's arrays stay its own.
+    const sharedX = this.#shared.copy('X', x);
+    const n = this.#directionOutputLength(batch);
+    const ys = [this.#shared.get('Y0', n), this.#shared.get('Y1', n)] as const;
+    await settled(
+      workers.map((w, d) =>
+        w.request({
+          type: 'forward',
+          step,
+          x: sharedX,
+          dims: input.dims.slice(),
+          weights: Object.entries(this.#weightFeeds(weights, true, d)).map(([name, t]) => ({ name, data: this.#shared.copy(name, t.data as Float32Array), dims: t.dims.slice() })),
+          out: { Y: ys[d]! },
+        }),
+      ),
+    );
+    const outputShape = this.options.returnSequences ? [batch, this.options.steps, 2 * this.options.units] : [batch, 2 * this.options.units];
+    return { output: interleave(ys[0], ys[1], this.options.units, this.#own.get('Y', 2 * n)), outputShape, saved: {} };
   }
 
   async backward(x: Float32Array, batch: number, weights: Float32Array[], fwd: ForwardResult, dOutput: Float32Array): Promise<BackwardResult> {
-    if (this.#other !== null) return this.#backwardSplit(x, batch, weights, fwd, dOutput);
+    if (Array.isArray(this.#run)) return this.#backwardSplit(this.#run, batch, fwd, dOutput);
     const feeds = {
       X: this.#input(x, batch),
       dY: new ort.Tensor('float32', dOutput, fwd.outputShape),
       ...this.#weightFeeds(weights, this.options.inputGradient),
       ...fwd.saved,
     };
-    const out = await this.#bwd.run(feeds);
+    const out = await this.#run.bwd.run(feeds);
     const grads: Float32Array[] = [];
     for (let d = 0; d < this.directions; d++) for (const name of weightNames(d)) grads.push(out[`d${name}`]!.data as Float32Array);
     return { grads, ...(this.options.inputGradient ? { dx: out['dX']!.data as Float32Array } : {}) };
   }
 
   /**
-   * The backward of the last forward (the worker keeps that step's saved tensors): a forward,
+   * The backward of the last forward (the workers keep that step's saved tensors): a forward,
    * then its backward, step after step, as training does.
    */
-  async #backwardSplit(x: Float32Array, batch: number, weights: Float32Array[], fwd: ForwardResult, dOutput: Float32Array): Promise<BackwardResult> {
-    const H = this.options.units;
+  async #backwardSplit(workers: [DirectionWorker, DirectionWorker], batch: number, fwd: ForwardResult, dOutput: Float32Array): Promise<BackwardResult> {
+    const { units: H, features: F, steps: T } = this.options;
     const dims = fwd.outputShape.slice();
     dims[dims.length - 1] = H;
-    const dy1 = half(dOutput, H, 1);
-    const theirs = this.#other!.request({ type: 'backward', step: this.#step, dy: dy1, dims }, [dy1.buffer as ArrayBuffer]);
-    const mine = await this.#bwd.run({
-      X: this.#input(x, batch),
-      dY: new ort.Tensor('float32', half(dOutput, H, 0), dims),
-      ...this.#weightFeeds(weights, this.options.inputGradient, 0),
-      ...fwd.saved,
+    const n = this.#directionOutputLength(batch);
+    const shapes = this.weightShapes();
+    const outs = [0, 1].map((d) => {
+      const out: Record<string, Float32Array> = {};
+      weightNames(d).forEach((name, j) => {
+        out[`d${name}`] = this.#shared.get(`d${name}`, shapes[3 * d + j]!.reduce((a, b) => a * b, 1));
+      });
+      if (this.options.inputGradient) out['dX'] = this.#shared.get(`dX${d}`, batch * T * F);
+      return out;
     });
-    const other = await theirs;
-    const grads: Float32Array[] = [];
-    for (const name of weightNames(0)) grads.push(mine[`d${name}`]!.data as Float32Array);
-    for (const name of weightNames(1)) grads.push(other[`d${name}`]!);
+    await settled(
+      workers.map((w, d) =>
+        w.request({ type: 'backward', step: this.#step, dy: half(dOutput, H, d as 0 | 1, this.#shared.get(`dY${d}`, n)), dims, out: outs[d]! }),
+      ),
+    );
+    const grads = [0, 1].flatMap((d) => weightNames(d).map((name) => outs[d]![`d${name}`]!));
     if (!this.options.inputGradient) return { grads };
-    // The whole layer's graph adds the two directions' terms: the same ONNX Add here.
-    const xDims = [batch, this.options.steps, this.options.features];
-    const sum = await this.#adder!.run({ A: new ort.Tensor('float32', mine['dX']!.data as Float32Array, xDims), B: new ort.Tensor('float32', other['dX']!, xDims) });
-    return { grads, dx: sum['Y']!.data as Float32Array };
+    // The whole layer's graph adds the two directions' terms with an ONNX Add: a float32 sum of
+    // two float32 values, which a Float32Array store of their (double) sum rounds the same way.
+    const a = outs[0]!['dX']!;
+    const b = outs[1]!['dX']!;
+    const dx = this.#own.get('dX', a.length);
+    for (let i = 0; i < a.length; i++) dx[i] = a[i]! + b[i]!;
+    return { grads, dx };
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.#fwd.release(), this.#bwd.release(), this.#other?.terminate(), this.#adder?.release()]);
+    if (Array.isArray(this.#run)) await Promise.all(this.#run.map((w) => w.terminate()));
+    else await Promise.all([this.#run.fwd.release(), this.#run.bwd.release()]);
   }
 }
-
 export interface OnnxTrainStepArgs {
   rnn: OnnxLstm;
   /** The LSTM layer's weights as tfjs variables, in tfjs order (see OnnxLstm.weightShapes). */

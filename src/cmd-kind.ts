@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { stringify } from 'yaml';
+import { stringify } from './yaml.js';
 import { storageProblem, UserError } from './errors.js';
 import { hashBytes } from './hash.js';
 import type { ReduceContext, ReduceKind, ReduceOutput, Tree } from './stage-api.js';

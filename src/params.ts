@@ -2,7 +2,7 @@
 // Every key a layer or override names must exist in the base file (a typo is an error with a
 // did-you-mean), and a scalar keeps its type.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from './yaml.js';
 import type { JsonValue } from './stage-api.js';
 import { didYouMean, locate, type Diagnostic, type Location } from './diagnostics.js';
 

@@ -3,7 +3,7 @@
 // port explicitly; a port it leaves out is bound to the one dep whose kind writes the port's
 // contract (KindInfo.outputContract), so a plain list of deps keeps working wherever it is
 // unambiguous. Every problem is a located diagnostic naming the candidates and the fix.
-import { isScalar, isSeq } from 'yaml';
+import { isScalar, isSeq } from './yaml.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import { keyLocation, valueLocation, type readYaml } from './params.js';
 import { kindInfo } from './registry.js';

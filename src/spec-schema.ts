@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isMap, isScalar, isSeq } from 'yaml';
+import { isMap, isScalar, isSeq } from './yaml.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import { hashParts } from './hash.js';
 import { keyLocation, readYaml, valueLocation } from './params.js';

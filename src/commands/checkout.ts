@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { stringify } from '../yaml.js';
 import { Checkout } from '../outputs.js';
 import { loadRecord, specFromRecord } from '../runs.js';
 import { openEngine, type WorkspaceOptions } from './runs.js';

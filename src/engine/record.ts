@@ -2,7 +2,7 @@
 // outputs/params.yaml.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify as yamlStringify } from 'yaml';
+import { stringify as yamlStringify } from '../yaml.js';
 import type { StageRecord } from '../runs.js';
 import type { PlannedView } from './view.js';
 

@@ -2,7 +2,7 @@
 // (lock-file.ts) as the thing to re-execute or restore, instead of a run id.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { stringify } from '../yaml.js';
 import { projectFromRecord } from '../commands/reproduce.js';
 import { interruptSignal, presenterFor } from '../commands/run.js';
 import { openEngine, type WorkspaceOptions } from '../commands/runs.js';

@@ -15,7 +15,7 @@
 // its outputs from the cache.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+import { parseDocument, stringify } from '../yaml.js';
 import { ConfigError, type Diagnostic } from '../diagnostics.js';
 import { UserError } from '../errors.js';
 import type { StageFingerprint } from '../fingerprint.js';

@@ -10,7 +10,7 @@
 // all still cached (checked as `pipeline status` does), and runs the rest.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseDocument } from '../yaml.js';
 import { ConfigError, didYouMean, type Diagnostic } from '../diagnostics.js';
 import { Engine } from '../engine/index.js';
 import { UserError } from '../errors.js';

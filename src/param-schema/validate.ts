@@ -2,7 +2,7 @@
 // against its kind's schema (the registered one, KindInfo.params), every problem at once, each
 // located where the value was written: a matrix value in pipeline.yaml, a -p, a --conf layer, or
 // the base conf (file:line:col).
-import { isMap, isScalar, isSeq } from 'yaml';
+import { isMap, isScalar, isSeq } from '../yaml.js';
 import type { Diagnostic, Location } from '../diagnostics.js';
 import { keyLocation, nodeLocation, readYaml, valueLocation, type Params } from '../params.js';
 import type { JsonValue } from '../stage-api.js';

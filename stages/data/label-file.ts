@@ -2,7 +2,7 @@
 // `id,genres` is optional), or JSON `{"<id>": ["Drama", ...]}`. CSV is read by csv-parse, so
 // quoting, escaped quotes, a BOM and CRLF line ends follow RFC 4180 rather than a hand-split.
 import { parse as parseCsv } from 'csv-parse/sync';
-import { parseDocument } from 'yaml';
+import { parseDocument } from '../../src/yaml.js';
 import { UserError } from '../../src/errors.js';
 
 export function parseLabelFile(text: string, file: string): Map<string, string[]> {

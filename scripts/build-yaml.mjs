@@ -3,7 +3,9 @@
 // (each read, wrapped and scanned for its exports): about 35 ms of every command, a tenth of
 // a `pipeline status` on a small workspace. The package's own ES-module build (the one its
 // exports map gives outside Node; the same source, no Node APIs) bundled by esbuild loads in
-// about 7 ms. The code is the installed package's, unchanged; only the files are joined.
+// about 7 ms. The code is the installed package's; one line differs between its two builds,
+// and the bundle takes the Node build's: warnings go to process.emitWarning (as
+// "(node:PID) Warning: ..."), not console.warn.
 //
 //   node scripts/build-yaml.mjs     (run by `npm run build`, `npm ci` and `npm test`)
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -29,5 +31,18 @@ await build({
   legalComments: 'none',
   banner: { js: `// yaml ${version} (ISC licence), its ES-module build bundled by scripts/build-yaml.mjs.` },
   logLevel: 'warning',
+  plugins: [
+    {
+      name: 'yaml-node-warnings',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]browser[\\/]dist[\\/]log\.js$/ }, (args) => {
+          const source = readFileSync(args.path, 'utf8');
+          const line = 'console.warn(warning);';
+          if (!source.includes(line)) throw new Error(`${args.path}: no "${line}" to replace: yaml changed, check scripts/build-yaml.mjs`);
+          return { contents: source.replace(line, "if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') process.emitWarning(warning); else console.warn(warning);"), loader: 'js' };
+        });
+      },
+    },
+  ],
 });
 console.log(`yaml: ${outfile.slice(root.length + 1)} built in ${(performance.now() - t0).toFixed(0)} ms`);

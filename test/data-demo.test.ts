@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { UserError } from '../src/errors.js';
 import { hashBytes } from '../src/hash.js';
 import frames from '../stages/frames.js';
 import { demoGenres, demoId, demoIndex, normalQuantile } from '../stages/data/demo-genres.js';
-import { renderDemoMovie } from '../stages/data/demo-render.js';
+import { drawDemoMovie, renderDemoMovie } from '../stages/data/demo-render.js';
 import { writeDemoDataset } from '../stages/data/demo.js';
 import { frameListKey, framePath, type FrameList } from '../stages/data/frame-list.js';
 import { DEFAULT_GENRES } from '../stages/data/genres.js';
@@ -104,6 +105,23 @@ test('rendered keyframes: 3 per shot, 9 to 39 per movie, 426x240 JPEGs, determin
   assert.deepEqual(b.map((f) => hashBytes(f.jpeg)), a.map((f) => hashBytes(f.jpeg)));
   const other = await renderDemoMovie(1, 7);
   assert.notEqual(hashBytes(other[0]!.jpeg), hashBytes(a[0]!.jpeg));
+});
+
+// The drawn pixels, before JPEG (whose bytes depend on sharp's version), are pinned: a speed-up of
+// the drawing must keep them bit for bit, and a change meant to alter them bumps
+// DEMO_GENERATOR_VERSION (stages/data/demo-genres.ts) and this hash. Movies 1-12 hold grid
+// shots and stripes with and without a slope: changing any of those paths changes the hash.
+test('drawn keyframes are pinned bit for bit (sha256 of the raw RGB of movies 1-12)', () => {
+  const h = createHash('sha256');
+  let frames = 0;
+  for (let i = 1; i <= 12; i++) {
+    for (const f of drawDemoMovie(0, i)) {
+      h.update(f.rgb);
+      frames++;
+    }
+  }
+  assert.equal(frames, 300);
+  assert.equal(h.digest('hex'), 'db2de3869421429f3e13bdf770d35d6c8c726719aeff8ea6fb110e72247e5b72');
 });
 
 test('frames kind on the demo source writes frames to the store with their list', async () => {

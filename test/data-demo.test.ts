@@ -124,6 +124,16 @@ test('drawn keyframes are pinned bit for bit (sha256 of the raw RGB of movies 1-
   assert.equal(h.digest('hex'), 'db2de3869421429f3e13bdf770d35d6c8c726719aeff8ea6fb110e72247e5b72');
 });
 
+test('keyframes drawn on the pool\'s threads are the bytes of keyframes drawn in this thread', async () => {
+  const movies = [3, 7, 11];
+  const pooled = await Promise.all(movies.map((i) => renderDemoMovie(0, i)));
+  for (const [k, i] of movies.entries()) {
+    const here = await renderDemoMovie(0, i, { inThread: true });
+    assert.deepEqual(pooled[k]!.map((f) => f.name), here.map((f) => f.name));
+    assert.deepEqual(pooled[k]!.map((f) => hashBytes(f.jpeg)), here.map((f) => hashBytes(f.jpeg)));
+  }
+});
+
 test('frames kind on the demo source writes frames to the store with their list', async () => {
   const { store, ctx } = framesCtx({ source: 'demo', movies: 3, seed: 0 });
   const { items, sink } = await runSourceKind(frames, ctx);

@@ -51,6 +51,10 @@ export function interruptSignal(say: (s: string) => void): { signal: AbortSignal
   return {
     signal: ac.signal,
     dispose: () => {
+      // After a first Ctrl-C the command is on its way out: a second one while it finishes
+      // (writing the run record, closing the store) still quits with 130, not by the signal's
+      // default action.
+      if (ac.signal.aborted) return;
       process.off('SIGINT', onSig);
       process.off('SIGTERM', onSig);
     },

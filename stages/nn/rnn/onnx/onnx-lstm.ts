@@ -84,8 +84,8 @@ class DirectionWorker {
       this.#worker.ref();
       this.#worker.postMessage(m);
     });
-    // The caller awaits it after its own direction; should that throw first, a later failure
-    // here must not become an unhandled rejection (which would end the process).
+    // The caller awaits it through settled() with the other direction's request; until then a
+    // failure here must not count as an unhandled rejection (which would end the process).
     p.catch(() => undefined);
     return p;
   }
@@ -323,6 +323,7 @@ export class OnnxLstm {
     else await Promise.all([this.#run.fwd.release(), this.#run.bwd.release()]);
   }
 }
+
 export interface OnnxTrainStepArgs {
   rnn: OnnxLstm;
   /** The LSTM layer's weights as tfjs variables, in tfjs order (see OnnxLstm.weightShapes). */

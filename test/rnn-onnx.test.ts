@@ -158,6 +158,47 @@ test('OnnxModelTrainer steps a whole tfjs model as optimizer.minimize does', asy
   await trainer.release();
 });
 
+test('OnnxModelTrainer with parallel directions and fused Adam: the workers hold and update the LSTM weights, with the bits of the sequential path', async () => {
+  const { OnnxModelTrainer } = await import('../stages/nn/rnn/onnx/model-step.js');
+  const { fusedAdam } = await import('../stages/nn/fused-adam.js');
+  await tf.setBackend('cpu');
+  const [N, T, F, H, L] = [5, 4, 6, 3, 2];
+  const build = (): tf.LayersModel => {
+    const input = tf.input({ shape: [T, F] });
+    let h = tf.layers.dense({ units: F, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(input) as tf.SymbolicTensor;
+    h = recurrent({ cell: 'lstm', units: H, bidirectional: true, returnSequences: false, seed: 5 }).apply(h) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: tf.layers.dense({ units: L, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }).apply(h) as tf.SymbolicTensor });
+  };
+  const x = tf.tensor3d(randArray(N * T * F, 'hx'), [N, T, F]);
+  const y = tf.tensor2d(Float32Array.from(randArray(N * L, 'hy'), (v) => (v > 0 ? 1 : 0)), [N, L]);
+  const loss = (out: tf.Tensor): tf.Scalar => tf.losses.sigmoidCrossEntropy(y, out) as tf.Scalar;
+  const varsOf = (m: tf.LayersModel): tf.Variable[] => m.trainableWeights.map((w) => w.read() as tf.Variable);
+  const bytesOf = (ts: tf.Tensor[]): Buffer => Buffer.concat(ts.map((t) => Buffer.from((t.dataSync() as Float32Array).buffer)));
+  const runs: Buffer[] = [];
+  for (const parallelDirections of [false, true]) {
+    const model = build();
+    const opt = fusedAdam(0.05, 0.9, 0.999, 1e-8);
+    const trainer = await OnnxModelTrainer.create(model, { parallelDirections });
+    const before = bytesOf(model.getWeights());
+    for (let s = 0; s < 3; s++) await trainer.trainStep(x, loss, opt, varsOf(model));
+    // The workers updated their copies; the tfjs variables lag until sync().
+    assert.equal(trainer.weightsInWorkers, parallelDirections);
+    await trainer.sync();
+    assert.equal(trainer.weightsInWorkers, false);
+    assert.ok(!bytesOf(model.getWeights()).equals(before), 'training changed no weight');
+    const mid = [bytesOf(model.getWeights()), bytesOf((await opt.getWeights()).map((w) => w.tensor))];
+    // Weights written from outside (a checkpoint restored): letGo() makes the next step take them.
+    await trainer.letGo();
+    model.setWeights(model.getWeights().map((w) => tf.mul(w, 0.5)));
+    for (let s = 0; s < 2; s++) await trainer.trainStep(x, loss, opt, varsOf(model));
+    await trainer.sync();
+    runs.push(Buffer.concat([...mid, bytesOf(model.getWeights()), bytesOf((await opt.getWeights()).map((w) => w.tensor))]));
+    await trainer.release();
+    model.dispose();
+  }
+  assert.ok(runs[0]!.equals(runs[1]!), 'weights or Adam moments differ between the sequential path and the workers\' update');
+});
+
 test('the graphs do not grow with the sequence length (the recurrence is a Scan, not unrolled)', async () => {
   const { lstmBackwardGraph, lstmForwardGraph } = await import('../stages/nn/rnn/onnx/lstm-graphs.js');
   const o = { units: 8, features: 6, bidirectional: true, returnSequences: true, inputGradient: true };

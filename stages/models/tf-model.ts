@@ -61,6 +61,8 @@ class TfGenreModel implements TrainableGenreModel {
   readonly #onnxThreads: number | null;
   readonly #onnxParallel: boolean;
   #trainer: Promise<OnnxModelTrainer> | undefined;
+  /** The trainer once built (exportOnnx, which is synchronous, checks it holds no weights). */
+  #built: OnnxModelTrainer | undefined;
   readonly trainingNote?: string;
 
   constructor(name: string, opts: BuildOptions, build: NetworkBuilder) {
@@ -126,9 +128,20 @@ class TfGenreModel implements TrainableGenreModel {
   #onnxTrainer(): Promise<OnnxModelTrainer> {
     // Created on first use, not in the constructor: building the sessions is async.
     this.#trainer ??= import('../nn/rnn/onnx/model-step.js').then(({ OnnxModelTrainer }) =>
-      OnnxModelTrainer.create(this.#logits, { threads: this.#onnxThreads!, parallelDirections: this.#onnxParallel }),
+      OnnxModelTrainer.create(this.#logits, { threads: this.#onnxThreads!, parallelDirections: this.#onnxParallel }).then((t) => (this.#built = t)),
     );
     return this.#trainer;
+  }
+
+  /**
+   * train.rnn onnx with parallel directions keeps the LSTM's weights and Adam moments in the
+   * direction workers during training (model-step.ts): this brings them into the tfjs model and
+   * optimizer before anything else reads them, and (`writing`) hands the workers the tfjs ones
+   * again at the next step, after those were written.
+   */
+  async #sync(writing = false): Promise<void> {
+    if (this.#built === undefined) return;
+    await (writing ? this.#built.letGo() : this.#built.sync());
   }
 
   async #onnxStep(b: Batch): Promise<number> {
@@ -167,6 +180,7 @@ class TfGenreModel implements TrainableGenreModel {
   }
 
   async predict(x: Float32Array, n: number): Promise<Float32Array> {
+    await this.#sync();
     return predictWith(this.#probs, this.shape, x, n);
   }
 
@@ -175,6 +189,7 @@ class TfGenreModel implements TrainableGenreModel {
   }
 
   async getState(withOptimizer: boolean): Promise<ModelState> {
+    await this.#sync();
     const weights = this.#probs.weights.map((w) => copyOut(w.originalName, w.read()));
     if (!withOptimizer) return { weights };
     const slots = await this.#opt.getWeights();
@@ -188,6 +203,8 @@ class TfGenreModel implements TrainableGenreModel {
   }
 
   async setState(state: ModelState): Promise<void> {
+    // First the workers' weights and moments back: a weights-only state keeps the optimizer's.
+    await this.#sync(true);
     const ws = this.#probs.weights;
     if (state.weights.length !== ws.length) {
       throw new Error(`model ${this.name}: state has ${state.weights.length} weights, the model ${ws.length}`);
@@ -213,18 +230,21 @@ class TfGenreModel implements TrainableGenreModel {
   }
 
   async save(format: 'stock' | 'project' = 'stock'): Promise<ModelFiles> {
+    await this.#sync();
     // Stock tfjs-layers classes where every layer has a stock equivalent (stock-copy.ts), so
     // that plain @tensorflow/tfjs loads the model; the project's own classes otherwise.
     return (format === 'stock' ? await stockCopy(this.#probs) : null) ?? modelToFiles(this.#probs);
   }
 
   exportOnnx(): Uint8Array {
+    if (this.#built?.weightsInWorkers === true) throw new Error(`model ${this.name}: exportOnnx before the training workers' weights are back (await save() or getState() first)`);
     return exportOnnx(this.#probs);
   }
 
   async dispose(): Promise<void> {
     const trainer = this.#trainer;
     this.#trainer = undefined;
+    this.#built = undefined;
     // A trainer that failed to build has already failed its step: nothing to release.
     if (trainer !== undefined) await trainer.then((t) => t.release(), () => undefined);
     this.#loss.dispose();

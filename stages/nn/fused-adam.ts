@@ -44,7 +44,7 @@ interface AdamFields {
 }
 
 /** Scalars of one update, each the float32 value tfjs' own ops would use. */
-interface StepAttrs {
+export interface StepAttrs {
   beta1: number;
   oneMinusBeta1: number;
   beta2: number;
@@ -145,6 +145,46 @@ export function fusedUpdateAvailable(): boolean {
 }
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /**
+   * The scalars of the next applyGradients' update: what an update of some of the weights done
+   * elsewhere with adam.wat (e.g. by the ONNX Runtime LSTM's direction workers) needs to give
+   * this optimizer's bits. Those weights then go to applyGradients with a null gradient (their
+   * moments are made, as zeros, and not updated) and their moments are written back with
+   * moments() before anything reads them.
+   */
+  nextStepAttrs(): StepAttrs {
+    const self = this as unknown as AdamFields;
+    // sub(1, accBeta) in float32, as tfjs computes it.
+    const [acc1, acc2] = [self.accBeta1.dataSync()[0]!, self.accBeta2.dataSync()[0]!];
+    return {
+      beta1: f(self.beta1),
+      oneMinusBeta1: f(1 - self.beta1),
+      beta2: f(self.beta2),
+      oneMinusBeta2: f(1 - self.beta2),
+      oneMinusAccBeta1: f(1 - acc1),
+      oneMinusAccBeta2: f(1 - acc2),
+      epsilon: f(self.epsilon),
+      negLr: f(-self.learningRate),
+    };
+  }
+
+  /**
+   * The two moments of the weight at position i of applyGradients' list (the slots tfjs keeps
+   * by position: same names, same order, so checkpoints are interchangeable), made as zeros
+   * when missing, as applyGradients makes them.
+   */
+  moments(i: number, name: string, value: tf.Variable): { m: tf.Variable; v: tf.Variable } {
+    const self = this as unknown as AdamFields;
+    self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+    self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+    return { m: self.accumulatedFirstMoment[i]!.variable, v: self.accumulatedSecondMoment[i]!.variable };
+  }
+
+  /** Whether slot i exists (moments() would not make it). */
+  hasMoments(i: number): boolean {
+    return (this as unknown as AdamFields).accumulatedFirstMoment[i] !== undefined;
+  }
+
   override applyGradients(variableGradients: VariableGradients): void {
     if (!fusedUpdateAvailable()) return super.applyGradients(variableGradients);
     const list = Array.isArray(variableGradients);
@@ -154,27 +194,12 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     register();
     const self = this as unknown as AdamFields;
     tf.tidy(() => {
-      // sub(1, accBeta) in float32, as tfjs computes it.
-      const [acc1, acc2] = [self.accBeta1.dataSync()[0]!, self.accBeta2.dataSync()[0]!];
-      const attrs: StepAttrs = {
-        beta1: f(self.beta1),
-        oneMinusBeta1: f(1 - self.beta1),
-        beta2: f(self.beta2),
-        oneMinusBeta2: f(1 - self.beta2),
-        oneMinusAccBeta1: f(1 - acc1),
-        oneMinusAccBeta2: f(1 - acc2),
-        epsilon: f(self.epsilon),
-        negLr: f(-self.learningRate),
-      };
+      const attrs = this.nextStepAttrs();
       names.forEach((name, i) => {
         const value = variables[i]!;
-        // Slots as tfjs makes them (same names, same order), so checkpoints are interchangeable.
-        self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        const { m, v } = this.moments(i, name, value);
         const gradient = list ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
-        const m = self.accumulatedFirstMoment[i]!.variable;
-        const v = self.accumulatedSecondMoment[i]!.variable;
         const [w1, m1, v1] = tf.engine().runKernel(KERNEL, { w: value, m, v, g: gradient }, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
         m.assign(m1!);
         v.assign(v1!);

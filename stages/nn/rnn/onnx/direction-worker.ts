@@ -6,6 +6,14 @@
 // output and of the gradients cross between threads, all of them through shared memory the
 // caller keeps from step to step.
 //
+// The direction's weights live here, in a WebAssembly memory of this thread: a forward either
+// brings new weights (copied in) or runs on those held. A backward may bring the scalars of an
+// Adam update: the worker then updates its weights and both Adam moments itself, after it has
+// answered (so the update runs while the caller computes the rest of the step), with
+// fused-adam's own WebAssembly function (adam.wat), whose every operation is tfjs' Adam's in
+// float32: the same bits as the caller's update would give. 'fetch' hands weights and moments
+// back; 'load' sets both.
+//
 // Why both directions run on workers and the results come back through shared memory:
 // onnxruntime-node returns every output in a fresh ArrayBuffer (preallocated outputs are
 // written, then copied out anyway). On the main thread those were megabytes of external
@@ -15,20 +23,28 @@
 // nothing per step.
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { ADAM_WASM } from '../../adam-wasm.js';
+import type { StepAttrs } from '../../fused-adam.js';
+
+/** The scalars of one Adam update (fused-adam.ts): each the float32 value tfjs' own ops would use. */
+export type AdamStepAttrs = StepAttrs;
 
 export interface InitMessage {
   type: 'init';
   forwardGraph: Uint8Array;
   backwardGraph: Uint8Array;
   sessionOptions: ort.InferenceSession.SessionOptions;
+  /** This direction's weights, by graph input name, in the order of `load`, `fetch` and the gradients. */
+  weights: { name: string; dims: number[] }[];
 }
 export interface ForwardMessage {
   type: 'forward';
   step: number;
-  /** The layer's input [B,T,F] and this direction's W [F,4H], U [H,4H], b [4H], in shared memory (copied here). */
+  /** The layer's input [B,T,F] in shared memory (copied here). */
   x: Float32Array;
   dims: number[];
-  weights: { name: string; data: Float32Array; dims: number[] }[];
+  /** New weights for this direction (shared memory, copied in), in init's order; absent: those held. */
+  weights?: Float32Array[];
   /** Where to write the outputs, by graph output name (shared memory of each output's size). */
   out: Record<string, Float32Array>;
 }
@@ -40,13 +56,85 @@ export interface BackwardMessage {
   dims: number[];
   /** Where to write the gradients, by graph output name. */
   out: Record<string, Float32Array>;
+  /** When given: after answering, one Adam update of the held weights with this step's gradients. */
+  adam?: AdamStepAttrs;
 }
-export type Request = InitMessage | ForwardMessage | BackwardMessage;
+export interface LoadMessage {
+  type: 'load';
+  /** Weights in init's order, and their Adam moments (absent: zeros). Shared memory, copied in. */
+  weights: Float32Array[];
+  m?: Float32Array[];
+  v?: Float32Array[];
+}
+export interface FetchMessage {
+  type: 'fetch';
+  /** Where to write the held weights and moments, in init's order (shared memory of their sizes). */
+  weights: Float32Array[];
+  m: Float32Array[];
+  v: Float32Array[];
+}
+export type Request = InitMessage | ForwardMessage | BackwardMessage | LoadMessage | FetchMessage;
 export type Reply = { ok: true } | { ok: false; error: string };
+
+// WebAssembly's JavaScript API is a global of Node; the project's TypeScript libs (no DOM) do
+// not declare it. What this file uses of it:
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+};
+type AdamExport = (w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, ...scalars: number[]) => void;
+
+/** One weight in this thread's WebAssembly memory: the weight, its two moments, its gradient. */
+interface Held {
+  name: string;
+  dims: number[];
+  /** Byte offsets of w, m, v, g. */
+  at: [number, number, number, number];
+  w: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  g: Float32Array;
+}
 
 let fwdSession: ort.InferenceSession | null = null;
 let bwdSession: ort.InferenceSession | null = null;
+let held: Held[] = [];
+let adam: AdamExport | null = null;
 let kept: { step: number; feeds: Record<string, ort.Tensor> } | null = null;
+/** Whether the held weights are set (by a forward's weights or a load). */
+let loaded = false;
+/** Set when an update after a reply failed: the held weights are then not to be trusted. */
+let broken: string | null = null;
+
+/** The memory and the update function, with room for every weight's four arrays (16-byte aligned). */
+function allocate(weights: { name: string; dims: number[] }[]): void {
+  const sizes = weights.map((w) => w.dims.reduce((a, b) => a * b, 1));
+  const padded = sizes.map((n) => Math.ceil(n / 4) * 16);
+  const bytes = 4 * padded.reduce((a, b) => a + b, 0);
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(ADAM_WASM, 'base64')), { env: { memory } });
+  adam = instance.exports['adam'] as AdamExport;
+  // The memory never grows after this, so the views stay valid.
+  let offset = 0;
+  held = weights.map((w, i) => {
+    const at = [0, 1, 2, 3].map((k) => offset + k * padded[i]!) as Held['at'];
+    offset += 4 * padded[i]!;
+    const view = (o: number): Float32Array => new Float32Array(memory.buffer, o, sizes[i]!);
+    return { name: w.name, dims: w.dims, at, w: view(at[0]), m: view(at[1]), v: view(at[2]), g: view(at[3]) };
+  });
+}
+
+function setAll(into: (h: Held) => Float32Array, from: Float32Array[] | undefined, what: string): void {
+  if (from !== undefined && from.length !== held.length) throw new Error(`direction worker: ${from.length} ${what} arrays for ${held.length} weights`);
+  held.forEach((h, i) => {
+    const dst = into(h);
+    const src = from?.[i];
+    if (src === undefined) dst.fill(0);
+    else if (src.length !== dst.length) throw new Error(`direction worker: ${what} of ${h.name} has ${src.length} values, expected ${dst.length}`);
+    else dst.set(src);
+  });
+}
 
 /** This thread's copies of the shared inputs, kept from step to step (one per name and size). */
 const local = new Map<string, Float32Array>();
@@ -71,21 +159,53 @@ function write(out: ort.InferenceSession.OnnxValueMapType, into: Record<string, 
   }
 }
 
-async function handle(m: Request): Promise<void> {
+/** One Adam update of every held weight with its gradient (in g), in place. */
+function update(a: AdamStepAttrs): void {
+  for (const h of held) {
+    const [w, m, v, g] = h.at;
+    adam!(w, m, v, g, w, m, v, h.w.length, a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, a.negLr);
+  }
+}
+
+/** Handles a request; what it returns runs after the reply (the Adam update). */
+async function handle(m: Request): Promise<(() => void) | void> {
   if (m.type === 'init') {
     [fwdSession, bwdSession] = await Promise.all([
       ort.InferenceSession.create(m.forwardGraph, m.sessionOptions),
       ort.InferenceSession.create(m.backwardGraph, m.sessionOptions),
     ]);
+    allocate(m.weights);
     return;
   }
   if (fwdSession === null || bwdSession === null) throw new Error('direction worker: not initialised');
+  if (broken !== null) throw new Error(`direction worker: an Adam update failed (${broken}); the held weights are lost`);
+  if (m.type === 'load') {
+    setAll((h) => h.w, m.weights, 'weight');
+    setAll((h) => h.m, m.m, 'first moment');
+    setAll((h) => h.v, m.v, 'second moment');
+    loaded = true;
+    return;
+  }
+  if (m.type === 'fetch') {
+    if (!loaded) throw new Error('direction worker: no weights to fetch');
+    held.forEach((h, i) => {
+      m.weights[i]!.set(h.w);
+      m.m[i]!.set(h.m);
+      m.v[i]!.set(h.v);
+    });
+    return;
+  }
   if (m.type === 'forward') {
-    const x = new ort.Tensor('float32', own('X', m.x), m.dims);
-    const feeds: Record<string, ort.Tensor> = { X: x };
-    for (const w of m.weights) feeds[w.name] = new ort.Tensor('float32', own(w.name, w.data), w.dims);
+    if (m.weights !== undefined) {
+      setAll((h) => h.w, m.weights, 'weight');
+      loaded = true;
+    }
+    if (!loaded) throw new Error('direction worker: a forward without weights, and none held');
+    const feeds: Record<string, ort.Tensor> = { X: new ort.Tensor('float32', own('X', m.x), m.dims) };
+    for (const h of held) feeds[h.name] = new ort.Tensor('float32', h.w, h.dims);
     const out = await fwdSession.run(feeds);
     // What the backward graph takes besides dY: its inputs among this step's inputs and outputs.
+    // (The weights are the held arrays: an update comes only after the backward.)
     const keep: Record<string, ort.Tensor> = {};
     for (const name of bwdSession.inputNames) {
       const t = feeds[name] ?? out[name];
@@ -101,13 +221,32 @@ async function handle(m: Request): Promise<void> {
   const out = await bwdSession.run({ ...kept.feeds, dY: new ort.Tensor('float32', own('dY', m.dy), m.dims) });
   kept = null;
   write(out, m.out);
+  const step = m.adam;
+  if (step === undefined) return;
+  // The gradients into the memory first: the reply lets the caller reuse its shared arrays.
+  for (const h of held) {
+    const g = out[`d${h.name}`];
+    if (g === undefined) throw new Error(`direction worker: the graph has no gradient d${h.name}`);
+    h.g.set(g.data as Float32Array);
+  }
+  return () => update(step);
 }
 
 const port = parentPort;
 if (port !== null) {
   port.on('message', (m: Request) => {
     handle(m).then(
-      () => port.postMessage({ ok: true } satisfies Reply),
+      (after) => {
+        port.postMessage({ ok: true } satisfies Reply);
+        // A failed update would leave the weights half updated: the next request says so.
+        if (after !== undefined) {
+          try {
+            after();
+          } catch (e) {
+            broken = e instanceof Error ? e.message : String(e);
+          }
+        }
+      },
       (e: unknown) => port.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) } satisfies Reply),
     );
   });

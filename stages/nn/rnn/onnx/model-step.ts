@@ -6,6 +6,7 @@
 import * as tf from '../../tf.js';
 import type { WasmBackendLike } from '../../backend-internals.js';
 import { FastRecurrent } from '../layer.js';
+import { FusedAdamOptimizer, fusedUpdateAvailable } from '../../fused-adam.js';
 import { OnnxLstm } from './onnx-lstm.js';
 
 /** Runs a synchronous section of a step (e.g. with Math.random seeded: seeded-random.ts). */
@@ -46,6 +47,13 @@ export class OnnxModelTrainer {
    * demo's shape, and collecting it a sixth of the step.
    */
   readonly #buffers = new Map<string, Float32Array>();
+  /**
+   * Set while the direction workers hold the LSTM's weights and their Adam moments and update
+   * them (see trainStep). `slots`: each weight's position in the optimizer's list.
+   */
+  #held: { optimizer: FusedAdamOptimizer; slots: number[] } | null = null;
+  /** Whether the workers updated their weights since the tfjs variables and slots were last brought up to date (sync). */
+  #stale = false;
 
   private constructor(model: tf.LayersModel, layer: FastRecurrent, pre: tf.LayersModel | null, rnn: OnnxLstm, split: SplitLayer | null) {
     this.#model = model;
@@ -121,7 +129,13 @@ export class OnnxModelTrainer {
     const owned: tf.Tensor[] = rnnIn === x ? [] : [rnnIn];
     if (parts !== null) owned.push(parts.normed);
     try {
-      const [xData, weights] = this.#inputs(rnnIn, rnnVars);
+      // The grads' order below: `vars` order, which is the optimizer's slot order.
+      const external = optimizer instanceof FusedAdamOptimizer && this.#rnn.holdsWeights && fusedUpdateAvailable();
+      if (this.#held !== null && (!external || this.#held.optimizer !== optimizer)) await this.letGo();
+      if (external && this.#held === null) await this.#hand(optimizer, vars, rnnVars);
+      const held = this.#held;
+      const xData = this.#read(rnnIn, 'x');
+      const weights = held === null ? this.#weights(rnnVars) : null;
       const batch = x.shape[0];
       const fwd = await this.#rnn.forward(xData, batch, weights);
 
@@ -133,18 +147,31 @@ export class OnnxModelTrainer {
       const head = run(() => tf.variableGrads(() => (split === null ? apply() : split.withOutput(rnnIn, apply)), [...headVars, h]));
       owned.push(head.value, ...Object.values(head.grads));
       const lossValue = (await head.value.data())[0]!;
-      const back = await this.#rnn.backward(xData, batch, weights, fwd, this.#read(head.grads[h.name]!, 'dh'));
+      // Held weights: the workers run this step's update of them with the optimizer's scalars.
+      const adam = held === null ? undefined : held.optimizer.nextStepAttrs();
+      if (held !== null) this.#stale = true;
+      const back = await this.#rnn.backward(xData, batch, weights, fwd, this.#read(head.grads[h.name]!, 'dh'), {
+        ...(adam === undefined ? {} : { adam }),
+        dxParts: true,
+      });
 
-      const byName = new Map<string, tf.Tensor>();
+      const byName = new Map<string, tf.Tensor | null>();
       for (const v of headVars) byName.set(v.name, head.grads[v.name]!);
       rnnVars.forEach((v, i) => {
+        if (held !== null) {
+          // A null gradient: the optimizer keeps the weight's slots in place and leaves it alone.
+          byName.set(v.name, null);
+          return;
+        }
         const t = tf.tensor(back.grads[i]!, v.shape);
         owned.push(t);
         byName.set(v.name, t);
       });
       if (this.#pre !== null && preVars.length > 0) {
-        const dx = tf.tensor(back.dx!, rnnIn.shape);
-        owned.push(dx);
+        // The directions' two terms summed by a tfjs Add (float32: the bits of the graph's Add).
+        const terms = back.dxParts?.map((p) => tf.tensor(p, rnnIn.shape));
+        const dx = terms === undefined ? tf.tensor(back.dx!, rnnIn.shape) : tf.add(terms[0]!, terms[1]!);
+        owned.push(dx, ...(terms ?? []));
         if (split !== null) {
           const g = run(() => split.weightGrads(parts!.normed, dx));
           owned.push(...g);
@@ -158,12 +185,17 @@ export class OnnxModelTrainer {
       }
       // In the order of `vars`, as minimize() gives them: Adam keeps its moments by position,
       // so both paths (and a checkpoint written by either) keep the same slot order.
-      const grads: tf.NamedTensorMap = {};
+      const grads: Record<string, tf.Tensor | null> = {};
       for (const v of vars) {
         const g = byName.get(v.name);
         if (g !== undefined) grads[v.name] = g;
       }
-      run(() => optimizer.applyGradients(grads));
+      if (held !== null) {
+        // The optimizer keeps moments by position in this list: the workers' must be the LSTM's.
+        const names = Object.keys(grads);
+        if (rnnVars.some((v, j) => names[held.slots[j]!] !== v.name)) throw new Error('OnnxModelTrainer: the LSTM weights moved in the optimizer\'s list');
+      }
+      run(() => optimizer.applyGradients(grads as tf.NamedTensorMap));
       return lossValue;
     } finally {
       tf.dispose(owned);
@@ -183,8 +215,8 @@ export class OnnxModelTrainer {
     const rnnIn =
       split !== null ? tf.tidy(() => split.forwardParts(x).output) : this.#pre === null ? x : tf.tidy(() => this.#pre!.apply(x, { training: false }) as tf.Tensor);
     try {
-      const [xData, weights] = this.#inputs(rnnIn, rnnVars);
-      const fwd = await this.#rnn.forward(xData, x.shape[0], weights);
+      const xData = this.#read(rnnIn, 'x');
+      const fwd = await this.#rnn.forward(xData, x.shape[0], this.#held === null ? this.#weights(rnnVars) : null);
       return tf.tidy(() => {
         const h = tf.tensor(fwd.output, fwd.outputShape);
         const apply = (): T => this.#layer.withOutput(h, () => use(this.#model.apply(x, { training: false }) as tf.Tensor));
@@ -207,11 +239,68 @@ export class OnnxModelTrainer {
     return buf;
   }
 
-  #inputs(rnnIn: tf.Tensor, rnnVars: tf.Variable[]): [Float32Array, Float32Array[]] {
-    return [this.#read(rnnIn, 'x'), rnnVars.map((v, i) => this.#read(v, `w${i}`))];
+  #weights(rnnVars: tf.Variable[]): Float32Array[] {
+    return rnnVars.map((v, i) => this.#read(v, `w${i}`));
+  }
+
+  /**
+   * Hands the LSTM's weights and their Adam moments (zeros before the first update) to the
+   * direction workers, which from then on update them at each step: the update runs on both
+   * cores, beside the rest of the step, and no weight crosses between threads per step.
+   */
+  async #hand(optimizer: FusedAdamOptimizer, vars: tf.Variable[], rnnVars: tf.Variable[]): Promise<void> {
+    const slots = rnnVars.map((v) => {
+      const i = vars.findIndex((w) => w.name === v.name);
+      if (i < 0) throw new Error(`OnnxModelTrainer: the LSTM weight ${v.name} is not among the trained variables`);
+      return i;
+    });
+    const copy = (t: tf.Tensor): Float32Array => new Float32Array(t.dataSync() as Float32Array);
+    const weights = rnnVars.map(copy);
+    const withMoments = slots.every((i) => optimizer.hasMoments(i));
+    const moments = withMoments ? slots.map((i, j) => optimizer.moments(i, rnnVars[j]!.name, rnnVars[j]!)) : null;
+    await this.#rnn.loadState({ weights, ...(moments === null ? {} : { m: moments.map((s) => copy(s.m)), v: moments.map((s) => copy(s.v)) }) });
+    this.#held = { optimizer, slots };
+  }
+
+  /** Whether the tfjs variables and slots of the LSTM lag behind the workers' (until sync()). */
+  get weightsInWorkers(): boolean {
+    return this.#held !== null && this.#stale;
+  }
+
+  /**
+   * Brings the weights and Adam moments the direction workers hold into the tfjs variables and
+   * the optimizer's slots. The workers keep theirs (both are equal then): anything that reads
+   * the model's weights or the optimizer outside the steps calls this first; anything that
+   * writes them calls letGo().
+   */
+  async sync(): Promise<void> {
+    const held = this.#held;
+    if (held === null || !this.#stale) return;
+    const state = await this.#rnn.fetchState();
+    const rnnVars = this.#layer.weightVariables;
+    tf.tidy(() => {
+      rnnVars.forEach((v, j) => {
+        v.assign(tf.tensor(state.weights[j]!, v.shape));
+        const { m, v: second } = held.optimizer.moments(held.slots[j]!, v.name, v);
+        m.assign(tf.tensor(state.m[j]!, v.shape));
+        second.assign(tf.tensor(state.v[j]!, v.shape));
+      });
+    });
+    this.#stale = false;
+  }
+
+  /**
+   * sync(), then the workers' copies count for nothing: the next step hands them the tfjs
+   * weights and moments again (after these were written, e.g. a checkpoint restored).
+   */
+  async letGo(): Promise<void> {
+    await this.sync();
+    this.#held = null;
   }
 
   async release(): Promise<void> {
+    this.#held = null;
+    this.#stale = false;
     await this.#rnn.release();
   }
 }

@@ -5,7 +5,7 @@
 import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
-import type { BackwardMessage, ForwardMessage, InitMessage, Reply } from './direction-worker.js';
+import type { AdamStepAttrs, Reply, Request } from './direction-worker.js';
 import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
@@ -41,11 +41,27 @@ export interface BackwardResult {
   /**
    * Gradients of the weights, in tfjs order (kernel, recurrentKernel, bias per direction). With
    * parallelDirections these arrays (and dx) are the layer's own, overwritten by its next
-   * backward: copy them to keep them.
+   * backward: copy them to keep them. Empty when the backward updated the weights itself (adam).
    */
   grads: Float32Array[];
   /** d(loss)/d(input) [B,T,F] when the layer was built with inputGradient. */
   dx?: Float32Array;
+  /**
+   * With parallel directions and `dxParts` asked for: the two directions' terms of dx instead
+   * of dx (their float32 sum is dx; e.g. for a tfjs Add, which gives the same bits).
+   */
+  dxParts?: [Float32Array, Float32Array];
+}
+
+export interface BackwardOptions {
+  /**
+   * With parallel directions: the direction workers also run one Adam update of the weights
+   * they hold with these gradients (after answering, so the update overlaps what the caller
+   * does next), and no weight gradient comes back.
+   */
+  adam?: AdamStepAttrs;
+  /** With parallel directions: return dx as its two directions' terms (dxParts). */
+  dxParts?: boolean;
 }
 
 /** The worker thread that runs one direction (direction-worker.ts); one request at a time. */
@@ -76,7 +92,7 @@ class DirectionWorker {
     this.#worker.on('exit', (code) => fail(new Error(`OnnxLstm direction worker exited (code ${code})`)));
   }
 
-  request(m: InitMessage | ForwardMessage | BackwardMessage): Promise<void> {
+  request(m: Request): Promise<void> {
     if (this.#failed !== null) return Promise.reject(this.#failed);
     if (this.#pending !== null) return Promise.reject(new Error('OnnxLstm direction worker: a request is already in flight'));
     const p = new Promise<void>((resolve, reject) => {
@@ -183,7 +199,10 @@ export class OnnxLstm {
         await settled(
           workers.map((w, d) => {
             const one = { ...options, direction: d as 0 | 1 };
-            return w.request({ type: 'init', forwardGraph: lstmForwardGraph(one), backwardGraph: lstmBackwardGraph(one), sessionOptions });
+            const { features: F, units: H } = options;
+            const dims = [[F, 4 * H], [H, 4 * H], [4 * H]];
+            const weights = weightNames(d).map((name, j) => ({ name, dims: dims[j]! }));
+            return w.request({ type: 'init', forwardGraph: lstmForwardGraph(one), backwardGraph: lstmBackwardGraph(one), sessionOptions, weights });
           }),
         );
         return new OnnxLstm(options, workers);
@@ -232,8 +251,13 @@ export class OnnxLstm {
     return new ort.Tensor('float32', x, [batch, steps, features]);
   }
 
-  async forward(x: Float32Array, batch: number, weights: Float32Array[]): Promise<ForwardResult> {
+  /**
+   * The layer's output for x [batch,T,F]. `weights` in tfjs order; null runs on the weights the
+   * direction workers hold (holdsWeights: after loadState or an updating backward).
+   */
+  async forward(x: Float32Array, batch: number, weights: Float32Array[] | null): Promise<ForwardResult> {
     if (Array.isArray(this.#run)) return this.#forwardSplit(this.#run, x, batch, weights);
+    if (weights === null) throw new Error('OnnxLstm: weights are held only by parallel directions');
     const out = await this.#run.fwd.run({ X: this.#input(x, batch), ...this.#weightFeeds(weights, true) });
     const y = out['Y']!;
     const saved: Record<string, ort.Tensor> = {};
@@ -247,7 +271,12 @@ export class OnnxLstm {
     return batch * (this.options.returnSequences ? steps : 1) * units;
   }
 
-  async #forwardSplit(workers: [DirectionWorker, DirectionWorker], x: Float32Array, batch: number, weights: Float32Array[]): Promise<ForwardResult> {
+  /** One direction's weights (checked against their shapes), copied into the shared arrays named `prefix` + name. */
+  #sharedWeights(weights: Float32Array[], d: number, prefix = ''): Float32Array[] {
+    return Object.values(this.#weightFeeds(weights, true, d)).map((t, j) => this.#shared.copy(`${prefix}${weightNames(d)[j]}`, t.data as Float32Array));
+  }
+
+  async #forwardSplit(workers: [DirectionWorker, DirectionWorker], x: Float32Array, batch: number, weights: Float32Array[] | null): Promise<ForwardResult> {
     const input = this.#input(x, batch);
     const step = ++this.#step;
     // The workers get copies of x and the weights (in shared memory): the caller's arrays stay its own.
@@ -261,7 +290,7 @@ export class OnnxLstm {
           step,
           x: sharedX,
           dims: input.dims.slice(),
-          weights: Object.entries(this.#weightFeeds(weights, true, d)).map(([name, t]) => ({ name, data: this.#shared.copy(name, t.data as Float32Array), dims: t.dims.slice() })),
+          ...(weights === null ? {} : { weights: this.#sharedWeights(weights, d) }),
           out: { Y: ys[d]! },
         }),
       ),
@@ -270,8 +299,10 @@ export class OnnxLstm {
     return { output: interleave(ys[0], ys[1], this.options.units, this.#own.get('Y', 2 * n)), outputShape, saved: {} };
   }
 
-  async backward(x: Float32Array, batch: number, weights: Float32Array[], fwd: ForwardResult, dOutput: Float32Array): Promise<BackwardResult> {
-    if (Array.isArray(this.#run)) return this.#backwardSplit(this.#run, batch, fwd, dOutput);
+  /** Gradients of the last forward; `weights` is not read with parallel directions (null is fine). */
+  async backward(x: Float32Array, batch: number, weights: Float32Array[] | null, fwd: ForwardResult, dOutput: Float32Array, opts: BackwardOptions = {}): Promise<BackwardResult> {
+    if (Array.isArray(this.#run)) return this.#backwardSplit(this.#run, batch, fwd, dOutput, opts);
+    if (weights === null || opts.adam !== undefined) throw new Error('OnnxLstm: weights are held and updated only by parallel directions');
     const feeds = {
       X: this.#input(x, batch),
       dY: new ort.Tensor('float32', dOutput, fwd.outputShape),
@@ -288,34 +319,79 @@ export class OnnxLstm {
    * The backward of the last forward (the workers keep that step's saved tensors): a forward,
    * then its backward, step after step, as training does.
    */
-  async #backwardSplit(workers: [DirectionWorker, DirectionWorker], batch: number, fwd: ForwardResult, dOutput: Float32Array): Promise<BackwardResult> {
+  async #backwardSplit(workers: [DirectionWorker, DirectionWorker], batch: number, fwd: ForwardResult, dOutput: Float32Array, opts: BackwardOptions): Promise<BackwardResult> {
     const { units: H, features: F, steps: T } = this.options;
+    const adam = opts.adam;
     const dims = fwd.outputShape.slice();
     dims[dims.length - 1] = H;
     const n = this.#directionOutputLength(batch);
     const shapes = this.weightShapes();
     const outs = [0, 1].map((d) => {
       const out: Record<string, Float32Array> = {};
-      weightNames(d).forEach((name, j) => {
-        out[`d${name}`] = this.#shared.get(`d${name}`, shapes[3 * d + j]!.reduce((a, b) => a * b, 1));
-      });
+      if (adam === undefined) {
+        weightNames(d).forEach((name, j) => {
+          out[`d${name}`] = this.#shared.get(`d${name}`, shapes[3 * d + j]!.reduce((a, b) => a * b, 1));
+        });
+      }
       if (this.options.inputGradient) out['dX'] = this.#shared.get(`dX${d}`, batch * T * F);
       return out;
     });
     await settled(
       workers.map((w, d) =>
-        w.request({ type: 'backward', step: this.#step, dy: half(dOutput, H, d as 0 | 1, this.#shared.get(`dY${d}`, n)), dims, out: outs[d]! }),
+        w.request({
+          type: 'backward',
+          step: this.#step,
+          dy: half(dOutput, H, d as 0 | 1, this.#shared.get(`dY${d}`, n)),
+          dims,
+          out: outs[d]!,
+          ...(adam === undefined ? {} : { adam }),
+        }),
       ),
     );
-    const grads = [0, 1].flatMap((d) => weightNames(d).map((name) => outs[d]![`d${name}`]!));
+    const grads = adam !== undefined ? [] : [0, 1].flatMap((d) => weightNames(d).map((name) => outs[d]![`d${name}`]!));
     if (!this.options.inputGradient) return { grads };
     // The whole layer's graph adds the two directions' terms with an ONNX Add: a float32 sum of
     // two float32 values, which a Float32Array store of their (double) sum rounds the same way.
     const a = outs[0]!['dX']!;
     const b = outs[1]!['dX']!;
+    if (opts.dxParts === true) return { grads, dxParts: [a, b] };
     const dx = this.#own.get('dX', a.length);
     for (let i = 0; i < a.length; i++) dx[i] = a[i]! + b[i]!;
     return { grads, dx };
+  }
+
+  /** Whether the layer can hold its weights and Adam moments in its direction workers. */
+  get holdsWeights(): boolean {
+    return Array.isArray(this.#run);
+  }
+
+  #workers(): [DirectionWorker, DirectionWorker] {
+    if (!Array.isArray(this.#run)) throw new Error('OnnxLstm: weights are held only by parallel directions');
+    return this.#run;
+  }
+
+  /** Hands the direction workers weights and Adam moments (tfjs order; absent moments: zeros). */
+  async loadState(state: { weights: Float32Array[]; m?: Float32Array[]; v?: Float32Array[] }): Promise<void> {
+    const workers = this.#workers();
+    const part = (arrays: Float32Array[] | undefined, d: number, prefix: string): Float32Array[] | undefined =>
+      arrays === undefined ? undefined : this.#sharedWeights(arrays, d, prefix);
+    await settled(
+      workers.map((w, d) => {
+        const m = part(state.m, d, 'm:');
+        const v = part(state.v, d, 'v:');
+        return w.request({ type: 'load', weights: this.#sharedWeights(state.weights, d, 'w:'), ...(m === undefined ? {} : { m }), ...(v === undefined ? {} : { v }) });
+      }),
+    );
+  }
+
+  /** Copies of the weights and Adam moments the direction workers hold, in tfjs order. */
+  async fetchState(): Promise<{ weights: Float32Array[]; m: Float32Array[]; v: Float32Array[] }> {
+    const workers = this.#workers();
+    const shapes = this.weightShapes();
+    const arrays = (prefix: string): Float32Array[] => shapes.map((s, i) => this.#shared.get(`${prefix}${weightNames(Math.floor(i / 3))[i % 3]}`, s.reduce((a, b) => a * b, 1)));
+    const [weights, m, v] = [arrays('w:'), arrays('m:'), arrays('v:')];
+    await settled(workers.map((w, d) => w.request({ type: 'fetch', weights: weights.slice(3 * d, 3 * d + 3), m: m.slice(3 * d, 3 * d + 3), v: v.slice(3 * d, 3 * d + 3) })));
+    return { weights: weights.map((a) => a.slice()), m: m.map((a) => a.slice()), v: v.map((a) => a.slice()) };
   }
 
   async release(): Promise<void> {

@@ -53,3 +53,33 @@ test('parallel directions: a backward without its forward fails with a clear err
     await rnn.release();
   }
 });
+
+test('parallel directions holding their weights: Adam updates in the workers, errors through the mailbox are clear, and the layer stays usable', async () => {
+  const { FusedAdamOptimizer } = await import('../stages/nn/fused-adam.js');
+  const [B, T, F, H] = [3, 4, 5, 2];
+  const rnn = await OnnxLstm.create({ units: H, features: F, steps: T, bidirectional: true, returnSequences: true, inputGradient: true, threads: 1, parallelDirections: true });
+  try {
+    const weights = rnn.weightShapes().map((s, i) => randArray(s.reduce((a, b) => a * b, 1), `hw${i}`, 0.5));
+    await rnn.loadState({ weights });
+    const attrs = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8).nextStepAttrs();
+    const x = randArray(B * T * F, 'hx');
+    const dy = randArray(B * T * 2 * H, 'hdy');
+    // The first step's requests go by message (new shared arrays), the next ones through the mailbox.
+    for (let s = 0; s < 3; s++) {
+      const fwd = await rnn.forward(x, B, null);
+      const back = await rnn.backward(x, B, null, fwd, dy, { adam: attrs });
+      assert.equal(back.grads.length, 0);
+      assert.equal(back.dx!.length, B * T * F);
+    }
+    const fwd = await rnn.forward(x, B, null);
+    await rnn.backward(x, B, null, fwd, dy, { adam: attrs });
+    await assert.rejects(rnn.backward(x, B, null, fwd, dy, { adam: attrs }), /direction worker: backward of step \d+ without its forward/);
+    // Still usable, and the held weights moved away from the loaded ones (4 updates).
+    const state = await rnn.fetchState();
+    assert.ok(!bytes(state.weights).equals(bytes(weights)));
+    assert.ok(state.m.some((m) => m.some((v) => v !== 0)));
+    await rnn.backward(x, B, null, await rnn.forward(x, B, null), dy, { adam: attrs });
+  } finally {
+    await rnn.release();
+  }
+});

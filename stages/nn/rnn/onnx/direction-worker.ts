@@ -21,10 +21,11 @@
 // which holds tfjs's tensors and models: 160 of them in the demo's train stage, 1.3 s of its
 // 14. Here the fresh buffers die in a worker's small heap, and the caller's thread allocates
 // nothing per step.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { ADAM_WASM } from '../../adam-wasm.js';
 import type { StepAttrs } from '../../fused-adam.js';
+import { ATTRS, BACKWARD, BATCH, DONE, ERROR_LENGTH, FORWARD, HAS_ADAM, type Mailbox, SEQ, STATUS, STEP, TYPE } from './mailbox.js';
 
 /** The scalars of one Adam update (fused-adam.ts): each the float32 value tfjs' own ops would use. */
 export type AdamStepAttrs = StepAttrs;
@@ -36,6 +37,8 @@ export interface InitMessage {
   sessionOptions: ort.InferenceSession.SessionOptions;
   /** This direction's weights, by graph input name, in the order of `load`, `fetch` and the gradients. */
   weights: { name: string; dims: number[] }[];
+  /** The layer's sizes, for the requests of the mailbox (mailbox.ts), which bring only a batch size. */
+  shape: { steps: number; features: number; units: number; returnSequences: boolean };
 }
 export interface ForwardMessage {
   type: 'forward';
@@ -106,6 +109,13 @@ let kept: { step: number; feeds: Record<string, ort.Tensor> } | null = null;
 let loaded = false;
 /** Set when an update after a reply failed: the held weights are then not to be trusted. */
 let broken: string | null = null;
+let shape: InitMessage['shape'] | null = null;
+/**
+ * The shared arrays of the last forward and backward that came by message (whole, from offset
+ * 0): a mailbox request uses their first values (mailbox.ts).
+ */
+let bound: { x?: Float32Array; y?: Float32Array; dy?: Float32Array; dx?: Float32Array | null } = {};
+const whole = (a: Float32Array): Float32Array => new Float32Array(a.buffer, 0, a.buffer.byteLength / 4);
 
 /** The memory and the update function, with room for every weight's four arrays (16-byte aligned). */
 function allocate(weights: { name: string; dims: number[] }[]): void {
@@ -175,6 +185,7 @@ async function handle(m: Request): Promise<(() => void) | void> {
       ort.InferenceSession.create(m.backwardGraph, m.sessionOptions),
     ]);
     allocate(m.weights);
+    shape = m.shape;
     return;
   }
   if (fwdSession === null || bwdSession === null) throw new Error('direction worker: not initialised');
@@ -196,6 +207,8 @@ async function handle(m: Request): Promise<(() => void) | void> {
     return;
   }
   if (m.type === 'forward') {
+    bound.x = whole(m.x);
+    bound.y = m.out['Y'] === undefined ? undefined : whole(m.out['Y']);
     if (m.weights !== undefined) {
       setAll((h) => h.w, m.weights, 'weight');
       loaded = true;
@@ -218,6 +231,8 @@ async function handle(m: Request): Promise<(() => void) | void> {
   if (kept === null || kept.step !== m.step) {
     throw new Error(`direction worker: backward of step ${m.step} without its forward (kept: ${kept?.step ?? 'none'})`);
   }
+  bound.dy = whole(m.dy);
+  bound.dx = m.out['dX'] === undefined ? null : whole(m.out['dX']);
   const out = await bwdSession.run({ ...kept.feeds, dY: new ort.Tensor('float32', own('dY', m.dy), m.dims) });
   kept = null;
   write(out, m.out);
@@ -232,22 +247,92 @@ async function handle(m: Request): Promise<(() => void) | void> {
   return () => update(step);
 }
 
+/** A mailbox request as the message it stands for, over the bound shared arrays. */
+function fromMailbox(control: Int32Array, attrs: Float32Array): ForwardMessage | BackwardMessage {
+  if (shape === null) throw new Error('direction worker: not initialised');
+  const { steps: T, features: F, units: H, returnSequences } = shape;
+  const batch = Atomics.load(control, BATCH);
+  const step = Atomics.load(control, STEP);
+  const type = Atomics.load(control, TYPE);
+  const outDims = returnSequences ? [batch, T, H] : [batch, H];
+  const n = outDims.reduce((a, b) => a * b, 1);
+  const view = (a: Float32Array | null | undefined, length: number, what: string): Float32Array => {
+    if (a === undefined || a === null || a.length < length) throw new Error(`direction worker: a mailbox request without its ${what} array`);
+    return a.subarray(0, length);
+  };
+  if (type === FORWARD) {
+    return { type: 'forward', step, x: view(bound.x, batch * T * F, 'input'), dims: [batch, T, F], out: { Y: view(bound.y, n, 'output') } };
+  }
+  if (type !== BACKWARD) throw new Error(`direction worker: mailbox request of unknown type ${type}`);
+  const adam = Atomics.load(control, HAS_ADAM) === 1 ? (Object.fromEntries(ATTRS.map((k, i) => [k, attrs[i]!])) as unknown as AdamStepAttrs) : undefined;
+  return {
+    type: 'backward',
+    step,
+    dy: view(bound.dy, n, 'output gradient'),
+    dims: outDims,
+    out: bound.dx === null ? {} : { dX: view(bound.dx, batch * T * F, 'input gradient') },
+    ...(adam === undefined ? {} : { adam }),
+  };
+}
+
+/** Runs what comes after a reply; a failure there breaks the held weights (the next request says so). */
+function runAfter(after: (() => void) | void): void {
+  if (after === undefined) return;
+  try {
+    after();
+  } catch (e) {
+    broken = e instanceof Error ? e.message : String(e);
+  }
+}
+
+// Node 20 has Atomics.waitAsync; the project's TypeScript lib (ES2023) does not declare it.
+const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: false } | { async: true; value: Promise<string> } }).waitAsync;
+
+/** Answers the mailbox's requests, one after the other, until the thread stops. */
+async function serve(box: Mailbox): Promise<void> {
+  const control = new Int32Array(box.control);
+  const attrs = new Float32Array(box.attrs);
+  const errorBytes = new Uint8Array(box.error);
+  // The caller sleeps until DONE moves: tell it when this thread stops for any reason.
+  process.on('exit', () => {
+    Atomics.store(control, STATUS, 2);
+    Atomics.add(control, DONE, 1);
+    Atomics.notify(control, DONE);
+  });
+  let seen = Atomics.load(control, SEQ);
+  for (;;) {
+    const wait = waitAsync(control, SEQ, seen);
+    if (wait.async) await wait.value;
+    const seq = Atomics.load(control, SEQ);
+    if (seq === seen) continue;
+    seen = seq;
+    let after: (() => void) | void = undefined;
+    try {
+      after = await handle(fromMailbox(control, attrs));
+      Atomics.store(control, STATUS, 0);
+    } catch (e) {
+      const text = new TextEncoder().encode(e instanceof Error ? e.message : String(e)).subarray(0, errorBytes.length);
+      errorBytes.set(text);
+      Atomics.store(control, ERROR_LENGTH, text.length);
+      Atomics.store(control, STATUS, 1);
+    }
+    Atomics.store(control, DONE, seq);
+    Atomics.notify(control, DONE);
+    runAfter(after);
+  }
+}
+
 const port = parentPort;
 if (port !== null) {
   port.on('message', (m: Request) => {
     handle(m).then(
       (after) => {
         port.postMessage({ ok: true } satisfies Reply);
-        // A failed update would leave the weights half updated: the next request says so.
-        if (after !== undefined) {
-          try {
-            after();
-          } catch (e) {
-            broken = e instanceof Error ? e.message : String(e);
-          }
-        }
+        runAfter(after);
       },
       (e: unknown) => port.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) } satisfies Reply),
     );
   });
+  const box = (workerData as { mailbox?: Mailbox } | null)?.mailbox;
+  if (box !== undefined) void serve(box);
 }

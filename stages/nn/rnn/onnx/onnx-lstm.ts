@@ -5,7 +5,8 @@
 import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
-import type { AdamStepAttrs, Reply, Request } from './direction-worker.js';
+import type { AdamStepAttrs, BackwardMessage, ForwardMessage, Reply, Request } from './direction-worker.js';
+import { ATTRS, BACKWARD, BATCH, FORWARD, HAS_ADAM, newMailbox, SEQ, STEP, TYPE, DONE, STATUS, ERROR_LENGTH } from './mailbox.js';
 import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
@@ -64,14 +65,33 @@ export interface BackwardOptions {
   dxParts?: boolean;
 }
 
-/** The worker thread that runs one direction (direction-worker.ts); one request at a time. */
+/** A request under way: through the mailbox (its number) or by message. */
+type Ticket = { seq: number } | { message: Promise<void> };
+
+/** How long a caller sleeps at most for a mailbox answer before it gives up on the worker. */
+const MAILBOX_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * The worker thread that runs one direction (direction-worker.ts); one request at a time, by
+ * message or, for a training step's forward and backward, through the mailbox (mailbox.ts).
+ */
 class DirectionWorker {
   readonly #worker: Worker;
   #pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #failed: Error | null = null;
+  readonly #control: Int32Array;
+  readonly #attrs: Float32Array;
+  readonly #error: Uint8Array;
+  #seq = 0;
+  /** The shared memory of the worker's bound arrays: those of the last forward and backward sent by message. */
+  #bound: { x?: ArrayBufferLike; y?: ArrayBufferLike; dy?: ArrayBufferLike; dx?: ArrayBufferLike | null } = {};
 
   constructor() {
-    this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url));
+    const mailbox = newMailbox();
+    this.#control = new Int32Array(mailbox.control);
+    this.#attrs = new Float32Array(mailbox.attrs);
+    this.#error = new Uint8Array(mailbox.error);
+    this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url), { workerData: { mailbox } });
     // Idle, the worker does not keep the process alive; a request in flight does (ref below).
     this.#worker.unref();
     this.#worker.on('message', (r: Reply) => {
@@ -104,6 +124,68 @@ class DirectionWorker {
     // failure here must not count as an unhandled rejection (which would end the process).
     p.catch(() => undefined);
     return p;
+  }
+
+  /** Whether m can go through the mailbox: no arrays but those the worker has bound. */
+  #fits(m: Request): boolean {
+    const outs = Object.keys((m as { out?: object }).out ?? {});
+    if (m.type === 'forward') {
+      return m.weights === undefined && outs.length === 1 && this.#bound.x === m.x.buffer && this.#bound.y === m.out['Y']?.buffer;
+    }
+    if (m.type === 'backward') {
+      return m.adam !== undefined && outs.every((k) => k === 'dX') && this.#bound.dy === m.dy.buffer && this.#bound.dx === (m.out['dX']?.buffer ?? null);
+    }
+    return false;
+  }
+
+  /** Sends a request; wait() finishes it. Start both directions' before waiting for either. */
+  start(m: Request): Ticket {
+    if (this.#failed === null && this.#pending === null && this.#fits(m)) {
+      const c = this.#control;
+      const fwd = m.type === 'forward';
+      Atomics.store(c, TYPE, fwd ? FORWARD : BACKWARD);
+      Atomics.store(c, STEP, (m as ForwardMessage | BackwardMessage).step);
+      Atomics.store(c, BATCH, (m as ForwardMessage | BackwardMessage).dims[0]!);
+      const adam = fwd ? undefined : (m as BackwardMessage).adam;
+      Atomics.store(c, HAS_ADAM, adam === undefined ? 0 : 1);
+      if (adam !== undefined) ATTRS.forEach((k, i) => (this.#attrs[i] = adam[k]));
+      const seq = ++this.#seq;
+      Atomics.store(c, SEQ, seq);
+      Atomics.notify(c, SEQ);
+      return { seq };
+    }
+    const message = this.request(m).then(() => {
+      // The worker now holds this request's shared arrays: the next ones over them can go through the mailbox.
+      if (m.type === 'forward') this.#bound = { ...this.#bound, x: m.x.buffer, ...(m.out['Y'] === undefined ? {} : { y: m.out['Y'].buffer }) };
+      if (m.type === 'backward') this.#bound = { ...this.#bound, dy: m.dy.buffer, dx: m.out['dX']?.buffer ?? null };
+    });
+    message.catch(() => undefined);
+    return { message };
+  }
+
+  /**
+   * Finishes a started request. A mailbox request is waited for by sleeping in Atomics.wait
+   * (this thread has nothing else to do meanwhile; it is a few milliseconds).
+   */
+  async wait(t: Ticket): Promise<void> {
+    if ('message' in t) return t.message;
+    const c = this.#control;
+    const start = Date.now();
+    for (;;) {
+      const done = Atomics.load(c, DONE);
+      if (done === t.seq || Atomics.load(c, STATUS) === 2) break;
+      if (Date.now() - start > MAILBOX_TIMEOUT_MS) {
+        this.#failed = new Error(`OnnxLstm direction worker: no answer in ${MAILBOX_TIMEOUT_MS / 60000} minutes`);
+        throw this.#failed;
+      }
+      Atomics.wait(c, DONE, done, 1000);
+    }
+    const status = Atomics.load(c, STATUS);
+    if (status === 2) {
+      this.#failed ??= new Error('OnnxLstm direction worker stopped');
+      throw this.#failed;
+    }
+    if (status === 1) throw new Error(`OnnxLstm direction worker: ${new TextDecoder().decode(this.#error.slice(0, Atomics.load(c, ERROR_LENGTH)))}`);
   }
 
   async terminate(): Promise<void> {
@@ -202,7 +284,8 @@ export class OnnxLstm {
             const { features: F, units: H } = options;
             const dims = [[F, 4 * H], [H, 4 * H], [4 * H]];
             const weights = weightNames(d).map((name, j) => ({ name, dims: dims[j]! }));
-            return w.request({ type: 'init', forwardGraph: lstmForwardGraph(one), backwardGraph: lstmBackwardGraph(one), sessionOptions, weights });
+            const shape = { steps: options.steps, features: F, units: H, returnSequences: options.returnSequences };
+            return w.request({ type: 'init', forwardGraph: lstmForwardGraph(one), backwardGraph: lstmBackwardGraph(one), sessionOptions, weights, shape });
           }),
         );
         return new OnnxLstm(options, workers);
@@ -283,18 +366,14 @@ export class OnnxLstm {
     const sharedX = this.#shared.copy('X', x);
     const n = this.#directionOutputLength(batch);
     const ys = [this.#shared.get('Y0', n), this.#shared.get('Y1', n)] as const;
-    await settled(
-      workers.map((w, d) =>
-        w.request({
+    await this.#both(workers, (d) => ({
           type: 'forward',
           step,
           x: sharedX,
           dims: input.dims.slice(),
           ...(weights === null ? {} : { weights: this.#sharedWeights(weights, d) }),
           out: { Y: ys[d]! },
-        }),
-      ),
-    );
+        }));
     const outputShape = this.options.returnSequences ? [batch, this.options.steps, 2 * this.options.units] : [batch, 2 * this.options.units];
     return { output: interleave(ys[0], ys[1], this.options.units, this.#own.get('Y', 2 * n)), outputShape, saved: {} };
   }
@@ -336,18 +415,14 @@ export class OnnxLstm {
       if (this.options.inputGradient) out['dX'] = this.#shared.get(`dX${d}`, batch * T * F);
       return out;
     });
-    await settled(
-      workers.map((w, d) =>
-        w.request({
-          type: 'backward',
-          step: this.#step,
-          dy: half(dOutput, H, d as 0 | 1, this.#shared.get(`dY${d}`, n)),
-          dims,
-          out: outs[d]!,
-          ...(adam === undefined ? {} : { adam }),
-        }),
-      ),
-    );
+    await this.#both(workers, (d) => ({
+      type: 'backward',
+      step: this.#step,
+      dy: half(dOutput, H, d as 0 | 1, this.#shared.get(`dY${d}`, n)),
+      dims,
+      out: outs[d]!,
+      ...(adam === undefined ? {} : { adam }),
+    }));
     const grads = adam !== undefined ? [] : [0, 1].flatMap((d) => weightNames(d).map((name) => outs[d]![`d${name}`]!));
     if (!this.options.inputGradient) return { grads };
     // The whole layer's graph adds the two directions' terms with an ONNX Add: a float32 sum of
@@ -358,6 +433,12 @@ export class OnnxLstm {
     const dx = this.#own.get('dX', a.length);
     for (let i = 0; i < a.length; i++) dx[i] = a[i]! + b[i]!;
     return { grads, dx };
+  }
+
+  /** One request to each direction worker, both started before either is waited for. */
+  async #both(workers: [DirectionWorker, DirectionWorker], request: (d: 0 | 1) => ForwardMessage | BackwardMessage): Promise<void> {
+    const tickets = workers.map((w, d) => w.start(request(d as 0 | 1)));
+    await settled(workers.map((w, d) => w.wait(tickets[d]!)));
   }
 
   /** Whether the layer can hold its weights and Adam moments in its direction workers. */

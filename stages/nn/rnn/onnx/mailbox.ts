@@ -1,8 +1,9 @@
 // The shared-memory mailbox of a direction worker (direction-worker.ts): the two requests of a
 // training step (forward, then backward with its Adam update) go through it instead of
 // postMessage. Why: at the demo's shape a step's two round trips through postMessage cost
-// about 2.5 ms of its 25 (serialising the message, the second post waking a worker while the
-// first holds the other core, the reply waiting for the caller's event loop); here the caller
+// about 2.5 ms (the second post of each pair 0.6-0.7 ms: it wakes a worker while the first
+// holds the other core; each answer 0.3-0.6 ms to reach the caller's event loop; measured in
+// docs/PERFORMANCE.md, eighth session); here the caller
 // writes a few numbers, wakes the worker with Atomics.notify and sleeps in Atomics.wait until
 // the worker's notify. Every other request (init, load, fetch, a forward that brings weights,
 // a backward that returns gradients, or the first request over new shared arrays) still goes

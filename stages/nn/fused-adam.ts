@@ -17,7 +17,7 @@
 // tf.train.adam on both backends. The class *is* a tf.AdamOptimizer: slots, getWeights,
 // setWeights, checkpoints and the learning-rate schedule are tfjs' own. Other backends (native
 // TensorFlow) and non-float32 weights take tfjs' own update.
-import { ADAM_WASM } from './adam-wasm.js';
+import { adamOn, type AdamUpdate, isUnsharedWasmMemory, type StepAttrs } from './adam-module.js';
 import type { CpuBackendLike, TensorInfoLike, WasmBackendLike, WasmMemoryLike } from './backend-internals.js';
 import * as tf from './tf.js';
 
@@ -43,41 +43,17 @@ interface AdamFields {
   incrementIterations(): void;
 }
 
-/** Scalars of one update, each the float32 value tfjs' own ops would use. */
-export interface StepAttrs {
-  beta1: number;
-  oneMinusBeta1: number;
-  beta2: number;
-  oneMinusBeta2: number;
-  oneMinusAccBeta1: number;
-  oneMinusAccBeta2: number;
-  epsilon: number;
-  negLr: number;
-}
-
-// WebAssembly's JavaScript API is a global of Node; the project's TypeScript libs (no DOM) do
-// not declare it. What this file uses of it:
-declare const WebAssembly: {
-  Memory: abstract new (...args: never[]) => WasmMemoryLike;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-};
-
-type AdamExport = (w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, ...scalars: number[]) => void;
+export type { StepAttrs } from './adam-module.js';
 
 /** The assembled update, instantiated on the backend's memory (once: growing keeps the object). */
-let wasmAdam: { memory: WasmMemoryLike; adam: AdamExport } | undefined;
+let wasmAdam: { memory: WasmMemoryLike; adam: AdamUpdate } | undefined;
 
-function wasmUpdate(backend: WasmBackendLike): AdamExport | null {
+function wasmUpdate(backend: WasmBackendLike): AdamUpdate | null {
   const memory = backend.wasm.asm?.memory;
   // The backend's memory object is internal to tfjs-backend-wasm; without it (another build,
   // a shared memory of the threaded build) tfjs' own update runs.
-  if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof ArrayBuffer)) return null;
-  if (wasmAdam?.memory !== memory) {
-    const module = new WebAssembly.Module(Buffer.from(ADAM_WASM, 'base64'));
-    const instance = new WebAssembly.Instance(module, { env: { memory } });
-    wasmAdam = { memory, adam: instance.exports['adam'] as AdamExport };
-  }
+  if (!isUnsharedWasmMemory(memory)) return null;
+  if (wasmAdam?.memory !== memory) wasmAdam = { memory, adam: adamOn(memory) };
   return wasmAdam.adam;
 }
 
@@ -113,7 +89,7 @@ function wasmKernel({ inputs, attrs, backend }: KernelArgs): Info[] {
   // Offsets after every allocation (an allocation may grow the heap; offsets stay valid).
   const [w, m, v, g, wo, mo, vo] = [...ins, ...outs].map((t) => be.dataIdMap.get(t.dataId).memoryOffset);
   const n = ins[0]!.shape.reduce((x, d) => x * d, 1);
-  wasmAdam!.adam(w!, m!, v!, g!, wo!, mo!, vo!, n, a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, a.negLr);
+  wasmAdam!.adam(w!, m!, v!, g!, wo!, mo!, vo!, n, a);
   return outs;
 }
 

@@ -23,12 +23,8 @@
 // nothing per step.
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { ADAM_WASM } from '../../adam-wasm.js';
-import type { StepAttrs } from '../../fused-adam.js';
+import { adamOn, type AdamUpdate, type StepAttrs, wasmMemory } from '../../adam-module.js';
 import { ATTRS, BACKWARD, BATCH, DONE, ERROR_LENGTH, FORWARD, HAS_ADAM, type Mailbox, SEQ, STATUS, STEP, TYPE } from './mailbox.js';
-
-/** The scalars of one Adam update (fused-adam.ts): each the float32 value tfjs' own ops would use. */
-export type AdamStepAttrs = StepAttrs;
 
 export interface InitMessage {
   type: 'init';
@@ -60,7 +56,7 @@ export interface BackwardMessage {
   /** Where to write the gradients, by graph output name. */
   out: Record<string, Float32Array>;
   /** When given: after answering, one Adam update of the held weights with this step's gradients. */
-  adam?: AdamStepAttrs;
+  adam?: StepAttrs;
 }
 export interface LoadMessage {
   type: 'load';
@@ -79,15 +75,6 @@ export interface FetchMessage {
 export type Request = InitMessage | ForwardMessage | BackwardMessage | LoadMessage | FetchMessage;
 export type Reply = { ok: true } | { ok: false; error: string };
 
-// WebAssembly's JavaScript API is a global of Node; the project's TypeScript libs (no DOM) do
-// not declare it. What this file uses of it:
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-};
-type AdamExport = (w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, ...scalars: number[]) => void;
-
 /** One weight in this thread's WebAssembly memory: the weight, its two moments, its gradient. */
 interface Held {
   name: string;
@@ -103,7 +90,7 @@ interface Held {
 let fwdSession: ort.InferenceSession | null = null;
 let bwdSession: ort.InferenceSession | null = null;
 let held: Held[] = [];
-let adam: AdamExport | null = null;
+let adam: AdamUpdate | null = null;
 let kept: { step: number; feeds: Record<string, ort.Tensor> } | null = null;
 /** Whether the held weights are set (by a forward's weights or a load). */
 let loaded = false;
@@ -122,9 +109,8 @@ function allocate(weights: { name: string; dims: number[] }[]): void {
   const sizes = weights.map((w) => w.dims.reduce((a, b) => a * b, 1));
   const padded = sizes.map((n) => Math.ceil(n / 4) * 16);
   const bytes = 4 * padded.reduce((a, b) => a + b, 0);
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(ADAM_WASM, 'base64')), { env: { memory } });
-  adam = instance.exports['adam'] as AdamExport;
+  const memory = wasmMemory(bytes);
+  adam = adamOn(memory);
   // The memory never grows after this, so the views stay valid.
   let offset = 0;
   held = weights.map((w, i) => {
@@ -170,10 +156,10 @@ function write(out: ort.InferenceSession.OnnxValueMapType, into: Record<string, 
 }
 
 /** One Adam update of every held weight with its gradient (in g), in place. */
-function update(a: AdamStepAttrs): void {
+function update(a: StepAttrs): void {
   for (const h of held) {
     const [w, m, v, g] = h.at;
-    adam!(w, m, v, g, w, m, v, h.w.length, a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, a.negLr);
+    adam!(w, m, v, g, w, m, v, h.w.length, a);
   }
 }
 
@@ -264,7 +250,7 @@ function fromMailbox(control: Int32Array, attrs: Float32Array): ForwardMessage |
     return { type: 'forward', step, x: view(bound.x, batch * T * F, 'input'), dims: [batch, T, F], out: { Y: view(bound.y, n, 'output') } };
   }
   if (type !== BACKWARD) throw new Error(`direction worker: mailbox request of unknown type ${type}`);
-  const adam = Atomics.load(control, HAS_ADAM) === 1 ? (Object.fromEntries(ATTRS.map((k, i) => [k, attrs[i]!])) as unknown as AdamStepAttrs) : undefined;
+  const adam = Atomics.load(control, HAS_ADAM) === 1 ? (Object.fromEntries(ATTRS.map((k, i) => [k, attrs[i]!])) as unknown as StepAttrs) : undefined;
   return {
     type: 'backward',
     step,

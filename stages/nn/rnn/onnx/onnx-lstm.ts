@@ -5,7 +5,8 @@
 import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
-import type { AdamStepAttrs, BackwardMessage, ForwardMessage, Reply, Request } from './direction-worker.js';
+import type { StepAttrs } from '../../adam-module.js';
+import type { BackwardMessage, ForwardMessage, Reply, Request } from './direction-worker.js';
 import { ATTRS, BACKWARD, BATCH, FORWARD, HAS_ADAM, newMailbox, SEQ, STEP, TYPE, DONE, STATUS, ERROR_LENGTH } from './mailbox.js';
 import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
@@ -60,7 +61,7 @@ export interface BackwardOptions {
    * they hold with these gradients (after answering, so the update overlaps what the caller
    * does next), and no weight gradient comes back.
    */
-  adam?: AdamStepAttrs;
+  adam?: StepAttrs;
   /** With parallel directions: return dx as its two directions' terms (dxParts). */
   dxParts?: boolean;
 }

@@ -146,7 +146,7 @@ describe('train.rnn onnx', () => {
       const model = await tf.loadLayersModel(readHandler((rel) => files[rel]!));
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const opt = tf.train.sgd(0.1);
-      const trainer = await OnnxModelTrainer.create(model, { wholePre });
+      const trainer = await OnnxModelTrainer.create(model, { wholePre, foldNorm: false });
       try {
         for (let s = 0; s < 3; s++) {
           const { x, y, n } = batch(5, `ln${s}`);
@@ -163,6 +163,57 @@ describe('train.rnn onnx', () => {
       }
     }
     states[0]!.forEach((w, i) => assert.ok(Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(states[1]![i]!.buffer, states[1]![i]!.byteOffset, states[1]![i]!.byteLength)), `weight ${i} differs`));
+  });
+
+  it('bilstm_maxpool: its LayerNorm folded into the LSTM graphs trains as in tfjs (to rounding), with the same bits sequential or on two threads', async () => {
+    // Three trainers from one initial state: the LayerNorm in tfjs (SplitLayer), folded into the
+    // whole layer's graphs, folded into the two direction workers' graphs. SGD steps: the
+    // gradients, unscaled. Folded, the LayerNorm's weights must move as in tfjs; the two folded
+    // paths must agree to the bit (the same nodes on the same data, dgamma/dbeta added in float32).
+    const f = await getModelFactory('bilstm_maxpool');
+    const states: Float32Array[][] = [];
+    const names: string[] = [];
+    for (const v of [{ foldNorm: false }, { foldNorm: true }, { foldNorm: true, parallelDirections: true }]) {
+      const m = f.build({ shape: SHAPE, params: { ...PARAMS, rnn: 'fast', dropout: 0 }, loss: { name: 'bce', classWeights: [1, 1, 1] }, lr: 0.01, seed: 4 });
+      const files = await m.save('project');
+      await m.dispose();
+      const model = await tf.loadLayersModel(readHandler((rel) => files[rel]!));
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const opt = tf.train.sgd(0.1);
+      const trainer = await OnnxModelTrainer.create(model, v);
+      try {
+        for (let s = 0; s < 3; s++) {
+          const { x, y, n } = batch(5, `ln${s}`);
+          const [xt, yt] = [tf.tensor3d(x, [n, SHAPE.length, SHAPE.width]), tf.tensor2d(y, [n, SHAPE.genres])];
+          const before = tf.memory().numTensors;
+          await trainer.trainStep(xt, (o) => tf.losses.logLoss(yt, o) as tf.Scalar, opt, vars);
+          assert.equal(tf.memory().numTensors, before, 'tensors left behind by a step');
+          tf.dispose([xt, yt]);
+        }
+        // Validation's forward too: the same probabilities either way (to rounding).
+        const { x, n } = batch(3, 'lnv');
+        const xt = tf.tensor3d(x, [n, SHAPE.length, SHAPE.width]);
+        const p = await trainer.infer(xt, (o) => o);
+        states.push([...model.getWeights().map((w) => w.dataSync() as Float32Array), p.dataSync() as Float32Array]);
+        tf.dispose([xt, p]);
+        if (names.length === 0) names.push(...model.weights.map((w) => w.name), 'validation output');
+      } finally {
+        await trainer.release();
+        opt.dispose();
+        model.dispose();
+      }
+    }
+    const [tfjs, folded, parallel] = states as [Float32Array[], Float32Array[], Float32Array[]];
+    const init = f.build({ shape: SHAPE, params: { ...PARAMS, rnn: 'fast', dropout: 0 }, loss: { name: 'bce', classWeights: [1, 1, 1] }, lr: 0.01, seed: 4 });
+    const gamma = names.findIndex((n) => n.startsWith('frame_norm/gamma'));
+    const beta = names.findIndex((n) => n.startsWith('frame_norm/beta'));
+    assert.ok(gamma >= 0 && beta >= 0, names.join(' '));
+    await init.dispose();
+    for (const i of [gamma, beta]) assert.ok(folded[i]!.some((v, j) => Math.abs(v - (i === gamma ? 1 : 0)) > 1e-6 && j >= 0), `${names[i]} did not move`);
+    folded.forEach((w, i) => {
+      w.forEach((v, j) => assert.ok(Math.abs(v - tfjs[i]![j]!) <= 2e-5 + 1e-4 * Math.abs(tfjs[i]![j]!), `${names[i]}[${j}]: ${v} (folded) vs ${tfjs[i]![j]} (tfjs LayerNorm)`));
+      assert.ok(Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(parallel[i]!.buffer, parallel[i]!.byteOffset, parallel[i]!.byteLength)), `${names[i]}: the two folded paths differ`);
+    });
   });
 
   it('evaluate (validation) runs the LSTM in ONNX Runtime: the probabilities and loss of the tfjs model, to rounding; no tensor left behind', async () => {

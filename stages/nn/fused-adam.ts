@@ -189,6 +189,14 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
 }
 
 /** tf.train.adam(lr, beta1, beta2, epsilon), with the fused update on the wasm and cpu backends. */
+/**
+ * Whether o is a FusedAdamOptimizer. Not `instanceof`: tfjs' optimizer classes answer that by
+ * duck typing (Symbol.hasInstance), so every optimizer would pass.
+ */
+export function isFusedAdam(o: tf.Optimizer): o is FusedAdamOptimizer {
+  return FusedAdamOptimizer.prototype.isPrototypeOf(o);
+}
+
 export function fusedAdam(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number): tf.AdamOptimizer {
   return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
 }

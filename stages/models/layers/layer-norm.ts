@@ -66,6 +66,14 @@ export class LayerNorm extends tf.layers.Layer {
   // autodiff runs for call() (Add's and Multiply's gradients: the sums over the broadcast
   // axes), so the bits are those of tf.variableGrads through call().
 
+  /**
+   * Over the last axis only, the LSTM's ONNX graphs can compute this layer themselves
+   * (stages/nn/rnn/onnx/lstm-graphs.ts, inputNorm: the same maths, ONNX Runtime's rounding).
+   */
+  get foldableNorm(): { epsilon: number } | null {
+    return this.dims === 1 ? { epsilon: this.epsilon } : null;
+  }
+
   /** The weights, gamma then beta. */
   get weightVariables(): [tf.Variable, tf.Variable] {
     return [this.#gamma!.read() as tf.Variable, this.#beta!.read() as tf.Variable];

@@ -44,6 +44,8 @@ export interface ForwardMessage {
   dims: number[];
   /** New weights for this direction (shared memory, copied in), in init's order; absent: those held. */
   weights?: Float32Array[];
+  /** Further 1-D inputs of the graph by name (e.g. a folded LayerNorm's gamma and beta), in shared memory, copied in. */
+  inputs?: Record<string, Float32Array>;
   /** Where to write the outputs, by graph output name (shared memory of each output's size). */
   out: Record<string, Float32Array>;
 }
@@ -101,7 +103,7 @@ let shape: InitMessage['shape'] | null = null;
  * The shared arrays of the last forward and backward that came by message (whole, from offset
  * 0): a mailbox request uses their first values (mailbox.ts).
  */
-let bound: { x?: Float32Array; y?: Float32Array; dy?: Float32Array; dx?: Float32Array | null } = {};
+let bound: { x?: Float32Array; y?: Float32Array; inputs?: Record<string, Float32Array>; dy?: Float32Array; out?: Record<string, Float32Array> } = {};
 const whole = (a: Float32Array): Float32Array => new Float32Array(a.buffer, 0, a.buffer.byteLength / 4);
 
 /** The memory and the update function, with room for every weight's four arrays (16-byte aligned). */
@@ -195,12 +197,15 @@ async function handle(m: Request): Promise<(() => void) | void> {
   if (m.type === 'forward') {
     bound.x = whole(m.x);
     bound.y = m.out['Y'] === undefined ? undefined : whole(m.out['Y']);
+    // Fixed-size arrays: bound as they came.
+    bound.inputs = m.inputs;
     if (m.weights !== undefined) {
       setAll((h) => h.w, m.weights, 'weight');
       loaded = true;
     }
     if (!loaded) throw new Error('direction worker: a forward without weights, and none held');
     const feeds: Record<string, ort.Tensor> = { X: new ort.Tensor('float32', own('X', m.x), m.dims) };
+  for (const [name, a] of Object.entries(m.inputs ?? {})) feeds[name] = new ort.Tensor('float32', own(name, a), [a.length]);
     for (const h of held) feeds[h.name] = new ort.Tensor('float32', h.w, h.dims);
     const out = await fwdSession.run(feeds);
     // What the backward graph takes besides dY: its inputs among this step's inputs and outputs.
@@ -218,7 +223,8 @@ async function handle(m: Request): Promise<(() => void) | void> {
     throw new Error(`direction worker: backward of step ${m.step} without its forward (kept: ${kept?.step ?? 'none'})`);
   }
   bound.dy = whole(m.dy);
-  bound.dx = m.out['dX'] === undefined ? null : whole(m.out['dX']);
+  // dX's size follows the batch (whole array bound, a view taken per request); the others' does not.
+  bound.out = Object.fromEntries(Object.entries(m.out).map(([k, a]) => [k, k === 'dX' ? whole(a) : a]));
   const out = await bwdSession.run({ ...kept.feeds, dY: new ort.Tensor('float32', own('dY', m.dy), m.dims) });
   kept = null;
   write(out, m.out);
@@ -247,7 +253,14 @@ function fromMailbox(control: Int32Array, attrs: Float32Array): ForwardMessage |
     return a.subarray(0, length);
   };
   if (type === FORWARD) {
-    return { type: 'forward', step, x: view(bound.x, batch * T * F, 'input'), dims: [batch, T, F], out: { Y: view(bound.y, n, 'output') } };
+    return {
+      type: 'forward',
+      step,
+      x: view(bound.x, batch * T * F, 'input'),
+      dims: [batch, T, F],
+      ...(bound.inputs === undefined ? {} : { inputs: bound.inputs }),
+      out: { Y: view(bound.y, n, 'output') },
+    };
   }
   if (type !== BACKWARD) throw new Error(`direction worker: mailbox request of unknown type ${type}`);
   const adam = Atomics.load(control, HAS_ADAM) === 1 ? (Object.fromEntries(ATTRS.map((k, i) => [k, attrs[i]!])) as unknown as StepAttrs) : undefined;
@@ -256,7 +269,7 @@ function fromMailbox(control: Int32Array, attrs: Float32Array): ForwardMessage |
     step,
     dy: view(bound.dy, n, 'output gradient'),
     dims: outDims,
-    out: bound.dx === null ? {} : { dX: view(bound.dx, batch * T * F, 'input gradient') },
+    out: Object.fromEntries(Object.entries(bound.out ?? {}).map(([k, a]) => [k, k === 'dX' ? view(a, batch * T * F, 'input gradient') : a])),
     ...(adam === undefined ? {} : { adam }),
   };
 }

@@ -28,10 +28,22 @@ export interface LstmGraphOptions {
    * layer's graphs do, node for node (onnx-lstm.ts runs them on two threads).
    */
   direction?: 0 | 1;
+  /**
+   * The layer's input goes through a per-frame LayerNorm (over F, biased variance, epsilon
+   * inside the square root, then * gamma + beta) inside the graphs: the forward takes the raw
+   * input X with `gamma` and `beta` [F]; the backward returns `dgamma` and `dbeta` [F] (with
+   * one direction: that direction's term) instead of dX (the raw input is data: no dX). The
+   * fold saves one of the backward's three large products: the kernel's gradient is built from
+   * M = N^T dz (N the normalised input) as dW = gamma * M + beta * db, and the LayerNorm's
+   * from the same M: dgamma = rowsum(W * M), dbeta = W db, with no d(input) [T*B,F] at all.
+   */
+  inputNorm?: { epsilon: number };
 }
 
 /** Names of the per-direction tensors the forward pass hands to the backward pass ([T,B,*], time-major). */
 export const SAVED = ['S', 'C', 'H'] as const;
+/** With inputNorm: the normalised input, time-major rows [T*B,F], the forward hands the backward (one for all directions). */
+export const NORMED = 'N';
 
 export const weightNames = (d: number): [string, string, string] => [`W${d}`, `U${d}`, `b${d}`];
 export const savedName = (what: string, d: number): string => `${what}${d}`;
@@ -108,7 +120,17 @@ export function lstmForwardGraph(o: LstmGraphOptions): Uint8Array {
   const g = new GraphBuilder();
   const { units: H, steps: T, features: F } = o;
   const x = g.input('X', [BATCH, T, F]);
-  const x2 = timeMajorRows(g, x, o);
+  const rows = timeMajorRows(g, x, o);
+  let x2 = rows;
+  if (o.inputNorm !== undefined) {
+    // (x - mean) / sqrt(var + eps) over F, each row: the maths of LayerNorm (models/layers/layer-norm.ts).
+    const mean = g.one('ReduceMean', [rows], { axes: [1], keepdims: 1 });
+    const centred = g.one('Sub', [rows, mean]);
+    const variance = g.one('ReduceMean', [g.one('Mul', [centred, centred])], { axes: [1], keepdims: 1 });
+    const normed = g.one('Mul', [centred, g.one('Reciprocal', [g.one('Sqrt', [g.one('Add', [variance, g.float([o.inputNorm.epsilon])])])])]);
+    g.output(normed, NORMED, ['rows', F]);
+    x2 = g.one('Add', [g.one('Mul', [normed, g.input('gamma', [F])]), g.input('beta', [F])]);
+  }
   const zeros = zeroState(g, x, H);
   const lasts: string[] = [];
   const seqs: string[] = [];
@@ -168,8 +190,14 @@ export function lstmBackwardGraph(o: LstmGraphOptions): Uint8Array {
   const g = new GraphBuilder();
   const { units: H, steps: T, features: F } = o;
   const dirs = directions(o).length;
+  const norm = o.inputNorm !== undefined;
+  if (norm && o.inputGradient) throw new Error('lstm graphs: inputNorm returns dgamma and dbeta, not dX');
   const x = g.input('X', [BATCH, T, F]);
-  const x2 = timeMajorRows(g, x, o);
+  // With inputNorm: the normalised input and the LayerNorm's weights; the kernel's gradient from N.
+  const x2 = norm ? g.input(NORMED, ['rows', F]) : timeMajorRows(g, x, o);
+  const gamma2 = norm ? g.one('Unsqueeze', [g.input('gamma', [F]), g.int64([1])]) : '';
+  const beta2 = norm ? g.one('Unsqueeze', [g.input('beta', [F]), g.int64([1])]) : '';
+  const normGrads: [string, string][] = [];
   const dy = g.input('dY', o.returnSequences ? [BATCH, T, dirs * H] : [BATCH, dirs * H]);
   // Per direction: the gradient arriving at each step's h ([T,B,H]), or at the last h ([B,H]).
   const dyParts: string[] = o.returnSequences
@@ -184,7 +212,7 @@ export function lstmBackwardGraph(o: LstmGraphOptions): Uint8Array {
   for (const [di, d] of directions(o).entries()) {
     const [wn, un, bn] = weightNames(d);
     const u = g.input(un, [H, 4 * H]);
-    const w = o.inputGradient ? g.input(wn, [F, 4 * H]) : '';
+    const w = o.inputGradient || norm ? g.input(wn, [F, 4 * H]) : '';
     const sAll = g.input(savedName('S', d), [T, BATCH, 4 * H]);
     const cAll = g.input(savedName('C', d), [T, BATCH, H]);
     const hAll = g.input(savedName('H', d), [T, BATCH, H]);
@@ -223,10 +251,23 @@ export function lstmBackwardGraph(o: LstmGraphOptions): Uint8Array {
     const [, , dzAll] = scan(g, body, [initialDh, zeros], scanned, 1, d === 0) as [string, string, string];
     const dz2 = g.one('Reshape', [dzAll, g.int64([-1, 4 * H])]);
     const hPrev2 = g.one('Reshape', [hPrev, g.int64([-1, H])]);
-    g.output(g.one('Gemm', [x2, dz2], { transA: 1 }), `d${wn}`, [F, 4 * H]);
+    const db = g.one('ReduceSum', [dz2, g.int64([0])], { keepdims: 0 });
+    if (norm) {
+      const m = g.one('Gemm', [x2, dz2], { transA: 1 });
+      g.output(g.one('Add', [g.one('Mul', [gamma2, m]), g.one('Mul', [beta2, g.one('Unsqueeze', [db, g.int64([0])])])]), `d${wn}`, [F, 4 * H]);
+      normGrads.push([g.one('ReduceSum', [g.one('Mul', [w, m]), g.int64([1])], { keepdims: 0 }), g.one('MatMul', [w, db])]);
+    } else {
+      g.output(g.one('Gemm', [x2, dz2], { transA: 1 }), `d${wn}`, [F, 4 * H]);
+    }
     g.output(g.one('Gemm', [hPrev2, dz2], { transA: 1 }), `d${un}`, [H, 4 * H]);
-    g.output(g.one('ReduceSum', [dz2, g.int64([0])], { keepdims: 0 }), `d${bn}`, [4 * H]);
+    g.output(db, `d${bn}`, [4 * H]);
     if (o.inputGradient) dxs.push(g.one('Gemm', [dz2, w], { transB: 1 }));
+  }
+  if (norm) {
+    // Each direction's term; the whole layer adds them (a float32 Add, as a caller adding two directions' terms).
+    const sum = (k: 0 | 1): string => (normGrads.length === 1 ? normGrads[0]![k] : g.one('Add', [normGrads[0]![k], normGrads[1]![k]]));
+    g.output(sum(0), 'dgamma', [F]);
+    g.output(sum(1), 'dbeta', [F]);
   }
   if (o.inputGradient) {
     const dx2 = dxs.length === 1 ? dxs[0]! : g.one('Add', dxs);

@@ -6,8 +6,8 @@
 import * as tf from '../../tf.js';
 import type { WasmBackendLike } from '../../backend-internals.js';
 import { FastRecurrent } from '../layer.js';
-import { FusedAdamOptimizer, fusedUpdateAvailable } from '../../fused-adam.js';
-import { OnnxLstm } from './onnx-lstm.js';
+import { FusedAdamOptimizer, fusedUpdateAvailable, isFusedAdam } from '../../fused-adam.js';
+import { type NormWeights, OnnxLstm } from './onnx-lstm.js';
 
 /** Runs a synchronous section of a step (e.g. with Math.random seeded: seeded-random.ts). */
 export type SyncRunner = <T>(fn: () => T) => T;
@@ -29,6 +29,11 @@ interface SplitLayer extends tf.layers.Layer {
   forwardParts(x: tf.Tensor): { output: tf.Tensor; normed: tf.Tensor };
   weightGrads(normed: tf.Tensor, dOutput: tf.Tensor): tf.Tensor[];
   withOutput<T>(output: tf.Tensor, fn: () => T): T;
+  /**
+   * Set when the layer is a per-frame LayerNorm over the last axis (weights gamma, beta), which
+   * the LSTM's ONNX graphs can compute themselves (lstm-graphs.ts, inputNorm).
+   */
+  readonly foldableNorm?: { epsilon: number } | null;
 }
 
 const isSplitLayer = (l: tf.layers.Layer): l is SplitLayer =>
@@ -41,6 +46,11 @@ export class OnnxModelTrainer {
   readonly #rnn: OnnxLstm;
   /** The pre part when it is one SplitLayer on the model input. */
   readonly #split: SplitLayer | null;
+  /**
+   * Whether that layer is a LayerNorm the LSTM's graphs compute (inputNorm): then this thread
+   * hands them the raw input and the LayerNorm's weights, and gets the weights' gradient back.
+   */
+  readonly #folded: boolean;
   /**
    * The LSTM's input, weights and output gradient, copied out of tfjs each step into arrays
    * kept from step to step: fresh arrays (tensor.data()) were 3 MB of garbage per step at the
@@ -61,6 +71,7 @@ export class OnnxModelTrainer {
     this.#pre = pre;
     this.#rnn = rnn;
     this.#split = split;
+    this.#folded = split !== null && rnn.options.inputNorm !== undefined;
   }
 
   /**
@@ -68,8 +79,14 @@ export class OnnxModelTrainer {
    * fixed number of steps. `threads`: ONNX Runtime intra-op threads (default 1; the count
    * changes the last bits of results). `parallelDirections`: see OnnxLstmOptions (same bits).
    * `wholePre`: run a SplitLayer pre part as any other (for tests: the same bits either way).
+   * `foldNorm` (default true): a per-frame LayerNorm before the LSTM, feeding nothing else, is
+   * computed inside the LSTM's graphs (one large product fewer in the backward and no tfjs work
+   * for it; the same maths, other rounding); false keeps it in tfjs as a SplitLayer.
    */
-  static async create(model: tf.LayersModel, opts: { threads?: number; parallelDirections?: boolean; wholePre?: boolean } = {}): Promise<OnnxModelTrainer> {
+  static async create(
+    model: tf.LayersModel,
+    opts: { threads?: number; parallelDirections?: boolean; wholePre?: boolean; foldNorm?: boolean } = {},
+  ): Promise<OnnxModelTrainer> {
     const layers = model.layers.filter((l): l is FastRecurrent => l instanceof FastRecurrent);
     if (layers.length !== 1 || layers[0]!.cell !== 'lstm') {
       throw new Error(`OnnxModelTrainer: model ${model.name} needs exactly one FastRecurrent LSTM layer, has ${layers.length}`);
@@ -88,19 +105,23 @@ export class OnnxModelTrainer {
     if (random !== undefined) {
       throw new Error(`OnnxModelTrainer: model ${model.name} has a random layer (${random.name}) before its LSTM layer; train it with FastRecurrent`);
     }
+    const preLayers = pre?.layers.filter((l) => l.getClassName() !== 'InputLayer') ?? [];
+    const only = preLayers.length === 1 ? preLayers[0]! : null;
+    const split = only !== null && opts.wholePre !== true && isSplitLayer(only) && only.trainable ? only : null;
+    // Folded only where the LayerNorm's output is the LSTM's input and nothing else's: this
+    // thread then never computes it.
+    const norm = split !== null && opts.foldNorm !== false && split.inboundNodes.length === 1 && split.outboundNodes.length === 1 ? (split.foldableNorm ?? null) : null;
     const rnn = await OnnxLstm.create({
       units: layer.units,
       features,
       steps,
       bidirectional: layer.bidirectional,
       returnSequences: layer.returnSequences,
-      inputGradient: pre !== null && pre.trainableWeights.length > 0,
+      inputGradient: norm === null && pre !== null && pre.trainableWeights.length > 0,
+      ...(norm === null ? {} : { inputNorm: norm }),
       ...(opts.threads === undefined ? {} : { threads: opts.threads }),
       ...(opts.parallelDirections === undefined ? {} : { parallelDirections: opts.parallelDirections }),
     });
-    const preLayers = pre?.layers.filter((l) => l.getClassName() !== 'InputLayer') ?? [];
-    const only = preLayers.length === 1 ? preLayers[0]! : null;
-    const split = only !== null && opts.wholePre !== true && isSplitLayer(only) && only.trainable ? only : null;
     return new OnnxModelTrainer(model, layer, pre, rnn, split);
   }
 
@@ -124,21 +145,23 @@ export class OnnxModelTrainer {
     const skip = new Set([...rnnVars, ...preVars].map((v) => v.name));
     const headVars = vars.filter((v) => !skip.has(v.name));
     const split = this.#split;
-    const parts = split === null ? null : run(() => split.forwardParts(x));
-    const rnnIn = parts !== null ? parts.output : this.#pre === null ? x : run(() => tf.tidy(() => this.#pre!.apply(x, { training: true }) as tf.Tensor));
+    const folded = this.#folded;
+    // Folded: the graphs normalise x themselves; the LayerNorm's output is never needed here (its
+    // override in the head's pass below only stands in for it: the LSTM's output is given too).
+    const parts = split === null || folded ? null : run(() => split.forwardParts(x));
+    const rnnIn = folded ? x : parts !== null ? parts.output : this.#pre === null ? x : run(() => tf.tidy(() => this.#pre!.apply(x, { training: true }) as tf.Tensor));
     const owned: tf.Tensor[] = rnnIn === x ? [] : [rnnIn];
     if (parts !== null) owned.push(parts.normed);
     try {
       // The grads' order below: `vars` order, which is the optimizer's slot order.
-      const external = optimizer instanceof FusedAdamOptimizer && this.#rnn.holdsWeights && fusedUpdateAvailable();
+      const external = isFusedAdam(optimizer) && this.#rnn.holdsWeights && fusedUpdateAvailable();
       if (this.#held !== null && (!external || this.#held.optimizer !== optimizer)) await this.letGo();
       if (external && this.#held === null) await this.#hand(optimizer, vars, rnnVars);
       const held = this.#held;
       const xData = this.#read(rnnIn, 'x');
       const weights = held === null ? this.#weights(rnnVars) : null;
       const batch = x.shape[0];
-      const fwd = await this.#rnn.forward(xData, batch, weights);
-
+      const fwd = await this.#rnn.forward(xData, batch, weights, this.#norm());
       const out = tf.tensor(fwd.output, fwd.outputShape);
       const h = tf.variable(out);
       // The variable shares the tensor's data: both are disposed at the end.
@@ -167,7 +190,14 @@ export class OnnxModelTrainer {
         owned.push(t);
         byName.set(v.name, t);
       });
-      if (this.#pre !== null && preVars.length > 0) {
+      if (folded) {
+        const [dGamma, dBeta] = back.normGrads!;
+        split!.weightVariables.forEach((v, i) => {
+          const t = tf.tensor(i === 0 ? dGamma : dBeta, v.shape);
+          owned.push(t);
+          byName.set(v.name, t);
+        });
+      } else if (this.#pre !== null && preVars.length > 0) {
         // The directions' two terms summed by a tfjs Add (float32: the bits of the graph's Add).
         const terms = back.dxParts?.map((p) => tf.tensor(p, rnnIn.shape));
         const dx = terms === undefined ? tf.tensor(back.dx!, rnnIn.shape) : tf.add(terms[0]!, terms[1]!);
@@ -212,11 +242,16 @@ export class OnnxModelTrainer {
   async infer<T extends tf.Tensor | tf.Tensor[]>(x: tf.Tensor3D, use: (output: tf.Tensor) => T): Promise<T> {
     const rnnVars = this.#layer.weightVariables;
     const split = this.#split;
-    const rnnIn =
-      split !== null ? tf.tidy(() => split.forwardParts(x).output) : this.#pre === null ? x : tf.tidy(() => this.#pre!.apply(x, { training: false }) as tf.Tensor);
+    const rnnIn = this.#folded
+      ? x
+      : split !== null
+        ? tf.tidy(() => split.forwardParts(x).output)
+        : this.#pre === null
+          ? x
+          : tf.tidy(() => this.#pre!.apply(x, { training: false }) as tf.Tensor);
     try {
       const xData = this.#read(rnnIn, 'x');
-      const fwd = await this.#rnn.forward(xData, x.shape[0], this.#held === null ? this.#weights(rnnVars) : null);
+      const fwd = await this.#rnn.forward(xData, x.shape[0], this.#held === null ? this.#weights(rnnVars) : null, this.#norm());
       return tf.tidy(() => {
         const h = tf.tensor(fwd.output, fwd.outputShape);
         const apply = (): T => this.#layer.withOutput(h, () => use(this.#model.apply(x, { training: false }) as tf.Tensor));
@@ -237,6 +272,13 @@ export class OnnxModelTrainer {
     // On wasm, straight from the backend's heap (a view, copied at once); elsewhere a copy.
     buf.set(tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t) : (t.dataSync() as Float32Array));
     return buf;
+  }
+
+  /** The folded LayerNorm's weights, as they are now (undefined when none is folded). */
+  #norm(): NormWeights | undefined {
+    if (!this.#folded) return undefined;
+    const [gamma, beta] = this.#split!.weightVariables;
+    return { gamma: this.#read(gamma!, 'gamma'), beta: this.#read(beta!, 'beta') };
   }
 
   #weights(rnnVars: tf.Variable[]): Float32Array[] {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { StepAttrs } from '../../adam-module.js';
 import type { BackwardMessage, ForwardMessage, Reply, Request } from './direction-worker.js';
 import { ATTRS, BACKWARD, BATCH, FORWARD, HAS_ADAM, newMailbox, SEQ, STEP, TYPE, DONE, STATUS, ERROR_LENGTH } from './mailbox.js';
-import { lstmBackwardGraph, lstmForwardGraph, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
+import { lstmBackwardGraph, lstmForwardGraph, NORMED, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
   /**
@@ -53,6 +53,14 @@ export interface BackwardResult {
    * of dx (their float32 sum is dx; e.g. for a tfjs Add, which gives the same bits).
    */
   dxParts?: [Float32Array, Float32Array];
+  /** With inputNorm: the folded LayerNorm's gradients, dgamma and dbeta [F] (the directions' terms added). */
+  normGrads?: [Float32Array, Float32Array];
+}
+
+/** A folded LayerNorm's weights (inputNorm), [F] each. */
+export interface NormWeights {
+  gamma: Float32Array;
+  beta: Float32Array;
 }
 
 export interface BackwardOptions {
@@ -85,7 +93,7 @@ class DirectionWorker {
   readonly #error: Uint8Array;
   #seq = 0;
   /** The shared memory of the worker's bound arrays: those of the last forward and backward sent by message. */
-  #bound: { x?: ArrayBufferLike; y?: ArrayBufferLike; dy?: ArrayBufferLike; dx?: ArrayBufferLike | null } = {};
+  #bound: { x?: ArrayBufferLike; y?: ArrayBufferLike; inputs?: Record<string, ArrayBufferLike>; dy?: ArrayBufferLike; out?: Record<string, ArrayBufferLike> } = {};
 
   constructor() {
     const mailbox = newMailbox();
@@ -131,10 +139,24 @@ class DirectionWorker {
   #fits(m: Request): boolean {
     const outs = Object.keys((m as { out?: object }).out ?? {});
     if (m.type === 'forward') {
-      return m.weights === undefined && outs.length === 1 && this.#bound.x === m.x.buffer && this.#bound.y === m.out['Y']?.buffer;
+      return (
+        m.weights === undefined &&
+        outs.length === 1 &&
+        this.#bound.x === m.x.buffer &&
+        this.#bound.y === m.out['Y']?.buffer &&
+        sameBuffers(this.#bound.inputs, m.inputs)
+      );
     }
     if (m.type === 'backward') {
-      return m.adam !== undefined && outs.every((k) => k === 'dX') && this.#bound.dy === m.dy.buffer && this.#bound.dx === (m.out['dX']?.buffer ?? null);
+      // dX's view follows the batch; the other outputs are bound whole (their size is fixed).
+      const bound = this.#bound.out;
+      return (
+        m.adam !== undefined &&
+        this.#bound.dy === m.dy.buffer &&
+        bound !== undefined &&
+        outs.length === Object.keys(bound).length &&
+        outs.every((k) => (k === 'dX' || m.out[k]!.length === m.out[k]!.buffer.byteLength / 4) && bound[k] === m.out[k]!.buffer)
+      );
     }
     return false;
   }
@@ -157,8 +179,11 @@ class DirectionWorker {
     }
     const message = this.request(m).then(() => {
       // The worker now holds this request's shared arrays: the next ones over them can go through the mailbox.
-      if (m.type === 'forward') this.#bound = { ...this.#bound, x: m.x.buffer, ...(m.out['Y'] === undefined ? {} : { y: m.out['Y'].buffer }) };
-      if (m.type === 'backward') this.#bound = { ...this.#bound, dy: m.dy.buffer, dx: m.out['dX']?.buffer ?? null };
+      if (m.type === 'forward') {
+        const inputs = m.inputs === undefined ? undefined : Object.fromEntries(Object.entries(m.inputs).map(([k, a]) => [k, a.buffer]));
+        this.#bound = { ...this.#bound, x: m.x.buffer, inputs, ...(m.out['Y'] === undefined ? {} : { y: m.out['Y'].buffer }) };
+      }
+      if (m.type === 'backward') this.#bound = { ...this.#bound, dy: m.dy.buffer, out: Object.fromEntries(Object.entries(m.out).map(([k, a]) => [k, a.buffer])) };
     });
     message.catch(() => undefined);
     return { message };
@@ -226,6 +251,13 @@ class KeptArrays {
     a.set(data);
     return a;
   }
+}
+
+/** Whether two sets of named arrays lie in the same shared buffers, whole (none: both absent). */
+function sameBuffers(bound: Record<string, ArrayBufferLike> | undefined, given: Record<string, Float32Array> | undefined): boolean {
+  if (bound === undefined || given === undefined) return bound === given;
+  const names = Object.keys(given);
+  return names.length === Object.keys(bound).length && names.every((k) => bound[k] === given[k]!.buffer && given[k]!.length === given[k]!.buffer.byteLength / 4);
 }
 
 /**
@@ -339,14 +371,29 @@ export class OnnxLstm {
    * The layer's output for x [batch,T,F]. `weights` in tfjs order; null runs on the weights the
    * direction workers hold (holdsWeights: after loadState or an updating backward).
    */
-  async forward(x: Float32Array, batch: number, weights: Float32Array[] | null): Promise<ForwardResult> {
-    if (Array.isArray(this.#run)) return this.#forwardSplit(this.#run, x, batch, weights);
+  async forward(x: Float32Array, batch: number, weights: Float32Array[] | null, norm?: NormWeights): Promise<ForwardResult> {
+    const normFeeds = this.#normFeeds(norm);
+    if (Array.isArray(this.#run)) return this.#forwardSplit(this.#run, x, batch, weights, normFeeds);
     if (weights === null) throw new Error('OnnxLstm: weights are held only by parallel directions');
-    const out = await this.#run.fwd.run({ X: this.#input(x, batch), ...this.#weightFeeds(weights, true) });
+    const inputs = Object.fromEntries(Object.entries(normFeeds ?? {}).map(([k, a]) => [k, new ort.Tensor('float32', this.#own.copy(k, a), [a.length])]));
+    const out = await this.#run.fwd.run({ X: this.#input(x, batch), ...this.#weightFeeds(weights, true), ...inputs });
     const y = out['Y']!;
-    const saved: Record<string, ort.Tensor> = {};
+    const saved: Record<string, ort.Tensor> = { ...inputs };
     for (let d = 0; d < this.directions; d++) for (const what of SAVED) saved[savedName(what, d)] = out[savedName(what, d)]!;
+    if (normFeeds !== undefined) saved[NORMED] = out[NORMED]!;
     return { output: y.data as Float32Array, outputShape: y.dims.slice(), saved };
+  }
+
+  /** The folded LayerNorm's weights as named graph inputs, checked (undefined without inputNorm). */
+  #normFeeds(norm: NormWeights | undefined): Record<string, Float32Array> | undefined {
+    const F = this.options.features;
+    if (this.options.inputNorm === undefined) {
+      if (norm !== undefined) throw new Error('OnnxLstm: LayerNorm weights given to a layer built without inputNorm');
+      return undefined;
+    }
+    if (norm === undefined) throw new Error('OnnxLstm: a layer built with inputNorm needs the LayerNorm\'s gamma and beta at each forward');
+    if (norm.gamma.length !== F || norm.beta.length !== F) throw new Error(`OnnxLstm: LayerNorm gamma and beta should have ${F} values, got ${norm.gamma.length} and ${norm.beta.length}`);
+    return { gamma: norm.gamma, beta: norm.beta };
   }
 
   /** The values of one direction's output ([B,T,H] or [B,H]) for a batch. */
@@ -360,19 +407,28 @@ export class OnnxLstm {
     return Object.values(this.#weightFeeds(weights, true, d)).map((t, j) => this.#shared.copy(`${prefix}${weightNames(d)[j]}`, t.data as Float32Array));
   }
 
-  async #forwardSplit(workers: [DirectionWorker, DirectionWorker], x: Float32Array, batch: number, weights: Float32Array[] | null): Promise<ForwardResult> {
+  async #forwardSplit(
+    workers: [DirectionWorker, DirectionWorker],
+    x: Float32Array,
+    batch: number,
+    weights: Float32Array[] | null,
+    norm: Record<string, Float32Array> | undefined,
+  ): Promise<ForwardResult> {
     const input = this.#input(x, batch);
     const step = ++this.#step;
     // The workers get copies of x and the weights (in shared memory): the caller's arrays stay its own.
     const sharedX = this.#shared.copy('X', x);
     const n = this.#directionOutputLength(batch);
     const ys = [this.#shared.get('Y0', n), this.#shared.get('Y1', n)] as const;
+    // Both workers read the same shared copies (only after this thread has written them).
+    const inputs = norm === undefined ? undefined : Object.fromEntries(Object.entries(norm).map(([k, a]) => [k, this.#shared.copy(k, a)]));
     await this.#both(workers, (d) => ({
           type: 'forward',
           step,
           x: sharedX,
           dims: input.dims.slice(),
           ...(weights === null ? {} : { weights: this.#sharedWeights(weights, d) }),
+          ...(inputs === undefined ? {} : { inputs }),
           out: { Y: ys[d]! },
         }));
     const outputShape = this.options.returnSequences ? [batch, this.options.steps, 2 * this.options.units] : [batch, 2 * this.options.units];
@@ -386,13 +442,17 @@ export class OnnxLstm {
     const feeds = {
       X: this.#input(x, batch),
       dY: new ort.Tensor('float32', dOutput, fwd.outputShape),
-      ...this.#weightFeeds(weights, this.options.inputGradient),
+      ...this.#weightFeeds(weights, this.options.inputGradient || this.options.inputNorm !== undefined),
       ...fwd.saved,
     };
     const out = await this.#run.bwd.run(feeds);
     const grads: Float32Array[] = [];
     for (let d = 0; d < this.directions; d++) for (const name of weightNames(d)) grads.push(out[`d${name}`]!.data as Float32Array);
-    return { grads, ...(this.options.inputGradient ? { dx: out['dX']!.data as Float32Array } : {}) };
+    return {
+      grads,
+      ...(this.options.inputGradient ? { dx: out['dX']!.data as Float32Array } : {}),
+      ...(this.options.inputNorm === undefined ? {} : { normGrads: [out['dgamma']!.data as Float32Array, out['dbeta']!.data as Float32Array] }),
+    };
   }
 
   /**
@@ -414,6 +474,7 @@ export class OnnxLstm {
         });
       }
       if (this.options.inputGradient) out['dX'] = this.#shared.get(`dX${d}`, batch * T * F);
+      if (this.options.inputNorm !== undefined) for (const k of ['dgamma', 'dbeta']) out[k] = this.#shared.get(`${k}${d}`, F);
       return out;
     });
     await this.#both(workers, (d) => ({
@@ -425,6 +486,17 @@ export class OnnxLstm {
       ...(adam === undefined ? {} : { adam }),
     }));
     const grads = adam !== undefined ? [] : [0, 1].flatMap((d) => weightNames(d).map((name) => outs[d]![`d${name}`]!));
+    if (this.options.inputNorm !== undefined) {
+      // The whole layer's graph adds the directions' terms with an ONNX Add: a float32 sum of two
+      // float32 values, which a Float32Array store of their (double) sum rounds the same way.
+      const sum = (k: string): Float32Array => {
+        const [a, b] = [outs[0]![`${k}`]!, outs[1]![`${k}`]!];
+        const s = this.#own.get(k, F);
+        for (let i = 0; i < F; i++) s[i] = a[i]! + b[i]!;
+        return s;
+      };
+      return { grads, normGrads: [sum('dgamma'), sum('dbeta')] };
+    }
     if (!this.options.inputGradient) return { grads };
     // The whole layer's graph adds the two directions' terms with an ONNX Add: a float32 sum of
     // two float32 values, which a Float32Array store of their (double) sum rounds the same way.

@@ -18,6 +18,7 @@ const BENCHES: Array<[string, string[]]> = [
   ['embed-throughput', []],
   ['fixlen-methods', []],
   ['rnn-train', []],
+  ['worker-wake', []],
   ['train-models', []],
   ['train-demo', []],
   ['train-stage', []],

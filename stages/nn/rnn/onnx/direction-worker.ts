@@ -288,8 +288,10 @@ function runAfter(after: (() => void) | void): void {
 const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: false } | { async: true; value: Promise<string> } }).waitAsync;
 
 /** Answers the mailbox's requests, one after the other, until the thread stops. */
-async function serve(box: Mailbox): Promise<void> {
+async function serve(box: Mailbox, relayTo: SharedArrayBuffer | undefined): Promise<void> {
   const control = new Int32Array(box.control);
+  // The other direction's mailbox, woken as this one is (onnx-lstm.ts, DirectionWorker's relay).
+  const relay = relayTo === undefined ? null : new Int32Array(relayTo);
   const attrs = new Float32Array(box.attrs);
   const errorBytes = new Uint8Array(box.error);
   // The caller sleeps until DONE moves: tell it when this thread stops for any reason.
@@ -297,6 +299,7 @@ async function serve(box: Mailbox): Promise<void> {
     Atomics.store(control, STATUS, 2);
     Atomics.add(control, DONE, 1);
     Atomics.notify(control, DONE);
+    if (relay !== null) Atomics.notify(relay, SEQ);
   });
   let seen = Atomics.load(control, SEQ);
   for (;;) {
@@ -305,6 +308,8 @@ async function serve(box: Mailbox): Promise<void> {
     const seq = Atomics.load(control, SEQ);
     if (seq === seen) continue;
     seen = seq;
+    // The caller wrote the other direction's request before this one's: wake it first.
+    if (relay !== null) Atomics.notify(relay, SEQ);
     let after: (() => void) | void = undefined;
     try {
       after = await handle(fromMailbox(control, attrs));
@@ -332,6 +337,6 @@ if (port !== null) {
       (e: unknown) => port.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) } satisfies Reply),
     );
   });
-  const box = (workerData as { mailbox?: Mailbox } | null)?.mailbox;
-  if (box !== undefined) void serve(box);
+  const data = workerData as { mailbox?: Mailbox; relay?: SharedArrayBuffer } | null;
+  if (data?.mailbox !== undefined) void serve(data.mailbox, data.relay);
 }

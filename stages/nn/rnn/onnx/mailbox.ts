@@ -9,6 +9,10 @@
 // a backward that returns gradients, or the first request over new shared arrays) still goes
 // by postMessage; a mailbox request carries no arrays, only the batch size: it reuses the
 // shared arrays of the last such request sent by message.
+//
+// A step's pair of requests is woken once: the caller writes the second direction's request
+// without waking its worker, then wakes the first, which wakes the second as it wakes (its
+// relay; onnx-lstm.ts, DirectionWorker, says why; bench/worker-wake.ts measures it).
 /** Int32 slots of the control array. */
 export const SEQ = 0; // request number, written by the caller
 export const DONE = 1; // number of the last request answered, written by the worker

@@ -7,7 +7,7 @@ import ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
 import type { StepAttrs } from '../../adam-module.js';
 import type { BackwardMessage, ForwardMessage, Reply, Request } from './direction-worker.js';
-import { ATTRS, BACKWARD, BATCH, FORWARD, HAS_ADAM, newMailbox, SEQ, STEP, TYPE, DONE, STATUS, ERROR_LENGTH } from './mailbox.js';
+import { ATTRS, BACKWARD, BATCH, FORWARD, HAS_ADAM, type Mailbox, newMailbox, SEQ, STEP, TYPE, DONE, STATUS, ERROR_LENGTH } from './mailbox.js';
 import { lstmBackwardGraph, lstmForwardGraph, NORMED, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
@@ -95,12 +95,20 @@ class DirectionWorker {
   /** The shared memory of the worker's bound arrays: those of the last forward and backward sent by message. */
   #bound: { x?: ArrayBufferLike; y?: ArrayBufferLike; inputs?: Record<string, ArrayBufferLike>; dy?: ArrayBufferLike; out?: Record<string, ArrayBufferLike> } = {};
 
-  constructor() {
-    const mailbox = newMailbox();
+  /**
+   * `relay`: the other direction's mailbox, which this worker wakes as it wakes for a step's
+   * request (#both): the caller then wakes one worker instead of two. Why: waking the second
+   * right after the first, the caller's thread often lost its core to the first for a few
+   * hundred microseconds (the woken thread landed on the waker's core), and the second worker
+   * started that much later; woken by the first worker, it starts on the free core. Two
+   * workers computing 4 ms each, woken 400 times: 5.8-5.9 ms a round woken one after the other,
+   * 5.3 ms relayed (docs/PERFORMANCE.md).
+   */
+  constructor(mailbox: Mailbox = newMailbox(), relay?: Mailbox) {
     this.#control = new Int32Array(mailbox.control);
     this.#attrs = new Float32Array(mailbox.attrs);
     this.#error = new Uint8Array(mailbox.error);
-    this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url), { workerData: { mailbox } });
+    this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url), { workerData: { mailbox, ...(relay === undefined ? {} : { relay: relay.control }) } });
     // Idle, the worker does not keep the process alive; a request in flight does (ref below).
     this.#worker.unref();
     this.#worker.on('message', (r: Reply) => {
@@ -161,8 +169,11 @@ class DirectionWorker {
     return false;
   }
 
-  /** Sends a request; wait() finishes it. Start both directions' before waiting for either. */
-  start(m: Request): Ticket {
+  /**
+   * Sends a request; wait() finishes it. Start both directions' before waiting for either.
+   * `wake: false` leaves a mailbox request for the other worker's relay to wake this one.
+   */
+  start(m: Request, wake = true): Ticket {
     if (this.#failed === null && this.#pending === null && this.#fits(m)) {
       const c = this.#control;
       const fwd = m.type === 'forward';
@@ -174,7 +185,7 @@ class DirectionWorker {
       if (adam !== undefined) ATTRS.forEach((k, i) => (this.#attrs[i] = adam[k]));
       const seq = ++this.#seq;
       Atomics.store(c, SEQ, seq);
-      Atomics.notify(c, SEQ);
+      if (wake) Atomics.notify(c, SEQ);
       return { seq };
     }
     const message = this.request(m).then(() => {
@@ -204,7 +215,8 @@ class DirectionWorker {
         this.#failed = new Error(`OnnxLstm direction worker: no answer in ${MAILBOX_TIMEOUT_MS / 60000} minutes`);
         throw this.#failed;
       }
-      Atomics.wait(c, DONE, done, 1000);
+      // Woken (again) here too: a relay that did not come (its worker failed) costs a second, not a hang.
+      if (Atomics.wait(c, DONE, done, 1000) === 'timed-out') Atomics.notify(c, SEQ);
     }
     const status = Atomics.load(c, STATUS);
     if (status === 2) {
@@ -212,6 +224,11 @@ class DirectionWorker {
       throw this.#failed;
     }
     if (status === 1) throw new Error(`OnnxLstm direction worker: ${new TextDecoder().decode(this.#error.slice(0, Atomics.load(c, ERROR_LENGTH)))}`);
+  }
+
+  /** Wakes the worker for a mailbox request started with `wake: false`. */
+  wake(): void {
+    Atomics.notify(this.#control, SEQ);
   }
 
   async terminate(): Promise<void> {
@@ -309,7 +326,8 @@ export class OnnxLstm {
       graphOptimizationLevel: 'all',
     };
     if (options.parallelDirections === true && options.bidirectional) {
-      const workers: [DirectionWorker, DirectionWorker] = [new DirectionWorker(), new DirectionWorker()];
+      const boxes = [newMailbox(), newMailbox()] as const;
+      const workers: [DirectionWorker, DirectionWorker] = [new DirectionWorker(boxes[0], boxes[1]), new DirectionWorker(boxes[1])];
       try {
         await settled(
           workers.map((w, d) => {
@@ -510,7 +528,11 @@ export class OnnxLstm {
 
   /** One request to each direction worker, both started before either is waited for. */
   async #both(workers: [DirectionWorker, DirectionWorker], request: (d: 0 | 1) => ForwardMessage | BackwardMessage): Promise<void> {
-    const tickets = workers.map((w, d) => w.start(request(d as 0 | 1)));
+    // The second worker's request first, unwoken; the first worker wakes it (its relay) when both go by mailbox.
+    const second = workers[1].start(request(1), false);
+    const first = workers[0].start(request(0));
+    if ('seq' in second && !('seq' in first)) workers[1].wake();
+    const tickets = [first, second];
     await settled(workers.map((w, d) => w.wait(tickets[d]!)));
   }
 

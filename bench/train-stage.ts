@@ -18,6 +18,9 @@
 //   node dist/bench/train-stage.js                       default conf; PyTorch default threads and 1
 //   node dist/bench/train-stage.js --no-torch1           skip PyTorch's 1-thread run
 //   node dist/bench/train-stage.js -p train.epochs=6     -p overrides, forwarded to pipeline run
+//   node dist/bench/train-stage.js --no-torch1 --pairs 5 then 4 more pairs (the train stage rerun,
+//                                                         PyTorch's default threads), alternated;
+//                                                         prints each pair's ratio and the median
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -164,9 +167,12 @@ function table(sides: Side[], names: string[], torchNote: string | null): void {
 function main(): void {
   const args = process.argv.slice(2);
   const torch1 = !args.includes('--no-torch1');
-  const extra = args.filter((a) => a !== '--no-torch1');
+  const pairsAt = args.indexOf('--pairs');
+  const pairs = pairsAt < 0 ? 1 : Number(args[pairsAt + 1]);
+  if (!Number.isInteger(pairs) || pairs < 1) throw new Error('--pairs needs a whole number >= 1');
+  const extra = args.filter((a, i) => a !== '--no-torch1' && i !== pairsAt && i !== pairsAt + 1);
   for (let i = 0; i < extra.length; i += 2) {
-    if (extra[i] !== '-p' || extra[i + 1] === undefined) throw new Error(`unexpected argument ${extra[i]}: use --no-torch1 and -p key=value`);
+    if (extra[i] !== '-p' || extra[i + 1] === undefined) throw new Error(`unexpected argument ${extra[i]}: use --no-torch1, --pairs N and -p key=value`);
   }
   console.log(`box: ${box()}`);
   const withTorch = torchAvailable();
@@ -204,6 +210,27 @@ function main(): void {
         `selection on val weighted F1; test mAP of the selected epoch (ours: the metrics stage)`,
     );
     table(sides, names, note);
+    if (pairs > 1 && sides.length > 1) {
+      // This kind of box drifts by tens of percent within minutes: more pairs, each ours then
+      // PyTorch's default threads, one right after the other; the median of their ratios.
+      const ratios = [sides[1]!.seconds / o.side.seconds];
+      console.log(`\nalternated pairs (train stage rerun with --force, then PyTorch, default threads):`);
+      console.log(`| pair | ours s | PyTorch s | PyTorch s / ours s |`);
+      console.log(`|---:|---:|---:|---:|`);
+      console.log(`| 1 | ${o.side.seconds.toFixed(1)} | ${sides[1]!.seconds.toFixed(1)} | ${ratios[0]!.toFixed(2)}x |`);
+      for (let k = 2; k <= pairs; k++) {
+        const out = pipeline(ws, ['run', '--json', '--force', 'train', ...extra]).trim().split('\n').at(-1)!;
+        const stage = (JSON.parse(out) as { stages: Array<{ name: string; state: string; seconds: number }> }).stages.find((x) => x.name === 'train');
+        if (stage?.state !== 'ran') throw new Error(`the train stage did not run again: ${out}`);
+        const torch = twin(o.inputs, o.train, 0).side.seconds;
+        ratios.push(torch / stage.seconds);
+        console.log(`| ${k} | ${stage.seconds.toFixed(1)} | ${torch.toFixed(1)} | ${ratios.at(-1)!.toFixed(2)}x |`);
+      }
+      const sorted = [...ratios].sort((a, b) => a - b);
+      const mid = sorted.length / 2;
+      const median = sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+      console.log(`median PyTorch s / ours s over ${ratios.length} pairs: **${median.toFixed(2)}x** (range ${sorted[0]!.toFixed(2)}-${sorted.at(-1)!.toFixed(2)}x)`);
+    }
     console.log(`\nbox: ${box()}; load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   } finally {
     rmSync(ws, { recursive: true, force: true });

@@ -218,3 +218,35 @@ test('the graphs do not grow with the sequence length (the recurrence is a Scan,
   await rnn.release();
   stock.dispose();
 });
+
+test('OnnxModelTrainer folds a LayerNorm into the LSTM only when the LSTM alone reads it: a head that reads it too gets its real output', async () => {
+  const { OnnxModelTrainer } = await import('../stages/nn/rnn/onnx/model-step.js');
+  const { LayerNorm } = await import('../stages/models/layers/layer-norm.js');
+  await tf.setBackend('cpu');
+  const [N, T, F, H, L] = [4, 5, 6, 3, 2];
+  const x = tf.tensor3d(randArray(N * T * F, 'lnx'), [N, T, F]);
+  const y = tf.tensor2d(Float32Array.from(randArray(N * L, 'lny'), (v) => (v > 0 ? 1 : 0)), [N, L]);
+  const loss = (out: tf.Tensor): tf.Scalar => tf.losses.sigmoidCrossEntropy(y, out) as tf.Scalar;
+  for (const shared of [false, true]) {
+    const input = tf.input({ shape: [T, F] });
+    const normed = new LayerNorm({ dims: 1, name: `ln_${shared}` }).apply(input) as tf.SymbolicTensor;
+    const h = recurrent({ cell: 'lstm', units: H, bidirectional: true, returnSequences: false, seed: 5 }).apply(normed) as tf.SymbolicTensor;
+    // shared: the head also reads the LayerNorm's output (its mean over time), so it cannot be folded away.
+    const feats = shared ? (tf.layers.concatenate().apply([h, tf.layers.globalAveragePooling1d().apply(normed) as tf.SymbolicTensor]) as tf.SymbolicTensor) : h;
+    const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: L, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }).apply(feats) as tf.SymbolicTensor });
+    // Move gamma and beta off 1 and 0, so that a LayerNorm output taken for its input would show.
+    model.setWeights(model.getWeights().map((w, i) => (i < 2 ? tf.add(w, tf.mul(0.3, tf.tensor(randArray(w.size, `g${i}`), w.shape))) : w)));
+    const expected = tf.tidy(() => loss(model.apply(x, { training: true }) as tf.Tensor).dataSync()[0]!);
+    const trainer = await OnnxModelTrainer.create(model, { parallelDirections: true });
+    const opt = tf.train.sgd(0.05);
+    try {
+      const got = await trainer.trainStep(x, loss, opt, model.trainableWeights.map((w) => w.read() as tf.Variable));
+      assert.ok(Math.abs(got - expected) <= 1e-5 * Math.abs(expected), `shared ${shared}: loss ${got} through ONNX Runtime against ${expected} in tfjs`);
+    } finally {
+      await trainer.release();
+      opt.dispose();
+      model.dispose();
+    }
+  }
+  tf.dispose([x, y]);
+});

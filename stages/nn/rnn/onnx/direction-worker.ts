@@ -205,7 +205,7 @@ async function handle(m: Request): Promise<(() => void) | void> {
     }
     if (!loaded) throw new Error('direction worker: a forward without weights, and none held');
     const feeds: Record<string, ort.Tensor> = { X: new ort.Tensor('float32', own('X', m.x), m.dims) };
-  for (const [name, a] of Object.entries(m.inputs ?? {})) feeds[name] = new ort.Tensor('float32', own(name, a), [a.length]);
+    for (const [name, a] of Object.entries(m.inputs ?? {})) feeds[name] = new ort.Tensor('float32', own(name, a), [a.length]);
     for (const h of held) feeds[h.name] = new ort.Tensor('float32', h.w, h.dims);
     const out = await fwdSession.run(feeds);
     // What the backward graph takes besides dY: its inputs among this step's inputs and outputs.

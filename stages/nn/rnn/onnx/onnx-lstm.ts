@@ -441,14 +441,14 @@ export class OnnxLstm {
     // Both workers read the same shared copies (only after this thread has written them).
     const inputs = norm === undefined ? undefined : Object.fromEntries(Object.entries(norm).map(([k, a]) => [k, this.#shared.copy(k, a)]));
     await this.#both(workers, (d) => ({
-          type: 'forward',
-          step,
-          x: sharedX,
-          dims: input.dims.slice(),
-          ...(weights === null ? {} : { weights: this.#sharedWeights(weights, d) }),
-          ...(inputs === undefined ? {} : { inputs }),
-          out: { Y: ys[d]! },
-        }));
+      type: 'forward',
+      step,
+      x: sharedX,
+      dims: input.dims.slice(),
+      ...(weights === null ? {} : { weights: this.#sharedWeights(weights, d) }),
+      ...(inputs === undefined ? {} : { inputs }),
+      out: { Y: ys[d]! },
+    }));
     const outputShape = this.options.returnSequences ? [batch, this.options.steps, 2 * this.options.units] : [batch, 2 * this.options.units];
     return { output: interleave(ys[0], ys[1], this.options.units, this.#own.get('Y', 2 * n)), outputShape, saved: {} };
   }
@@ -504,26 +504,18 @@ export class OnnxLstm {
       ...(adam === undefined ? {} : { adam }),
     }));
     const grads = adam !== undefined ? [] : [0, 1].flatMap((d) => weightNames(d).map((name) => outs[d]![`d${name}`]!));
-    if (this.options.inputNorm !== undefined) {
-      // The whole layer's graph adds the directions' terms with an ONNX Add: a float32 sum of two
-      // float32 values, which a Float32Array store of their (double) sum rounds the same way.
-      const sum = (k: string): Float32Array => {
-        const [a, b] = [outs[0]![`${k}`]!, outs[1]![`${k}`]!];
-        const s = this.#own.get(k, F);
-        for (let i = 0; i < F; i++) s[i] = a[i]! + b[i]!;
-        return s;
-      };
-      return { grads, normGrads: [sum('dgamma'), sum('dbeta')] };
-    }
-    if (!this.options.inputGradient) return { grads };
     // The whole layer's graph adds the two directions' terms with an ONNX Add: a float32 sum of
     // two float32 values, which a Float32Array store of their (double) sum rounds the same way.
-    const a = outs[0]!['dX']!;
-    const b = outs[1]!['dX']!;
-    if (opts.dxParts === true) return { grads, dxParts: [a, b] };
-    const dx = this.#own.get('dX', a.length);
-    for (let i = 0; i < a.length; i++) dx[i] = a[i]! + b[i]!;
-    return { grads, dx };
+    const sum = (k: string): Float32Array => {
+      const [a, b] = [outs[0]![k]!, outs[1]![k]!];
+      const s = this.#own.get(k, a.length);
+      for (let i = 0; i < a.length; i++) s[i] = a[i]! + b[i]!;
+      return s;
+    };
+    if (this.options.inputNorm !== undefined) return { grads, normGrads: [sum('dgamma'), sum('dbeta')] };
+    if (!this.options.inputGradient) return { grads };
+    if (opts.dxParts === true) return { grads, dxParts: [outs[0]!['dX']!, outs[1]!['dX']!] };
+    return { grads, dx: sum('dX') };
   }
 
   /** One request to each direction worker, both started before either is waited for. */

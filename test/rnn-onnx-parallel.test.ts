@@ -83,3 +83,50 @@ test('parallel directions holding their weights: Adam updates in the workers, er
     await rnn.release();
   }
 });
+
+test('parallel directions holding a folded LayerNorm too: a backward that runs the next forward gives the bits of a forward of its own; errors are clear', async () => {
+  const { FusedAdamOptimizer } = await import('../stages/nn/fused-adam.js');
+  const [B, T, F, H] = [3, 4, 6, 2];
+  const options: OnnxLstmOptions = { units: H, features: F, steps: T, bidirectional: true, returnSequences: true, inputGradient: false, inputNorm: { epsilon: 1e-3 }, threads: 1, parallelDirections: true };
+  const weights = (await OnnxLstm.create({ ...options, parallelDirections: false })).weightShapes().map((s, i) => randArray(s.reduce((a, b) => a * b, 1), `nw${i}`, 0.5));
+  const norm = { weights: [randArray(F, 'ng', 0.5).map((v) => 1 + v), randArray(F, 'nb', 0.5)] as [Float32Array, Float32Array] };
+  const attrs = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8).nextStepAttrs();
+  const xs = [0, 1, 2, 3].map((s) => randArray((s === 2 ? 2 : B) * T * F, `nx${s}`));
+  const batchOf = (x: Float32Array): number => x.length / (T * F);
+  const runs: Buffer[] = [];
+  for (const ahead of [false, true]) {
+    const rnn = await OnnxLstm.create(options);
+    try {
+      await rnn.loadState({ weights, norm });
+      const outs: Float32Array[] = [];
+      let fwd = await rnn.forward(xs[0]!, batchOf(xs[0]!), null);
+      for (let s = 0; s < xs.length; s++) {
+        outs.push(fwd.output.slice());
+        const dy = randArray(fwd.output.length, `ndy${s}`);
+        const next = s + 1 < xs.length ? xs[s + 1]! : undefined;
+        const back = await rnn.backward(xs[s]!, batchOf(xs[s]!), null, fwd, dy, { adam: attrs, ...(ahead && next !== undefined ? { next: { x: next, batch: batchOf(next) } } : {}) });
+        // Held gamma and beta: no LayerNorm gradient comes back, the workers update them.
+        assert.equal(back.normGrads, undefined);
+        assert.equal(back.next !== undefined, ahead && next !== undefined);
+        if (next !== undefined) fwd = back.next !== undefined ? await back.next() : await rnn.forward(next, batchOf(next), null);
+      }
+      const state = await rnn.fetchState();
+      assert.ok(state.norm !== undefined);
+      assert.ok(state.norm.weights.some((a, k) => a.some((v, i) => v !== norm.weights[k]![i])), 'gamma and beta did not move');
+      runs.push(bytes([...outs, ...state.weights, ...state.m, ...state.v, ...state.norm.weights, ...state.norm.m, ...state.norm.v]));
+      if (ahead) {
+        // A next forward needs an update of held weights.
+        const f2 = await rnn.forward(xs[0]!, B, null);
+        await assert.rejects(rnn.backward(xs[0]!, B, null, f2, randArray(f2.output.length, 'ne'), { next: { x: xs[1]!, batch: B } }), /runs the next forward only with an Adam update/);
+        // A forward run ahead and never asked for is waited for by what comes next.
+        const back = await rnn.backward(xs[0]!, B, null, f2, randArray(f2.output.length, 'ne'), { adam: attrs, next: { x: xs[1]!, batch: B } });
+        assert.ok(back.next !== undefined);
+        const f3 = await rnn.forward(xs[2]!, 2, null);
+        assert.equal(f3.output.length, 2 * T * 2 * H);
+      }
+    } finally {
+      await rnn.release();
+    }
+  }
+  assert.ok(runs[0]!.equals(runs[1]!), 'the next forward run ahead differs from one of its own');
+});

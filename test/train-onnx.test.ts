@@ -243,6 +243,41 @@ describe('train.rnn onnx', () => {
     }
   });
 
+  it('bilstm_maxpool on two threads: steps told their next batch (its forward run ahead, LayerNorm weights held by the workers) give the bits of steps that are not, and of the sequential path', async () => {
+    // Seven steps; the fifth names a batch that does not come next (that forward is dropped).
+    const batches = Array.from({ length: 7 }, (_, s) => batch(4, `ah${s}`));
+    const stray = batch(4, 'ah-stray');
+    const runs: { weights: Float32Array[]; losses: number[]; val: Float32Array }[] = [];
+    for (const v of [{ onnxParallel: false, ahead: false }, { onnxParallel: true, ahead: false }, { onnxParallel: true, ahead: true }]) {
+      const f = await getModelFactory('bilstm_maxpool');
+      const m = f.build({ shape: SHAPE, params: PARAMS, loss: { name: 'bce_pos_count', classWeights: [3, 1, 2] }, lr: 0.01, seed: 4, onnxParallel: v.onnxParallel });
+      try {
+        const before = (await m.getState(false)).weights.map((w) => w.data);
+        const losses: number[] = [];
+        let tensors = -1;
+        for (let s = 0; s < batches.length; s++) {
+          const next = !v.ahead || s + 1 === batches.length ? undefined : s === 4 ? stray : batches[s + 1];
+          losses.push(await m.trainStep(batches[s]!, next));
+          if (s === 1) tensors = tf.memory().numTensors;
+        }
+        assert.equal(tf.memory().numTensors, tensors, 'tensors left behind');
+        const val = (await m.evaluate(batch(3, 'ah-val'))).probabilities;
+        const weights = await weightsOf(m);
+        // Every weight moved, the LayerNorm's too (updated by the workers when they hold it).
+        weights.forEach((w, i) => assert.ok(w.some((x, j) => x !== before[i]![j]), `weight ${i} did not move`));
+        runs.push({ weights, losses, val });
+      } finally {
+        await m.dispose();
+      }
+    }
+    const same = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    for (const [i, r] of runs.slice(1).entries()) {
+      assert.deepEqual(r.losses, runs[0]!.losses, `run ${i + 1}: losses`);
+      r.weights.forEach((w, j) => assert.ok(same(w, runs[0]!.weights[j]!), `run ${i + 1}: weight ${j} differs`));
+      assert.ok(same(r.val, runs[0]!.val), `run ${i + 1}: validation probabilities differ`);
+    }
+  });
+
   it('leaves no tensors behind, step after step', async () => {
     const m = await build('bilstm_maxpool', 'onnx');
     try {

@@ -52,8 +52,12 @@ export interface ModelState {
 export type ModelFiles = Record<string, Uint8Array>;
 
 export interface TrainableGenreModel extends GenreClassifier {
-  /** One optimizer step on a batch; resolves to the batch's training loss. */
-  trainStep(batch: Batch): Promise<number>;
+  /**
+   * One optimizer step on a batch; resolves to the batch's training loss. `next`: the batch of
+   * the step after this one, when known, so that a model can start on it early (the result is
+   * the same; the next call must then bring that same Batch object).
+   */
+  trainStep(batch: Batch, next?: Batch): Promise<number>;
   /** Loss and probabilities on a batch, without training (no dropout). */
   evaluate(batch: Batch): Promise<{ loss: number; probabilities: Float32Array }>;
   setLearningRate(lr: number): void;

@@ -14,7 +14,7 @@ import type { JsonValue, ProgressUpdate } from '../../src/stage-api.js';
 import { type LossSpec, makeLossSpec } from '../nn/losses.js';
 import { EventWriter, eventFileName } from '../nn/tensorboard/event-writer.js';
 import { multiLabelMetrics } from '../report/metrics-math.js';
-import type { GenreModelInfo, ModelFiles, ModelParams, ModelShape, NamedArray, TrainableGenreModel } from './contract.js';
+import type { Batch, GenreModelInfo, ModelFiles, ModelParams, ModelShape, NamedArray, TrainableGenreModel } from './contract.js';
 import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { getModelFactory } from './registry.js';
 import { type RandomState, SeededRandom } from './seeded-random.js';
@@ -127,7 +127,7 @@ interface LoopState {
   stopped?: StopReason;
 }
 
-function gather(split: Split, rows: readonly number[], shape: ModelShape): { x: Float32Array; y: Float32Array; n: number } {
+function gather(split: Split, rows: readonly number[], shape: ModelShape): Batch {
   const step = shape.length * shape.width;
   const g = shape.genres;
   const x = new Float32Array(rows.length * step);
@@ -218,6 +218,9 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
     model.setLearningRate(lr);
     const order = shuffle.permutation(train.n);
     let lossSum = 0;
+    const batchAt = (b: number): Batch => gather(train, order.slice(b * o.batchSize, (b + 1) * o.batchSize), shape);
+    // Each step is told the next one's batch (the same object is then its batch): a model may start on it early.
+    let current = batches > 0 ? batchAt(0) : undefined;
     for (let b = 0; b < batches; b++) {
       // A training step resolves through microtasks only, so without this the event loop would
       // never run during training: no Ctrl-C (signals are macrotasks) and no progress redraw.
@@ -225,8 +228,9 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
       if (hooks.signal.aborted) {
         await keepBestOnAbort(model, best, state, o, data, loss, epoch, b, batches, hooks);
       }
-      const rows = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
-      const l = await model.trainStep(gather(train, rows, shape));
+      const next = b + 1 < batches ? batchAt(b + 1) : undefined;
+      const l = await model.trainStep(current!, next);
+      current = next;
       if (!Number.isFinite(l)) {
         throw new UserError(
           `${o.label}: training diverged at epoch ${epoch}, batch ${b + 1} (loss ${l})`,

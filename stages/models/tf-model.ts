@@ -112,8 +112,8 @@ class TfGenreModel implements TrainableGenreModel {
     return [tf.tensor3d(b.x, [b.n, length, width]), tf.tensor2d(b.y, [b.n, genres])];
   }
 
-  async trainStep(b: Batch): Promise<number> {
-    if (this.#onnxThreads !== null) return this.#onnxStep(b);
+  async trainStep(b: Batch, next?: Batch): Promise<number> {
+    if (this.#onnxThreads !== null) return this.#onnxStep(b, next);
     const loss = this.#rng.run(() =>
       tf.tidy(() => {
         const [x, y] = this.#tensors(b);
@@ -144,12 +144,14 @@ class TfGenreModel implements TrainableGenreModel {
     await (writing ? this.#built.letGo() : this.#built.sync());
   }
 
-  async #onnxStep(b: Batch): Promise<number> {
+  async #onnxStep(b: Batch, next: Batch | undefined): Promise<number> {
     const trainer = await this.#onnxTrainer();
     // Outside any tidy: the step is async, and x and y must live until it resolves.
     const [x, y] = this.#tensors(b);
     try {
-      return await trainer.trainStep(x, (out) => this.#loss(y, out), this.#opt, this.#vars, (fn) => this.#rng.run(fn));
+      // The next batch's LSTM forward runs in this step's last request to the workers (model-step.ts).
+      const inputs = { input: b.x, ...(next === undefined ? {} : { next: { x: next.x, batch: next.n } }) };
+      return await trainer.trainStep(x, (out) => this.#loss(y, out), this.#opt, this.#vars, (fn) => this.#rng.run(fn), inputs);
     } finally {
       tf.dispose([x, y]);
     }

@@ -1,5 +1,6 @@
-// The shared-memory mailbox of a direction worker (direction-worker.ts): the two requests of a
-// training step (forward, then backward with its Adam update) go through it instead of
+// The shared-memory mailbox of a direction worker (direction-worker.ts): the requests of a
+// training step (forward, then backward with its Adam update, or one backward that also runs
+// the next step's forward) go through it instead of
 // postMessage. Why: at the demo's shape a step's two round trips through postMessage cost
 // about 2.5 ms (the second post of each pair 0.6-0.7 ms: it wakes a worker while the first
 // holds the other core; each answer 0.3-0.6 ms to reach the caller's event loop; measured in
@@ -13,6 +14,13 @@
 // A step's pair of requests is woken once: the caller writes the second direction's request
 // without waking its worker, then wakes the first, which wakes the second as it wakes (its
 // relay; onnx-lstm.ts, DirectionWorker, says why; bench/worker-wake.ts measures it).
+//
+// A backward may carry the next step's forward (NEXT_BATCH > 0): the worker then updates its
+// weights before it answers and runs that forward over the bound input and output arrays, so a
+// step costs one round trip instead of two. With a folded LayerNorm whose weights the workers
+// hold, the two workers meet at NORM_STEP (each sets its own after writing its terms of the
+// LayerNorm's gradient into the shared exchange array, then waits for the other's) and each
+// adds both terms and updates its copy of gamma and beta, the same in both.
 /** Int32 slots of the control array. */
 export const SEQ = 0; // request number, written by the caller
 export const DONE = 1; // number of the last request answered, written by the worker
@@ -22,7 +30,9 @@ export const STEP = 4; // the step number
 export const BATCH = 5; // the batch size
 export const HAS_ADAM = 6; // backward: 1 when `attrs` holds an Adam update's scalars
 export const ERROR_LENGTH = 7; // bytes of error text
-export const CONTROL_INTS = 8;
+export const NEXT_BATCH = 8; // backward: the batch size of the next step's forward to run after it (0: none)
+export const NORM_STEP = 9; // the step whose LayerNorm gradient terms this worker has written (minus the step: its backward failed), written by the worker
+export const CONTROL_INTS = 10;
 export const FORWARD = 1;
 export const BACKWARD = 2;
 /** Float32 slots of the attrs array: an Adam update's scalars, in this order. */

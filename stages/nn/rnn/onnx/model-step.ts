@@ -7,7 +7,7 @@ import * as tf from '../../tf.js';
 import type { WasmBackendLike } from '../../backend-internals.js';
 import { FastRecurrent } from '../layer.js';
 import { FusedAdamOptimizer, fusedUpdateAvailable, isFusedAdam } from '../../fused-adam.js';
-import { type NormWeights, OnnxLstm } from './onnx-lstm.js';
+import { type ForwardResult, type LayerState, type NormWeights, OnnxLstm } from './onnx-lstm.js';
 
 /** Runs a synchronous section of a step (e.g. with Math.random seeded: seeded-random.ts). */
 export type SyncRunner = <T>(fn: () => T) => T;
@@ -36,6 +36,14 @@ interface SplitLayer extends tf.layers.Layer {
   readonly foldableNorm?: { epsilon: number } | null;
 }
 
+/** What trainStep may be told about its batch and the one after it (see trainStep). */
+export interface StepInputs {
+  /** x's values, as the caller holds them: matched (by identity) against the last step's `next`. */
+  input?: Float32Array;
+  /** The next step's batch, [batch, T, F] of the model input: its LSTM forward runs ahead, in this step's last request. */
+  next?: { x: Float32Array; batch: number };
+}
+
 const isSplitLayer = (l: tf.layers.Layer): l is SplitLayer =>
   typeof (l as Partial<SplitLayer>).forwardParts === 'function' && typeof (l as Partial<SplitLayer>).weightGrads === 'function';
 
@@ -61,7 +69,12 @@ export class OnnxModelTrainer {
    * Set while the direction workers hold the LSTM's weights and their Adam moments and update
    * them (see trainStep). `slots`: each weight's position in the optimizer's list.
    */
-  #held: { optimizer: FusedAdamOptimizer; slots: number[] } | null = null;
+  #held: { optimizer: FusedAdamOptimizer; slots: number[]; normSlots: number[] } | null = null;
+  /**
+   * The next step's LSTM forward, run by the workers in this step's backward request (on the
+   * updated weights), for the input array the caller named as the next batch.
+   */
+  #ahead: { x: Float32Array; result: () => Promise<ForwardResult> } | null = null;
   /** Whether the workers updated their weights since the tfjs variables and slots were last brought up to date (sync). */
   #stale = false;
 
@@ -132,6 +145,12 @@ export class OnnxModelTrainer {
    * (and whatever `loss` reads) must stay alive until it resolves. `run` wraps each synchronous
    * tfjs section of the step (the step awaits ONNX Runtime in between), e.g. to seed the
    * dropout masks drawn there.
+   *
+   * `inputs.next`: the next step's batch. When the workers hold the weights (and the folded
+   * LayerNorm's, if any) and the LSTM reads the model input itself, the backward's request
+   * then also carries that batch's forward, which the workers run on the updated weights while
+   * this thread finishes the step: the next call, given that same array as `inputs.input`,
+   * starts from its result (one round trip a step instead of two; the same bits).
    */
   async trainStep(
     x: tf.Tensor3D,
@@ -139,6 +158,7 @@ export class OnnxModelTrainer {
     optimizer: tf.Optimizer,
     vars: tf.Variable[],
     run: SyncRunner = direct,
+    inputs: StepInputs = {},
   ): Promise<number> {
     const rnnVars = this.#layer.weightVariables;
     const preVars = this.#pre === null ? [] : this.#pre.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -158,10 +178,21 @@ export class OnnxModelTrainer {
       if (this.#held !== null && (!external || this.#held.optimizer !== optimizer)) await this.letGo();
       if (external && this.#held === null) await this.#hand(optimizer, vars, rnnVars);
       const held = this.#held;
-      const xData = this.#read(rnnIn, 'x');
-      const weights = held === null ? this.#weights(rnnVars) : null;
       const batch = x.shape[0];
-      const fwd = await this.#rnn.forward(xData, batch, weights, this.#norm());
+      const ahead = this.#ahead;
+      this.#ahead = null;
+      let fwd: ForwardResult;
+      let xData: Float32Array;
+      if (ahead !== null && held !== null && inputs.input !== undefined && ahead.x === inputs.input) {
+        fwd = await ahead.result();
+        xData = ahead.x;
+      } else {
+        // Not the batch named last step (or no longer held): that forward's result is dropped.
+        if (ahead !== null) await ahead.result();
+        xData = this.#read(rnnIn, 'x');
+        fwd = await this.#rnn.forward(xData, batch, held === null ? this.#weights(rnnVars) : null, held === null ? this.#norm() : undefined);
+      }
+      const weights = held === null ? this.#weights(rnnVars) : null;
       const out = tf.tensor(fwd.output, fwd.outputShape);
       const h = tf.variable(out);
       // The variable shares the tensor's data: both are disposed at the end.
@@ -173,10 +204,14 @@ export class OnnxModelTrainer {
       // Held weights: the workers run this step's update of them with the optimizer's scalars.
       const adam = held === null ? undefined : held.optimizer.nextStepAttrs();
       if (held !== null) this.#stale = true;
+      // The next forward can run ahead when the LSTM reads the raw model input.
+      const next = held !== null && inputs.next !== undefined && rnnIn === x ? inputs.next : undefined;
       const back = await this.#rnn.backward(xData, batch, weights, fwd, this.#read(head.grads[h.name]!, 'dh'), {
         ...(adam === undefined ? {} : { adam }),
         dxParts: true,
+        ...(next === undefined ? {} : { next }),
       });
+      if (back.next !== undefined) this.#ahead = { x: next!.x, result: back.next };
 
       const byName = new Map<string, tf.Tensor | null>();
       for (const v of headVars) byName.set(v.name, head.grads[v.name]!);
@@ -190,7 +225,10 @@ export class OnnxModelTrainer {
         owned.push(t);
         byName.set(v.name, t);
       });
-      if (folded) {
+      if (folded && held !== null) {
+        // Held and updated by the workers with the LSTM's weights.
+        for (const v of split!.weightVariables) byName.set(v.name, null);
+      } else if (folded) {
         const [dGamma, dBeta] = back.normGrads!;
         split!.weightVariables.forEach((v, i) => {
           const t = tf.tensor(i === 0 ? dGamma : dBeta, v.shape);
@@ -224,6 +262,7 @@ export class OnnxModelTrainer {
         // The optimizer keeps moments by position in this list: the workers' must be the LSTM's.
         const names = Object.keys(grads);
         if (rnnVars.some((v, j) => names[held.slots[j]!] !== v.name)) throw new Error('OnnxModelTrainer: the LSTM weights moved in the optimizer\'s list');
+        if (this.#normVars().some((v, j) => names[held.normSlots[j]!] !== v.name)) throw new Error('OnnxModelTrainer: the LayerNorm weights moved in the optimizer\'s list');
       }
       run(() => optimizer.applyGradients(grads as tf.NamedTensorMap));
       return lossValue;
@@ -251,7 +290,8 @@ export class OnnxModelTrainer {
           : tf.tidy(() => this.#pre!.apply(x, { training: false }) as tf.Tensor);
     try {
       const xData = this.#read(rnnIn, 'x');
-      const fwd = await this.#rnn.forward(xData, x.shape[0], this.#held === null ? this.#weights(rnnVars) : null, this.#norm());
+      await this.#settle();
+      const fwd = await this.#rnn.forward(xData, x.shape[0], this.#held === null ? this.#weights(rnnVars) : null, this.#held === null ? this.#norm() : undefined);
       return tf.tidy(() => {
         const h = tf.tensor(fwd.output, fwd.outputShape);
         const apply = (): T => this.#layer.withOutput(h, () => use(this.#model.apply(x, { training: false }) as tf.Tensor));
@@ -281,6 +321,18 @@ export class OnnxModelTrainer {
     return { gamma: this.#read(gamma!, 'gamma'), beta: this.#read(beta!, 'beta') };
   }
 
+  /** The folded LayerNorm's weights as variables (none when not folded). */
+  #normVars(): tf.Variable[] {
+    return this.#folded ? this.#split!.weightVariables : [];
+  }
+
+  /** Waits for a forward run ahead (its result is not used). */
+  async #settle(): Promise<void> {
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    if (ahead !== null) await ahead.result();
+  }
+
   #weights(rnnVars: tf.Variable[]): Float32Array[] {
     return rnnVars.map((v, i) => this.#read(v, `w${i}`));
   }
@@ -291,17 +343,31 @@ export class OnnxModelTrainer {
    * cores, beside the rest of the step, and no weight crosses between threads per step.
    */
   async #hand(optimizer: FusedAdamOptimizer, vars: tf.Variable[], rnnVars: tf.Variable[]): Promise<void> {
-    const slots = rnnVars.map((v) => {
+    const slotOf = (v: tf.Variable, what: string): number => {
       const i = vars.findIndex((w) => w.name === v.name);
-      if (i < 0) throw new Error(`OnnxModelTrainer: the LSTM weight ${v.name} is not among the trained variables`);
+      if (i < 0) throw new Error(`OnnxModelTrainer: the ${what} weight ${v.name} is not among the trained variables`);
       return i;
-    });
+    };
+    const slots = rnnVars.map((v) => slotOf(v, 'LSTM'));
+    const normVars = this.#normVars();
+    const normSlots = normVars.map((v) => slotOf(v, 'LayerNorm'));
     const copy = (t: tf.Tensor): Float32Array => new Float32Array(t.dataSync() as Float32Array);
-    const weights = rnnVars.map(copy);
-    const withMoments = slots.every((i) => optimizer.hasMoments(i));
-    const moments = withMoments ? slots.map((i, j) => optimizer.moments(i, rnnVars[j]!.name, rnnVars[j]!)) : null;
-    await this.#rnn.loadState({ weights, ...(moments === null ? {} : { m: moments.map((s) => copy(s.m)), v: moments.map((s) => copy(s.v)) }) });
-    this.#held = { optimizer, slots };
+    // Moments of every held weight, or of none (zeros: before the first update).
+    const withMoments = [...slots, ...normSlots].every((i) => optimizer.hasMoments(i));
+    const momentsOf = (list: tf.Variable[], at: number[]): { m: Float32Array[]; v: Float32Array[] } | null => {
+      if (!withMoments) return null;
+      const s = at.map((i, j) => optimizer.moments(i, list[j]!.name, list[j]!));
+      return { m: s.map((x) => copy(x.m)), v: s.map((x) => copy(x.v)) };
+    };
+    const moments = momentsOf(rnnVars, slots);
+    const state: LayerState = { weights: rnnVars.map(copy), ...(moments ?? {}) };
+    if (normVars.length === 2) {
+      const nm = momentsOf(normVars, normSlots);
+      const pair = (a: Float32Array[]): [Float32Array, Float32Array] => [a[0]!, a[1]!];
+      state.norm = { weights: pair(normVars.map(copy)), ...(nm === null ? {} : { m: pair(nm.m), v: pair(nm.v) }) };
+    }
+    await this.#rnn.loadState(state);
+    this.#held = { optimizer, slots, normSlots };
   }
 
   /** Whether the tfjs variables and slots of the LSTM lag behind the workers' (until sync()). */
@@ -318,15 +384,19 @@ export class OnnxModelTrainer {
   async sync(): Promise<void> {
     const held = this.#held;
     if (held === null || !this.#stale) return;
+    await this.#settle();
     const state = await this.#rnn.fetchState();
     const rnnVars = this.#layer.weightVariables;
+    const put = (v: tf.Variable, slot: number, w: Float32Array, m1: Float32Array, m2: Float32Array): void => {
+      v.assign(tf.tensor(w, v.shape));
+      const { m, v: second } = held.optimizer.moments(slot, v.name, v);
+      m.assign(tf.tensor(m1, v.shape));
+      second.assign(tf.tensor(m2, v.shape));
+    };
     tf.tidy(() => {
-      rnnVars.forEach((v, j) => {
-        v.assign(tf.tensor(state.weights[j]!, v.shape));
-        const { m, v: second } = held.optimizer.moments(held.slots[j]!, v.name, v);
-        m.assign(tf.tensor(state.m[j]!, v.shape));
-        second.assign(tf.tensor(state.v[j]!, v.shape));
-      });
+      rnnVars.forEach((v, j) => put(v, held.slots[j]!, state.weights[j]!, state.m[j]!, state.v[j]!));
+      const n = state.norm;
+      if (n !== undefined) this.#normVars().forEach((v, j) => put(v, held.normSlots[j]!, n.weights[j]!, n.m[j]!, n.v[j]!));
     });
     this.#stale = false;
   }
@@ -341,6 +411,7 @@ export class OnnxModelTrainer {
   }
 
   async release(): Promise<void> {
+    await this.#settle().catch(() => undefined);
     this.#held = null;
     this.#stale = false;
     await this.#rnn.release();

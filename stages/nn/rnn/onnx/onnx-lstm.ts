@@ -6,8 +6,8 @@ import * as tf from '../../tf.js';
 import ort from 'onnxruntime-node';
 import { Worker } from 'node:worker_threads';
 import type { StepAttrs } from '../../adam-module.js';
-import type { BackwardMessage, ForwardMessage, Reply, Request } from './direction-worker.js';
-import { ATTRS, BACKWARD, BATCH, FORWARD, HAS_ADAM, type Mailbox, newMailbox, SEQ, STEP, TYPE, DONE, STATUS, ERROR_LENGTH } from './mailbox.js';
+import type { BackwardMessage, ForwardMessage, HeldArrays, Reply, Request } from './direction-worker.js';
+import { ATTRS, BACKWARD, BATCH, FORWARD, HAS_ADAM, type Mailbox, newMailbox, NEXT_BATCH, SEQ, STEP, TYPE, DONE, STATUS, ERROR_LENGTH } from './mailbox.js';
 import { lstmBackwardGraph, lstmForwardGraph, NORMED, SAVED, savedName, weightNames, type LstmGraphOptions } from './lstm-graphs.js';
 
 export interface OnnxLstmOptions extends LstmGraphOptions {
@@ -53,8 +53,13 @@ export interface BackwardResult {
    * of dx (their float32 sum is dx; e.g. for a tfjs Add, which gives the same bits).
    */
   dxParts?: [Float32Array, Float32Array];
-  /** With inputNorm: the folded LayerNorm's gradients, dgamma and dbeta [F] (the directions' terms added). */
+  /** With inputNorm: the folded LayerNorm's gradients, dgamma and dbeta [F] (the directions' terms added); absent when the workers hold gamma and beta. */
   normGrads?: [Float32Array, Float32Array];
+  /**
+   * With `next`: the next step's forward, which the workers run right after this backward and
+   * its update. Call it (once) for that forward's result before anything else of this layer.
+   */
+  next?: () => Promise<ForwardResult>;
 }
 
 /** A folded LayerNorm's weights (inputNorm), [F] each. */
@@ -72,6 +77,30 @@ export interface BackwardOptions {
   adam?: StepAttrs;
   /** With parallel directions: return dx as its two directions' terms (dxParts). */
   dxParts?: boolean;
+  /**
+   * With adam, and gamma and beta held too when the layer has inputNorm: the input of the next
+   * step's forward, which the workers then run on the updated weights within the same request
+   * (one round trip a step instead of two; its result comes through BackwardResult.next).
+   */
+  next?: { x: Float32Array; batch: number };
+}
+
+/** What loadState hands the direction workers and fetchState gets back (tfjs order; absent moments: zeros). */
+export interface LayerState {
+  weights: Float32Array[];
+  m?: Float32Array[];
+  v?: Float32Array[];
+  /** With inputNorm: the folded LayerNorm's gamma and beta, and their moments, for the workers to hold and update too. */
+  norm?: { weights: [Float32Array, Float32Array]; m?: [Float32Array, Float32Array]; v?: [Float32Array, Float32Array] };
+}
+
+type Pair = [Float32Array, Float32Array];
+/** What fetchState gets back: every array present. */
+export interface HeldLayerState {
+  weights: Float32Array[];
+  m: Float32Array[];
+  v: Float32Array[];
+  norm?: { weights: Pair; m: Pair; v: Pair };
 }
 
 /** A request under way: through the mailbox (its number) or by message. */
@@ -93,7 +122,7 @@ class DirectionWorker {
   readonly #error: Uint8Array;
   #seq = 0;
   /** The shared memory of the worker's bound arrays: those of the last forward and backward sent by message. */
-  #bound: { x?: ArrayBufferLike; y?: ArrayBufferLike; inputs?: Record<string, ArrayBufferLike>; dy?: ArrayBufferLike; out?: Record<string, ArrayBufferLike> } = {};
+  #bound: { x?: ArrayBufferLike; y?: ArrayBufferLike; inputs?: Record<string, ArrayBufferLike> | undefined; dy?: ArrayBufferLike; out?: Record<string, ArrayBufferLike> } = {};
 
   /**
    * `relay`: the other direction's mailbox, which this worker wakes as it wakes for a step's
@@ -104,11 +133,13 @@ class DirectionWorker {
    * workers computing 4 ms each, woken 400 times: 5.8-5.9 ms a round woken one after the other,
    * 5.3 ms relayed (docs/PERFORMANCE.md).
    */
-  constructor(mailbox: Mailbox = newMailbox(), relay?: Mailbox) {
+  constructor(mailbox: Mailbox = newMailbox(), relay?: Mailbox, peer?: Mailbox) {
     this.#control = new Int32Array(mailbox.control);
     this.#attrs = new Float32Array(mailbox.attrs);
     this.#error = new Uint8Array(mailbox.error);
-    this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url), { workerData: { mailbox, ...(relay === undefined ? {} : { relay: relay.control }) } });
+    // `peer`: the other direction's mailbox, where a held LayerNorm's two workers meet (mailbox.ts).
+    const data = { mailbox, ...(relay === undefined ? {} : { relay: relay.control }), ...(peer === undefined ? {} : { peer: peer.control }) };
+    this.#worker = new Worker(new URL('./direction-worker.js', import.meta.url), { workerData: data });
     // Idle, the worker does not keep the process alive; a request in flight does (ref below).
     this.#worker.unref();
     this.#worker.on('message', (r: Reply) => {
@@ -143,23 +174,21 @@ class DirectionWorker {
     return p;
   }
 
+  /** Whether a forward (or a backward's next forward) can go through the mailbox: its arrays are those bound. */
+  #fitsForward(m: Omit<ForwardMessage, 'type' | 'weights'>): boolean {
+    return Object.keys(m.out).length === 1 && this.#bound.x === m.x.buffer && this.#bound.y === m.out['Y']?.buffer && sameBuffers(this.#bound.inputs, m.inputs);
+  }
+
   /** Whether m can go through the mailbox: no arrays but those the worker has bound. */
   #fits(m: Request): boolean {
     const outs = Object.keys((m as { out?: object }).out ?? {});
-    if (m.type === 'forward') {
-      return (
-        m.weights === undefined &&
-        outs.length === 1 &&
-        this.#bound.x === m.x.buffer &&
-        this.#bound.y === m.out['Y']?.buffer &&
-        sameBuffers(this.#bound.inputs, m.inputs)
-      );
-    }
+    if (m.type === 'forward') return m.weights === undefined && this.#fitsForward(m);
     if (m.type === 'backward') {
       // dX's view follows the batch; the other outputs are bound whole (their size is fixed).
       const bound = this.#bound.out;
       return (
         m.adam !== undefined &&
+        (m.next === undefined || this.#fitsForward(m.next)) &&
         this.#bound.dy === m.dy.buffer &&
         bound !== undefined &&
         outs.length === Object.keys(bound).length &&
@@ -182,6 +211,7 @@ class DirectionWorker {
       Atomics.store(c, BATCH, (m as ForwardMessage | BackwardMessage).dims[0]!);
       const adam = fwd ? undefined : (m as BackwardMessage).adam;
       Atomics.store(c, HAS_ADAM, adam === undefined ? 0 : 1);
+      Atomics.store(c, NEXT_BATCH, fwd ? 0 : ((m as BackwardMessage).next?.dims[0] ?? 0));
       if (adam !== undefined) ATTRS.forEach((k, i) => (this.#attrs[i] = adam[k]));
       const seq = ++this.#seq;
       Atomics.store(c, SEQ, seq);
@@ -190,11 +220,15 @@ class DirectionWorker {
     }
     const message = this.request(m).then(() => {
       // The worker now holds this request's shared arrays: the next ones over them can go through the mailbox.
-      if (m.type === 'forward') {
-        const inputs = m.inputs === undefined ? undefined : Object.fromEntries(Object.entries(m.inputs).map(([k, a]) => [k, a.buffer]));
-        this.#bound = { ...this.#bound, x: m.x.buffer, inputs, ...(m.out['Y'] === undefined ? {} : { y: m.out['Y'].buffer }) };
+      const bindForward = (f: Omit<ForwardMessage, 'type' | 'weights'>): void => {
+        const inputs = f.inputs === undefined ? undefined : Object.fromEntries(Object.entries(f.inputs).map(([k, a]) => [k, a.buffer]));
+        this.#bound = { ...this.#bound, x: f.x.buffer, inputs, ...(f.out['Y'] === undefined ? {} : { y: f.out['Y'].buffer }) };
+      };
+      if (m.type === 'forward') bindForward(m);
+      if (m.type === 'backward') {
+        this.#bound = { ...this.#bound, dy: m.dy.buffer, out: Object.fromEntries(Object.entries(m.out).map(([k, a]) => [k, a.buffer])) };
+        if (m.next !== undefined) bindForward(m.next);
       }
-      if (m.type === 'backward') this.#bound = { ...this.#bound, dy: m.dy.buffer, out: Object.fromEntries(Object.entries(m.out).map(([k, a]) => [k, a.buffer])) };
     });
     message.catch(() => undefined);
     return { message };
@@ -312,6 +346,10 @@ export class OnnxLstm {
   readonly #shared = new KeptArrays(true);
   readonly #own = new KeptArrays(false);
   #step = 0;
+  /** Whether the direction workers hold the folded LayerNorm's gamma and beta (a loadState brought them). */
+  #normHeld = false;
+  /** A next forward under way (BackwardResult.next): whatever this layer does next waits for it first. */
+  #inFlight: (() => Promise<ForwardResult>) | null = null;
 
   private constructor(options: OnnxLstmOptions, run: Sessions | [DirectionWorker, DirectionWorker]) {
     this.options = options;
@@ -327,7 +365,9 @@ export class OnnxLstm {
     };
     if (options.parallelDirections === true && options.bidirectional) {
       const boxes = [newMailbox(), newMailbox()] as const;
-      const workers: [DirectionWorker, DirectionWorker] = [new DirectionWorker(boxes[0], boxes[1]), new DirectionWorker(boxes[1])];
+      const workers: [DirectionWorker, DirectionWorker] = [new DirectionWorker(boxes[0], boxes[1], boxes[1]), new DirectionWorker(boxes[1], undefined, boxes[0])];
+      // A folded LayerNorm's gradient terms, both directions' (direction d's dgamma, dbeta at d * 2F).
+      const exchange = options.inputNorm === undefined ? null : new Float32Array(new SharedArrayBuffer(4 * 4 * options.features));
       try {
         await settled(
           workers.map((w, d) => {
@@ -336,7 +376,8 @@ export class OnnxLstm {
             const dims = [[F, 4 * H], [H, 4 * H], [4 * H]];
             const weights = weightNames(d).map((name, j) => ({ name, dims: dims[j]! }));
             const shape = { steps: options.steps, features: F, units: H, returnSequences: options.returnSequences };
-            return w.request({ type: 'init', forwardGraph: lstmForwardGraph(one), backwardGraph: lstmBackwardGraph(one), sessionOptions, weights, shape });
+            const norm = exchange === null ? {} : { norm: { names: ['gamma', 'beta'] as [string, string], exchange, direction: d as 0 | 1 } };
+            return w.request({ type: 'init', forwardGraph: lstmForwardGraph(one), backwardGraph: lstmBackwardGraph(one), sessionOptions, weights, shape, ...norm });
           }),
         );
         return new OnnxLstm(options, workers);
@@ -390,6 +431,7 @@ export class OnnxLstm {
    * direction workers hold (holdsWeights: after loadState or an updating backward).
    */
   async forward(x: Float32Array, batch: number, weights: Float32Array[] | null, norm?: NormWeights): Promise<ForwardResult> {
+    await this.#drain();
     const normFeeds = this.#normFeeds(norm);
     if (Array.isArray(this.#run)) return this.#forwardSplit(this.#run, x, batch, weights, normFeeds);
     if (weights === null) throw new Error('OnnxLstm: weights are held only by parallel directions');
@@ -409,7 +451,11 @@ export class OnnxLstm {
       if (norm !== undefined) throw new Error('OnnxLstm: LayerNorm weights given to a layer built without inputNorm');
       return undefined;
     }
-    if (norm === undefined) throw new Error('OnnxLstm: a layer built with inputNorm needs the LayerNorm\'s gamma and beta at each forward');
+    if (norm === undefined) {
+      // Held by the workers (loadState): their own, updated copies.
+      if (this.#normHeld) return undefined;
+      throw new Error('OnnxLstm: a layer built with inputNorm needs the LayerNorm\'s gamma and beta at each forward (or held: loadState)');
+    }
     if (norm.gamma.length !== F || norm.beta.length !== F) throw new Error(`OnnxLstm: LayerNorm gamma and beta should have ${F} values, got ${norm.gamma.length} and ${norm.beta.length}`);
     return { gamma: norm.gamma, beta: norm.beta };
   }
@@ -432,31 +478,36 @@ export class OnnxLstm {
     weights: Float32Array[] | null,
     norm: Record<string, Float32Array> | undefined,
   ): Promise<ForwardResult> {
+    const ahead = this.#nextInput(x, batch, norm);
+    this.#step++;
+    await this.#both(workers, (d) => ({ type: 'forward', ...ahead.request(d), ...(weights === null ? {} : { weights: this.#sharedWeights(weights, d) }) }));
+    return ahead.result();
+  }
+
+  /**
+   * A forward's input copied into the shared arrays (the caller's arrays stay its own; both
+   * workers read the same copies, written before either request), each direction's request
+   * (for step #step + 1) and, once both answered, the result.
+   */
+  #nextInput(x: Float32Array, batch: number, norm?: Record<string, Float32Array>): { request(d: number): Omit<ForwardMessage, 'type' | 'weights'>; result(): ForwardResult } {
     const input = this.#input(x, batch);
-    const step = ++this.#step;
-    // The workers get copies of x and the weights (in shared memory): the caller's arrays stay its own.
     const sharedX = this.#shared.copy('X', x);
     const n = this.#directionOutputLength(batch);
     const ys = [this.#shared.get('Y0', n), this.#shared.get('Y1', n)] as const;
-    // Both workers read the same shared copies (only after this thread has written them).
     const inputs = norm === undefined ? undefined : Object.fromEntries(Object.entries(norm).map(([k, a]) => [k, this.#shared.copy(k, a)]));
-    await this.#both(workers, (d) => ({
-      type: 'forward',
-      step,
-      x: sharedX,
-      dims: input.dims.slice(),
-      ...(weights === null ? {} : { weights: this.#sharedWeights(weights, d) }),
-      ...(inputs === undefined ? {} : { inputs }),
-      out: { Y: ys[d]! },
-    }));
+    const step = this.#step + 1;
     const outputShape = this.options.returnSequences ? [batch, this.options.steps, 2 * this.options.units] : [batch, 2 * this.options.units];
-    return { output: interleave(ys[0], ys[1], this.options.units, this.#own.get('Y', 2 * n)), outputShape, saved: {} };
+    return {
+      request: (d) => ({ step, x: sharedX, dims: input.dims.slice(), ...(inputs === undefined ? {} : { inputs }), out: { Y: ys[d]! } }),
+      result: () => ({ output: interleave(ys[0], ys[1], this.options.units, this.#own.get('Y', 2 * n)), outputShape, saved: {} }),
+    };
   }
 
   /** Gradients of the last forward; `weights` is not read with parallel directions (null is fine). */
   async backward(x: Float32Array, batch: number, weights: Float32Array[] | null, fwd: ForwardResult, dOutput: Float32Array, opts: BackwardOptions = {}): Promise<BackwardResult> {
+    await this.#drain();
     if (Array.isArray(this.#run)) return this.#backwardSplit(this.#run, batch, fwd, dOutput, opts);
-    if (weights === null || opts.adam !== undefined) throw new Error('OnnxLstm: weights are held and updated only by parallel directions');
+    if (weights === null || opts.adam !== undefined || opts.next !== undefined) throw new Error('OnnxLstm: weights are held and updated only by parallel directions');
     const feeds = {
       X: this.#input(x, batch),
       dY: new ort.Tensor('float32', dOutput, fwd.outputShape),
@@ -480,6 +531,10 @@ export class OnnxLstm {
   async #backwardSplit(workers: [DirectionWorker, DirectionWorker], batch: number, fwd: ForwardResult, dOutput: Float32Array, opts: BackwardOptions): Promise<BackwardResult> {
     const { units: H, features: F, steps: T } = this.options;
     const adam = opts.adam;
+    const next = opts.next;
+    if (next !== undefined && (adam === undefined || (this.options.inputNorm !== undefined && !this.#normHeld))) {
+      throw new Error('OnnxLstm: a backward runs the next forward only with an Adam update of held weights (and a held LayerNorm)');
+    }
     const dims = fwd.outputShape.slice();
     dims[dims.length - 1] = H;
     const n = this.#directionOutputLength(batch);
@@ -495,14 +550,37 @@ export class OnnxLstm {
       if (this.options.inputNorm !== undefined) for (const k of ['dgamma', 'dbeta']) out[k] = this.#shared.get(`${k}${d}`, F);
       return out;
     });
-    await this.#both(workers, (d) => ({
+    const step = this.#step;
+    const ahead = next === undefined ? undefined : this.#nextInput(next.x, next.batch);
+    const tickets = this.#startBoth(workers, (d) => ({
       type: 'backward',
-      step: this.#step,
+      step,
       dy: half(dOutput, H, d as 0 | 1, this.#shared.get(`dY${d}`, n)),
       dims,
       out: outs[d]!,
       ...(adam === undefined ? {} : { adam }),
+      ...(ahead === undefined ? {} : { next: ahead.request(d) }),
     }));
+    if (ahead !== undefined) {
+      // The workers answer once the next forward is done: waited for when its result is asked
+      // for (or before anything else of this layer), not here, so the caller works meanwhile.
+      this.#step++;
+      let result: Promise<ForwardResult> | null = null;
+      const finish = (): Promise<ForwardResult> => {
+        result ??= (async () => {
+          try {
+            await this.#waitBoth(workers, tickets);
+          } finally {
+            this.#inFlight = null;
+          }
+          return ahead.result();
+        })();
+        return result;
+      };
+      this.#inFlight = finish;
+      return { grads: [], next: finish };
+    }
+    await this.#waitBoth(workers, tickets);
     const grads = adam !== undefined ? [] : [0, 1].flatMap((d) => weightNames(d).map((name) => outs[d]![`d${name}`]!));
     // The whole layer's graph adds the two directions' terms with an ONNX Add: a float32 sum of
     // two float32 values, which a Float32Array store of their (double) sum rounds the same way.
@@ -512,7 +590,7 @@ export class OnnxLstm {
       for (let i = 0; i < a.length; i++) s[i] = a[i]! + b[i]!;
       return s;
     };
-    if (this.options.inputNorm !== undefined) return { grads, normGrads: [sum('dgamma'), sum('dbeta')] };
+    if (this.options.inputNorm !== undefined) return this.#normHeld && adam !== undefined ? { grads } : { grads, normGrads: [sum('dgamma'), sum('dbeta')] };
     if (!this.options.inputGradient) return { grads };
     if (opts.dxParts === true) return { grads, dxParts: [outs[0]!['dX']!, outs[1]!['dX']!] };
     return { grads, dx: sum('dX') };
@@ -520,12 +598,24 @@ export class OnnxLstm {
 
   /** One request to each direction worker, both started before either is waited for. */
   async #both(workers: [DirectionWorker, DirectionWorker], request: (d: 0 | 1) => ForwardMessage | BackwardMessage): Promise<void> {
+    await this.#waitBoth(workers, this.#startBoth(workers, request));
+  }
+
+  #startBoth(workers: [DirectionWorker, DirectionWorker], request: (d: 0 | 1) => ForwardMessage | BackwardMessage): [Ticket, Ticket] {
     // The second worker's request first, unwoken; the first worker wakes it (its relay) when both go by mailbox.
     const second = workers[1].start(request(1), false);
     const first = workers[0].start(request(0));
     if ('seq' in second && !('seq' in first)) workers[1].wake();
-    const tickets = [first, second];
+    return [first, second];
+  }
+
+  async #waitBoth(workers: [DirectionWorker, DirectionWorker], tickets: [Ticket, Ticket]): Promise<void> {
     await settled(workers.map((w, d) => w.wait(tickets[d]!)));
+  }
+
+  /** Waits for a next forward under way (its failure is thrown here, and by its own result). */
+  async #drain(): Promise<void> {
+    if (this.#inFlight !== null) await this.#inFlight();
   }
 
   /** Whether the layer can hold its weights and Adam moments in its direction workers. */
@@ -538,31 +628,75 @@ export class OnnxLstm {
     return this.#run;
   }
 
-  /** Hands the direction workers weights and Adam moments (tfjs order; absent moments: zeros). */
-  async loadState(state: { weights: Float32Array[]; m?: Float32Array[]; v?: Float32Array[] }): Promise<void> {
+  /**
+   * Hands the direction workers weights and Adam moments (tfjs order; absent moments: zeros),
+   * and with `norm` the folded LayerNorm's gamma and beta, which both workers then hold and
+   * update (forwards then bring none, and backwards with an update return no normGrads).
+   */
+  async loadState(state: LayerState): Promise<void> {
+    await this.#drain();
     const workers = this.#workers();
+    if (state.norm !== undefined && this.options.inputNorm === undefined) throw new Error('OnnxLstm: LayerNorm weights for a layer built without inputNorm');
+    const F = this.options.features;
     const part = (arrays: Float32Array[] | undefined, d: number, prefix: string): Float32Array[] | undefined =>
       arrays === undefined ? undefined : this.#sharedWeights(arrays, d, prefix);
+    const normPart = (arrays: Float32Array[] | undefined, prefix: string): Float32Array[] | undefined => {
+      if (arrays === undefined) return undefined;
+      if (arrays.length !== 2 || arrays.some((a) => a.length !== F)) throw new Error(`OnnxLstm: LayerNorm state should be gamma and beta of ${F} values each`);
+      return arrays.map((a, k) => this.#shared.copy(`${prefix}${k === 0 ? 'gamma' : 'beta'}`, a));
+    };
+    const norm: HeldArrays | undefined =
+      state.norm === undefined
+        ? undefined
+        : {
+            weights: normPart(state.norm.weights, 'nw:')!,
+            ...(state.norm.m === undefined ? {} : { m: normPart(state.norm.m, 'nm:')! }),
+            ...(state.norm.v === undefined ? {} : { v: normPart(state.norm.v, 'nv:')! }),
+          };
     await settled(
       workers.map((w, d) => {
         const m = part(state.m, d, 'm:');
         const v = part(state.v, d, 'v:');
-        return w.request({ type: 'load', weights: this.#sharedWeights(state.weights, d, 'w:'), ...(m === undefined ? {} : { m }), ...(v === undefined ? {} : { v }) });
+        return w.request({
+          type: 'load',
+          weights: this.#sharedWeights(state.weights, d, 'w:'),
+          ...(m === undefined ? {} : { m }),
+          ...(v === undefined ? {} : { v }),
+          ...(norm === undefined ? {} : { norm }),
+        });
       }),
     );
+    this.#normHeld = norm !== undefined;
   }
 
-  /** Copies of the weights and Adam moments the direction workers hold, in tfjs order. */
-  async fetchState(): Promise<{ weights: Float32Array[]; m: Float32Array[]; v: Float32Array[] }> {
+  /** Copies of the weights and Adam moments the direction workers hold, in tfjs order (and the LayerNorm's, when held). */
+  async fetchState(): Promise<HeldLayerState> {
+    await this.#drain();
     const workers = this.#workers();
     const shapes = this.weightShapes();
     const arrays = (prefix: string): Float32Array[] => shapes.map((s, i) => this.#shared.get(`${prefix}${weightNames(Math.floor(i / 3))[i % 3]}`, s.reduce((a, b) => a * b, 1)));
     const [weights, m, v] = [arrays('w:'), arrays('m:'), arrays('v:')];
-    await settled(workers.map((w, d) => w.request({ type: 'fetch', weights: weights.slice(3 * d, 3 * d + 3), m: m.slice(3 * d, 3 * d + 3), v: v.slice(3 * d, 3 * d + 3) })));
-    return { weights: weights.map((a) => a.slice()), m: m.map((a) => a.slice()), v: v.map((a) => a.slice()) };
+    const F = this.options.features;
+    const normArrays = (prefix: string): [Float32Array, Float32Array] => [this.#shared.get(`${prefix}gamma`, F), this.#shared.get(`${prefix}beta`, F)];
+    // Both workers hold the same gamma and beta: the first one's are fetched.
+    const norm = this.#normHeld ? { weights: normArrays('nw:'), m: normArrays('nm:'), v: normArrays('nv:') } : undefined;
+    await settled(
+      workers.map((w, d) =>
+        w.request({ type: 'fetch', weights: weights.slice(3 * d, 3 * d + 3), m: m.slice(3 * d, 3 * d + 3), v: v.slice(3 * d, 3 * d + 3), ...(norm === undefined || d !== 0 ? {} : { norm }) }),
+      ),
+    );
+    const copies = (list: Float32Array[]): Float32Array[] => list.map((a) => a.slice());
+    const pair = (list: [Float32Array, Float32Array]): [Float32Array, Float32Array] => [list[0].slice(), list[1].slice()];
+    return {
+      weights: copies(weights),
+      m: copies(m),
+      v: copies(v),
+      ...(norm === undefined ? {} : { norm: { weights: pair(norm.weights), m: pair(norm.m), v: pair(norm.v) } }),
+    };
   }
 
   async release(): Promise<void> {
+    await this.#drain().catch(() => undefined);
     if (Array.isArray(this.#run)) await Promise.all(this.#run.map((w) => w.terminate()));
     else await Promise.all([this.#run.fwd.release(), this.#run.bwd.release()]);
   }

@@ -113,6 +113,13 @@ export interface FitResult {
 
 export const SELECTION_METRIC = 'val_weighted_f1';
 
+/**
+ * Movies per batch in validation (at least the training batch): each batch costs a round trip
+ * to the LSTM's workers and a pass of the tfjs head whatever its size, and a row's scores do
+ * not depend on the rows beside it. The demo's 20 validation movies go in one batch, not 3.
+ */
+const VALIDATION_BATCH = 32;
+
 /** Learning rate of a 1-based epoch: PyTorch StepLR stepped once per epoch. */
 export function learningRate(o: Pick<FitOptions, 'lr' | 'lrDecay' | 'lrDecayEvery'>, epoch: number): number {
   return o.lr * o.lrDecay ** Math.floor((epoch - 1) / o.lrDecayEvery);
@@ -255,7 +262,7 @@ async function loop(model: TrainableGenreModel, data: FitData, o: FitOptions, ho
     };
     let perGenreAp: Array<number | null> | null = null;
     if (hasVal) {
-      const v = await validate(model, val, shape, o.batchSize);
+      const v = await validate(model, val, shape, Math.max(o.batchSize, VALIDATION_BATCH));
       const m = multiLabelMetrics({ scores: v.probs, targets: val.y, rows: val.n, cols: shape.genres, rowNames: val.ids, colNames: genres }, 0.5);
       rec.val_loss = v.loss;
       rec.val_map = m.mAP;

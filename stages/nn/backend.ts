@@ -169,7 +169,8 @@ export async function activateBackend(b: ResolvedBackend): Promise<ResolvedBacke
         // Importing the package registers the 'wasm' backend; in Node it runs single-threaded
         // (tfjs-backend-wasm does not start worker threads there), which also keeps results
         // deterministic.
-        await import('@tensorflow/tfjs-backend-wasm');
+        // By require(): an ES import of the CommonJS package makes Node scan its source first (tf.ts).
+        createRequire(import.meta.url)('@tensorflow/tfjs-backend-wasm');
         tfName = 'wasm';
         break;
       case 'cpu':

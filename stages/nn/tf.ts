@@ -9,16 +9,17 @@
 // - the chained ops, the Tensor methods (`x.add(y)`, `x.reshape(s)`): tfjs-core's Node build
 //   leaves them out and they exist only as ES modules inside tfjs-core's dist/, which Node
 //   loads as CommonJS, so scripts/build-tfjs.mjs bundles them at build time (`npm run build`,
-//   `npm ci`, `npm test`) into ./tfjs-chained-ops.cjs beside this file's output.
+//   `npm ci`, `npm test`) into ./tfjs-chained-ops.cjs beside this file's output;
+// - tfjs-core's and tfjs-layers' exports come through ./tfjs-exports.js, which the same script
+//   generates (names taken from require(): an ES import of these CommonJS packages cost a
+//   quarter of a second per process in Node's scan of their sources), with the cpu backend.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import '@tensorflow/tfjs-backend-cpu';
 // Types only: the Tensor methods' declarations (module augmentations of tfjs-core's Tensor).
 import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 
-export * from '@tensorflow/tfjs-core';
-export * from '@tensorflow/tfjs-layers';
+export * from './tfjs-exports.js';
 
 const chainedOps = fileURLToPath(new URL('./tfjs-chained-ops.cjs', import.meta.url));
 if (!existsSync(chainedOps)) {

@@ -85,9 +85,9 @@ export interface HeldArrays {
   m?: Float32Array[];
   v?: Float32Array[];
 }
+/** Weights in init's order, and their Adam moments (absent: zeros). Shared memory, copied in. */
 export interface LoadMessage extends HeldArrays {
   type: 'load';
-  /** Weights in init's order, and their Adam moments (absent: zeros). Shared memory, copied in. */
   /** With init's norm: the LayerNorm's gamma and beta to hold too (and their moments). */
   norm?: HeldArrays;
 }

@@ -179,20 +179,20 @@ export class OnnxModelTrainer {
       if (external && this.#held === null) await this.#hand(optimizer, vars, rnnVars);
       const held = this.#held;
       const batch = x.shape[0];
+      const weights = held === null ? this.#weights(rnnVars) : null;
       const ahead = this.#ahead;
-      this.#ahead = null;
       let fwd: ForwardResult;
       let xData: Float32Array;
       if (ahead !== null && held !== null && inputs.input !== undefined && ahead.x === inputs.input) {
+        this.#ahead = null;
         fwd = await ahead.result();
         xData = ahead.x;
       } else {
         // Not the batch named last step (or no longer held): that forward's result is dropped.
-        if (ahead !== null) await ahead.result();
+        await this.#settle();
         xData = this.#read(rnnIn, 'x');
-        fwd = await this.#rnn.forward(xData, batch, held === null ? this.#weights(rnnVars) : null, held === null ? this.#norm() : undefined);
+        fwd = await this.#rnn.forward(xData, batch, weights, held === null ? this.#norm() : undefined);
       }
-      const weights = held === null ? this.#weights(rnnVars) : null;
       const out = tf.tensor(fwd.output, fwd.outputShape);
       const h = tf.variable(out);
       // The variable shares the tensor's data: both are disposed at the end.
